@@ -1,0 +1,9 @@
+//! alertgate: a config-driven webhook gateway for incident management.
+//!
+//! Data flows one way through these modules (DESIGN §2): `server` → `decode` →
+//! `mapping`/`engine` → `store`. `config` and `reload` build what the server runs on;
+//! `metrics` counts what happens.
+
+pub mod clock;
+pub mod engine;
+pub mod store;

@@ -1,0 +1,249 @@
+//! Open incidents, keyed by (source, fingerprint), behind one `IncidentStore` interface.
+//!
+//! Owns the incident lifecycle (DESIGN §4): one atomic step per `Outcome`, producing a
+//! `Transition`, and an event stream of every transition but `ignored`. Two backends pass
+//! one conformance suite (`tests/store_conformance.rs`): `memory` (the embedded default)
+//! and `redis` (one Lua script per step, shared by replicas). It does not decide what a
+//! payload means (that is `engine`) nor speak HTTP (that is `server`).
+
+mod memory;
+mod redis;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::clock;
+use crate::engine::{Action, Outcome, Priority};
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{RedisSettings, RedisStore};
+
+/// Default bound on the event stream (Redis `MAXLEN ~`, memory ring size).
+pub const DEFAULT_EVENT_STREAM_LEN: usize = 10_000;
+
+/// Whether an incident is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "open" => Some(Status::Open),
+            "resolved" => Some(Status::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// What one applied outcome did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// No incident was open for the key: a new one was created.
+    Opened,
+    /// An incident was open for the key: its count, time, title and priority were bumped.
+    Updated,
+    /// The open incident for the key was resolved.
+    Resolved,
+    /// A resolve arrived with nothing open: nothing changed.
+    AlreadyResolved,
+    /// The event's `event_time` is older than the last one applied to the key.
+    Stale,
+    /// The mapping decided to ignore the payload: the store was not touched.
+    Ignored,
+}
+
+impl Transition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Opened => "opened",
+            Transition::Updated => "updated",
+            Transition::Resolved => "resolved",
+            Transition::AlreadyResolved => "already_resolved",
+            Transition::Stale => "stale",
+            Transition::Ignored => "ignored",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Transition> {
+        Some(match s {
+            "opened" => Transition::Opened,
+            "updated" => Transition::Updated,
+            "resolved" => Transition::Resolved,
+            "already_resolved" => Transition::AlreadyResolved,
+            "stale" => Transition::Stale,
+            "ignored" => Transition::Ignored,
+            _ => return None,
+        })
+    }
+}
+
+/// One incident as the API and the event stream show it. Times are Unix milliseconds
+/// inside, RFC 3339 on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// Unique, increasing id (decimal); newer incidents have larger ids.
+    pub id: String,
+    pub source: String,
+    pub fingerprint: String,
+    pub status: Status,
+    pub priority: Option<Priority>,
+    pub title: Option<String>,
+    pub labels: BTreeMap<String, serde_json::Value>,
+    #[serde(with = "clock::rfc3339_ms")]
+    pub opened_at: i64,
+    #[serde(with = "clock::rfc3339_ms")]
+    pub last_event_at: i64,
+    #[serde(with = "clock::rfc3339_ms_opt")]
+    pub resolved_at: Option<i64>,
+    pub event_count: u64,
+}
+
+/// The result of `IncidentStore::apply`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    pub transition: Transition,
+    /// The incident as it stands after the step (the resolved one for `resolved`); `None`
+    /// for `already_resolved`, `ignored`, and `stale` with nothing open.
+    pub incident: Option<Incident>,
+}
+
+/// One entry of the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentEvent {
+    pub transition: Transition,
+    #[serde(with = "clock::rfc3339_ms")]
+    pub at: i64,
+    pub incident: Incident,
+}
+
+/// A page request for `IncidentStore::list`: newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub source: Option<String>,
+    /// Page size; callers clamp it to the configured maximum.
+    pub limit: usize,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// One page of incidents, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub incidents: Vec<Incident>,
+    /// Pass as `cursor` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Store failures, classed by cause: the caller may retry `Unavailable` (HTTP 503).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("bad cursor {0:?}")]
+    BadCursor(String),
+    #[error("store returned malformed data: {0}")]
+    Corrupt(String),
+}
+
+/// The incident store: domain verbs, no protocol calls.
+pub trait IncidentStore: Send + Sync + 'static {
+    /// Applies one outcome of `source` atomically and returns the transition it made.
+    /// `now_ms` is the receive time. An `Ignore` outcome touches nothing.
+    fn apply(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// One incident by id.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+
+    /// A page of incidents, newest first, filtered by status and source.
+    fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// The newest `limit` entries of the event stream, oldest first.
+    fn recent_events(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<IncidentEvent>, StoreError>> + Send;
+
+    /// Succeeds when the store can serve requests (readiness).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The backend chosen by config: a closed set, so no boxing on the hot path.
+#[derive(Clone)]
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl Store {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Memory(_) => "memory",
+            Store::Redis(_) => "redis",
+        }
+    }
+}
+
+impl IncidentStore for Store {
+    async fn apply(&self, source: &str, outcome: &Outcome, now_ms: i64) -> Result<Applied, StoreError> {
+        match self {
+            Store::Memory(s) => s.apply(source, outcome, now_ms).await,
+            Store::Redis(s) => s.apply(source, outcome, now_ms).await,
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        match self {
+            Store::Memory(s) => s.get(id).await,
+            Store::Redis(s) => s.get(id).await,
+        }
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        match self {
+            Store::Memory(s) => s.list(query).await,
+            Store::Redis(s) => s.list(query).await,
+        }
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
+        match self {
+            Store::Memory(s) => s.recent_events(limit).await,
+            Store::Redis(s) => s.recent_events(limit).await,
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(s) => s.ping().await,
+            Store::Redis(s) => s.ping().await,
+        }
+    }
+}
+
+/// Which action an outcome asks the store for; `None` for `Ignore`.
+pub(crate) fn store_action(outcome: &Outcome) -> Option<Action> {
+    match outcome.action {
+        Action::Ignore => None,
+        a => Some(a),
+    }
+}
