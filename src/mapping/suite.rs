@@ -192,7 +192,11 @@ fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
     };
     let mut compare = |field: &str, expected: Option<String>, actual: Option<String>| {
         if expected != actual {
-            diffs.push(format!("{field}: expected {expected:?}, got {actual:?}"));
+            diffs.push(format!(
+                "{field}: expected {}, got {}",
+                shown(&expected),
+                shown(&actual)
+            ));
         }
     };
     if let Some(a) = expect.action {
@@ -234,4 +238,11 @@ fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
         }
     }
     diffs
+}
+
+/// `"text"` for a value, `none` for its absence.
+fn shown(value: &Option<String>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
 }
