@@ -310,3 +310,205 @@ fn selector<T: Copy>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles `text` as `m.yaml` and returns its errors as display lines.
+    fn errors(text: &str) -> Vec<String> {
+        match compile_str(Path::new("m.yaml"), text) {
+            Ok(_) => Vec::new(),
+            Err(list) => list.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn rule(body: &str) -> String {
+        format!("integration: m\nrules:\n  - name: r\n{body}")
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_line_and_column() {
+        assert_eq!(
+            errors("integration: m\nrules: [\n"),
+            ["m.yaml:3:1: rules: did not find expected node content"]
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_the_valid_ones() {
+        let e = errors(&rule(
+            "    action: open\n    fingerprint: x\n    colour: red\n",
+        ));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with(
+                "m.yaml:6:5: rules[0].colour: unknown field `colour`, expected one of `name`"
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn bad_jmespath_is_placed_at_its_value() {
+        let e = errors(&rule(
+            "    when: \"a.[\"\n    action: open\n    fingerprint: x\n",
+        ));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("m.yaml:4:11: rules[0].when: invalid JMESPath \"a.[\""),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_function_is_a_compile_error() {
+        let e = errors(&rule(
+            "    when: \"shout(a)\"\n    action: open\n    fingerprint: x\n",
+        ));
+        assert_eq!(e, ["m.yaml:4:11: rules[0].when: unknown function shout()"]);
+    }
+
+    #[test]
+    fn unknown_action_lists_the_valid_ones() {
+        let e = errors(&rule(
+            "    action: { from: s, map: { down: opne } }\n    fingerprint: x\n",
+        ));
+        assert_eq!(e, ["m.yaml:4:37: rules[0].action.map.down: unknown action \"opne\": expected one of open, resolve, ignore"]);
+        let e = errors(&rule("    action: shut\n"));
+        assert_eq!(e, ["m.yaml:4:13: rules[0].action.value: unknown action \"shut\": expected one of open, resolve, ignore"]);
+    }
+
+    #[test]
+    fn unknown_priority_lists_the_valid_ones() {
+        let e = errors(&rule("    action: open\n    fingerprint: x\n    priority: { from: i, map: { a: urgent }, default: p1 }\n"));
+        assert_eq!(
+            e,
+            [
+                "m.yaml:6:55: rules[0].priority.default: unknown priority \"p1\": expected one of critical, high, medium, low",
+                "m.yaml:6:36: rules[0].priority.map.a: unknown priority \"urgent\": expected one of critical, high, medium, low",
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_table_is_an_error() {
+        let e = errors(&rule(
+            "    action: { from: s, map: {} }\n    fingerprint: x\n",
+        ));
+        assert_eq!(
+            e,
+            ["m.yaml:4:24: rules[0].action.map: empty table: add at least one entry"]
+        );
+    }
+
+    #[test]
+    fn selector_shape_errors() {
+        let e = errors(&rule(
+            "    action: { value: open, from: s }\n    fingerprint: x\n",
+        ));
+        assert_eq!(
+            e,
+            ["m.yaml:4:5: rules[0].action: give either `value` or `from`/`map`, not both"]
+        );
+        let e = errors(&rule("    action: { from: s }\n    fingerprint: x\n"));
+        assert_eq!(
+            e,
+            ["m.yaml:4:5: rules[0].action: `from` needs a `map` table"]
+        );
+        let e = errors(&rule("    action: {}\n    fingerprint: x\n"));
+        assert_eq!(
+            e,
+            ["m.yaml:4:5: rules[0].action: action needs `value` or `from` with `map`"]
+        );
+    }
+
+    #[test]
+    fn case_insensitive_keys_that_collide_are_an_error() {
+        let e = errors(&rule("    action: { from: s, case_insensitive: true, map: { Down: open, down: open } }\n    fingerprint: x\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("rules[0].action.map.down: key \"down\" repeats another one"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_can_open_needs_a_fingerprint() {
+        let e = errors(&rule("    action: open\n"));
+        assert_eq!(e, ["m.yaml:3:5: rules[0]: missing `fingerprint`: a rule that can open or resolve needs one"]);
+        assert!(errors(&rule("    action: ignore\n")).is_empty());
+    }
+
+    #[test]
+    fn bad_template_is_placed() {
+        let e = errors(&rule("    action: open\n    fingerprint: \"{{ id \"\n"));
+        assert_eq!(
+            e,
+            ["m.yaml:5:18: rules[0].fingerprint: unclosed `{{` at byte 0"]
+        );
+    }
+
+    #[test]
+    fn duplicate_rule_names_and_no_rules() {
+        let e = errors("integration: m\nrules:\n  - { name: r, action: ignore }\n  - { name: r, action: ignore }\n");
+        assert_eq!(e, ["m.yaml:4:13: rules[1].name: duplicate rule name \"r\""]);
+        assert_eq!(
+            errors("integration: m\nrules: []\n"),
+            ["m.yaml:2:1: rules: a mapping needs at least one rule"]
+        );
+    }
+
+    #[test]
+    fn every_error_of_a_file_is_reported_at_once() {
+        let e = errors(&rule(
+            "    when: \"a.[\"\n    action: { from: s, map: {} }\n    title: \"{{\"\n",
+        ));
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn test_entries_are_checked() {
+        let e = errors(&rule(
+            "    action: ignore\ntests:\n  - name: t\n    payload: nowhere.json\n    expect: { action: ignore }\n  - name: u\n    body: x\n    expect: { action: shut }\n  - name: v\n    body: x\n    expect: { priority: high }\n",
+        ));
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with("m.yaml:7:14: tests[0].payload: cannot read"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("m.yaml:11:23: tests[1].expect.action: unknown action \"shut\""),
+            "{e:?}"
+        );
+        assert_eq!(
+            e[2],
+            "m.yaml:14:5: tests[2].expect: give exactly one of `action` or `reject`"
+        );
+    }
+
+    #[test]
+    fn duplicate_integration_across_files_names_both() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "integration: same\nrules: [{ name: r, action: ignore }]\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "integration: same\nrules: [{ name: r, action: ignore }]\n",
+        )
+        .expect("write");
+        let e = super::super::load_dir(dir.path()).expect_err("duplicate");
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].to_string().ends_with(&format!(
+                "b.yaml:1:14: integration: integration \"same\" is also defined in {}",
+                dir.path().join("a.yaml").display()
+            )),
+            "{}",
+            e[0]
+        );
+    }
+}

@@ -35,6 +35,10 @@ impl Locations {
                         key: key @ None,
                     }) = frames.last_mut()
                     {
+                        // A block mapping starts where its first key does.
+                        if !path.is_empty() {
+                            marks.entry(path.clone()).or_insert(place);
+                        }
                         marks.insert(join(path, &value), place);
                         *key = Some(value);
                     } else {
@@ -64,7 +68,9 @@ impl Locations {
                         });
                         continue;
                     };
-                    marks.entry(path.clone()).or_insert(place);
+                    if matches!(event, Event::SequenceStart(..)) {
+                        marks.entry(path.clone()).or_insert(place);
+                    }
                     frames.push(if matches!(event, Event::MappingStart(..)) {
                         Frame::Map { path, key: None }
                     } else {
