@@ -1,0 +1,448 @@
+//! The embedded store: every incident in this process, behind one lock.
+//!
+//! Owns the in-process state of the lifecycle (DESIGN §4): per-key records, incidents by
+//! id, the indexes that list them newest first, and a bounded ring of incident events.
+//! It is the default backend (no setup) and is not shared between replicas; that is what
+//! the `redis` backend is for.
+//!
+//! Memory: a source name is stored once (`Arc<str>`) and shared by every key, record and
+//! index of that source; a fingerprint is stored once and shared by its key entry and its
+//! incidents. A key entry is dropped once it has neither an open incident nor an
+//! `event_time` to remember.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::{
+    page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
+};
+use crate::engine::{Action, Outcome, Priority};
+
+/// A cheap-clone handle on the in-process incident store.
+///
+/// A std `Mutex` (not tokio's) is the right lock here: no code holds it across an
+/// `.await` (every method locks, works on plain data, unlocks, and only then returns),
+/// and each critical section is a few map operations, so contention costs less than an
+/// async lock's bookkeeping would.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MemoryStore {
+    /// An empty store whose event ring keeps the newest `event_stream_len` events.
+    pub fn new(event_stream_len: usize) -> Self {
+        MemoryStore {
+            inner: Arc::new(Mutex::new(Inner {
+                event_stream_len,
+                ..Inner::default()
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No code panics while holding the lock, so a poisoned lock holds consistent data.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the store remembers about one (source, fingerprint) key.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyState {
+    /// The id of the key's open incident.
+    open: Option<u64>,
+    /// The newest `event_time` applied to the key; outlives the incident.
+    last_event_time: Option<i64>,
+}
+
+impl KeyState {
+    fn is_empty(&self) -> bool {
+        self.open.is_none() && self.last_event_time.is_none()
+    }
+}
+
+/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
+/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
+#[derive(Debug, Clone)]
+struct Record {
+    source: Arc<str>,
+    fingerprint: Arc<str>,
+    status: Status,
+    priority: Option<Priority>,
+    title: Option<Arc<str>>,
+    /// The labels as a JSON object, `None` when empty: a `BTreeMap` of `Value`s costs
+    /// ~10× the bytes, and labels are read far less often than they are kept.
+    labels: Option<Arc<str>>,
+    opened_at: i64,
+    last_event_at: i64,
+    resolved_at: Option<i64>,
+    event_count: u64,
+}
+
+impl Record {
+    fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
+        let labels = match &self.labels {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| StoreError::Corrupt(format!("labels of incident {id}: {e}")))?,
+            None => BTreeMap::new(),
+        };
+        Ok(Incident {
+            id: id.to_string(),
+            source: self.source.to_string(),
+            fingerprint: self.fingerprint.to_string(),
+            status: self.status,
+            priority: self.priority,
+            title: self.title.as_deref().map(str::to_owned),
+            labels,
+            opened_at: self.opened_at,
+            last_event_at: self.last_event_at,
+            resolved_at: self.resolved_at,
+            event_count: self.event_count,
+        })
+    }
+}
+
+/// One entry of the event ring: the incident as it stood after the step.
+#[derive(Debug, Clone)]
+struct Event {
+    transition: Transition,
+    at: i64,
+    id: u64,
+    record: Record,
+}
+
+impl Event {
+    fn to_event(&self) -> Result<IncidentEvent, StoreError> {
+        Ok(IncidentEvent {
+            transition: self.transition,
+            at: self.at,
+            incident: self.record.to_incident(self.id)?,
+        })
+    }
+}
+
+/// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
+type Step = (Transition, Option<(u64, Record)>);
+
+/// Incident ids of one status, newest last.
+#[derive(Debug, Default)]
+struct StatusIndex {
+    open: BTreeSet<u64>,
+    resolved: BTreeSet<u64>,
+}
+
+impl StatusIndex {
+    fn get(&self, status: Status) -> &BTreeSet<u64> {
+        match status {
+            Status::Open => &self.open,
+            Status::Resolved => &self.resolved,
+        }
+    }
+
+    fn resolve(&mut self, id: u64) {
+        self.open.remove(&id);
+        self.resolved.insert(id);
+    }
+}
+
+/// The state behind the lock.
+#[derive(Debug, Default)]
+struct Inner {
+    /// source → fingerprint → key state. The outer key is the one shared copy of a source
+    /// name; the inner key is the shared copy of a fingerprint.
+    keys: HashMap<Arc<str>, HashMap<Arc<str>, KeyState>>,
+    /// Every incident by id; doubles as the unfiltered listing index.
+    /// Every incident; the one with id `n` is at index `n - 1`. Ids are dense and nothing
+    /// is deleted, so a `Vec` is the whole id index (and the unfiltered listing) for
+    /// the price of the records themselves.
+    incidents: Vec<Record>,
+    by_status: StatusIndex,
+    /// source → its incidents by status. The unfiltered per-source listing merges the two.
+    by_source: HashMap<Arc<str>, StatusIndex>,
+    events: VecDeque<Event>,
+    event_stream_len: usize,
+}
+
+impl Inner {
+    /// The shared copy of a source name, made on first sight.
+    fn intern_source(&mut self, source: &str) -> Arc<str> {
+        if let Some((name, _)) = self.keys.get_key_value(source) {
+            return Arc::clone(name);
+        }
+        let name: Arc<str> = Arc::from(source);
+        self.keys.insert(Arc::clone(&name), HashMap::new());
+        name
+    }
+
+    fn apply(
+        &mut self,
+        source: &str,
+        action: Action,
+        fingerprint: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Step, StoreError> {
+        let source = self.intern_source(source);
+        let (shared_fp, mut state) = match self
+            .keys
+            .get(&source)
+            .and_then(|fps| fps.get_key_value(fingerprint))
+        {
+            Some((fp, state)) => (Some(Arc::clone(fp)), *state),
+            None => (None, KeyState::default()),
+        };
+
+        if let (Some(t), Some(last)) = (outcome.event_time, state.last_event_time) {
+            if last > t {
+                return Ok((
+                    Transition::Stale,
+                    state.open.and_then(|id| self.snapshot(id)),
+                ));
+            }
+        }
+
+        let fp = shared_fp.unwrap_or_else(|| Arc::from(fingerprint));
+        let (transition, id) = match (action, state.open) {
+            (Action::Open, Some(id)) => {
+                self.update(id, outcome, now_ms);
+                (Transition::Updated, Some(id))
+            }
+            (Action::Open, None) => {
+                let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
+                state.open = Some(id);
+                (Transition::Opened, Some(id))
+            }
+            (Action::Resolve, Some(id)) => {
+                self.resolve(id, &source, now_ms);
+                state.open = None;
+                (Transition::Resolved, Some(id))
+            }
+            // `store_action` never yields `Ignore`; treating it as a resolve of nothing
+            // keeps this match total without a panic.
+            (Action::Resolve | Action::Ignore, None) | (Action::Ignore, Some(_)) => {
+                (Transition::AlreadyResolved, None)
+            }
+        };
+        if let Some(t) = outcome.event_time {
+            state.last_event_time = Some(state.last_event_time.map_or(t, |last| last.max(t)));
+        }
+        self.store_key_state(&source, fp, state);
+
+        let snapshot = id.and_then(|id| self.snapshot(id));
+        if let Some((id, record)) = &snapshot {
+            self.push_event(Event {
+                transition,
+                at: now_ms,
+                id: *id,
+                record: record.clone(),
+            });
+        }
+        Ok((transition, snapshot))
+    }
+
+    fn create(
+        &mut self,
+        source: Arc<str>,
+        fingerprint: Arc<str>,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        // First, so that a failure leaves nothing half made.
+        let labels = if outcome.labels.is_empty() {
+            None
+        } else {
+            let json = serde_json::to_string(&outcome.labels)
+                .map_err(|e| StoreError::Corrupt(format!("labels do not serialise: {e}")))?;
+            Some(Arc::from(json))
+        };
+        let id = self.incidents.len() as u64 + 1;
+        self.by_status.open.insert(id);
+        self.by_source
+            .entry(Arc::clone(&source))
+            .or_default()
+            .open
+            .insert(id);
+        self.incidents.push(Record {
+            source,
+            fingerprint,
+            status: Status::Open,
+            priority: outcome.priority,
+            title: outcome.title.as_deref().map(Arc::from),
+            labels,
+            opened_at: now_ms,
+            last_event_at: now_ms,
+            resolved_at: None,
+            event_count: 1,
+        });
+        Ok(id)
+    }
+
+    fn update(&mut self, id: u64, outcome: &Outcome, now_ms: i64) {
+        if let Some(rec) = self.record_mut(id) {
+            rec.event_count += 1;
+            rec.last_event_at = now_ms;
+            if let Some(title) = &outcome.title {
+                rec.title = Some(Arc::from(title.as_str()));
+            }
+            if let Some(priority) = outcome.priority {
+                rec.priority = Some(priority);
+            }
+        }
+    }
+
+    fn resolve(&mut self, id: u64, source: &str, now_ms: i64) {
+        if let Some(rec) = self.record_mut(id) {
+            rec.status = Status::Resolved;
+            rec.resolved_at = Some(now_ms);
+            rec.last_event_at = now_ms;
+        }
+        self.by_status.resolve(id);
+        if let Some(index) = self.by_source.get_mut(source) {
+            index.resolve(id);
+        }
+    }
+
+    fn store_key_state(&mut self, source: &Arc<str>, fingerprint: Arc<str>, state: KeyState) {
+        let Some(fps) = self.keys.get_mut(source) else {
+            return;
+        };
+        if state.is_empty() {
+            fps.remove(&fingerprint);
+        } else {
+            fps.insert(fingerprint, state);
+        }
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.event_stream_len == 0 {
+            return;
+        }
+        while self.events.len() >= self.event_stream_len {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.incidents.get(index).map(|rec| (id, rec.clone()))
+    }
+
+    fn record_mut(&mut self, id: u64) -> Option<&mut Record> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.incidents.get_mut(index)
+    }
+
+    /// Up to `n` ids below `below`, newest first, from the index the query selects.
+    fn ids_below(&self, query: &ListQuery, below: u64, n: usize) -> Vec<u64> {
+        match (&query.source, query.status) {
+            (None, None) => {
+                let end = below.min(self.incidents.len() as u64 + 1);
+                (1..end).rev().take(n).collect()
+            }
+            (None, Some(status)) => take_newest(self.by_status.get(status).range(..below), n),
+            (Some(source), status) => {
+                let Some(index) = self.by_source.get(source.as_str()) else {
+                    return Vec::new();
+                };
+                match status {
+                    Some(status) => take_newest(index.get(status).range(..below), n),
+                    None => {
+                        let mut ids = take_newest(index.open.range(..below), n);
+                        ids.extend(take_newest(index.resolved.range(..below), n));
+                        ids.sort_unstable_by(|a, b| b.cmp(a));
+                        ids.truncate(n);
+                        ids
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn take_newest<'a>(ids: impl DoubleEndedIterator<Item = &'a u64>, n: usize) -> Vec<u64> {
+    ids.rev().take(n).copied().collect()
+}
+
+impl IncidentStore for MemoryStore {
+    async fn apply(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, StoreError> {
+        let Some(action) = store_action(outcome) else {
+            return Ok(Applied {
+                transition: Transition::Ignored,
+                incident: None,
+            });
+        };
+        let fingerprint = require_fingerprint(outcome)?;
+        let (transition, snapshot) =
+            self.lock()
+                .apply(source, action, fingerprint, outcome, now_ms)?;
+        // Built after the lock is released: parsing labels need not block other callers.
+        let incident = match snapshot {
+            Some((id, record)) => Some(record.to_incident(id)?),
+            None => None,
+        };
+        Ok(Applied {
+            transition,
+            incident,
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        let snapshot = self.lock().snapshot(id);
+        snapshot
+            .map(|(id, record)| record.to_incident(id))
+            .transpose()
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let below = match &query.cursor {
+            Some(cursor) => parse_cursor(cursor)?,
+            None => u64::MAX,
+        };
+        let limit = page_limit(query);
+        let (snapshots, more) = {
+            let inner = self.lock();
+            // One more than a page tells whether another page follows.
+            let mut ids = inner.ids_below(query, below, limit + 1);
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            let snapshots: Vec<_> = ids.iter().filter_map(|&id| inner.snapshot(id)).collect();
+            (snapshots, more)
+        };
+        let incidents = snapshots
+            .into_iter()
+            .map(|(id, record)| record.to_incident(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if more {
+            incidents.last().map(|i| i.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            incidents,
+            next_cursor,
+        })
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
+        let events: Vec<Event> = {
+            let inner = self.lock();
+            let skip = inner.events.len().saturating_sub(limit);
+            inner.events.iter().skip(skip).cloned().collect()
+        };
+        events.iter().map(Event::to_event).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
