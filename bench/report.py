@@ -46,8 +46,8 @@ def main():
     setups.sort(key=lambda s: list(SETUP_NAMES).index(s) if s in SETUP_NAMES else 99)
 
     out = []
-    out.append("| variant | scenario | setup | rounds | req/s (median) | p50 ms | p99 ms | peak RSS MiB | non-2xx | socket errors |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| variant | scenario | setup | rounds | req/s (median) | p50 ms | p99 ms | peak RSS MiB | non-2xx | socket errors | max load1 |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     medians = {}
     for v in variants:
         for sc in scenarios:
@@ -61,7 +61,8 @@ def main():
                 out.append(
                     f"| {v} | {sc} | {SETUP_NAMES.get(st, st)} | {len(g)} | {rps:,.0f} | "
                     f"{fmt_ms(med([r['p50_us'] for r in g]))} | {fmt_ms(med([r['p99_us'] for r in g]))} | "
-                    f"{med([r['rss_kb'] for r in g]) / 1024:.1f} | {sum(r['non2xx'] for r in g)} | {errs} |"
+                    f"{med([r['rss_kb'] for r in g]) / 1024:.1f} | {sum(r['non2xx'] for r in g)} | {errs} | "
+                    f"{max(r.get('load1', 0) for r in g):.2f} |"
                 )
 
     out.append("")

@@ -14,6 +14,8 @@
 #                       preload is topped up, never removed)
 #   MAPPINGS [0]        extra StatusCake-copy sources/mappings; a list such as "0 200" runs
 #                       each as a variant and spreads statuscake traffic over all sources
+#   PIN [1 if >=2 cores] pin the server to CPU 0 (TOKIO_WORKER_THREADS=1) and wrk and
+#                       redis-server to the other CPUs, so they do not fight for cores
 #   NO_BUILD=1          skip cargo build (use existing binaries)
 #   OUT                 output dir [bench/out/<timestamp>]; bench/out/latest.md is the last report
 set -euo pipefail
@@ -32,6 +34,15 @@ NAMES=${NAMES:-10000}
 PRELOAD=${PRELOAD:-0}
 MAPPINGS=${MAPPINGS:-0}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+NCPU=$(nproc)
+PIN=${PIN:-$((NCPU >= 2 ? 1 : 0))}
+if [[ $PIN == 1 ]]; then
+    SERVER_CPUS=0 LOAD_CPUS=1-$((NCPU - 1))
+    SERVER_PIN=(env TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPUS")
+    LOAD_PIN=(taskset -c "$LOAD_CPUS")
+else
+    SERVER_CPUS=all LOAD_CPUS=all SERVER_PIN=() LOAD_PIN=()
+fi
 OUT=${OUT:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
 
 # Tokens the gateway reads from its config's ${ENV_VAR}s; the bench sends the same ones.
@@ -113,7 +124,7 @@ wait_http() {
 REDIS_PORT=
 start_redis() {
     REDIS_PORT=$(free_port)
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    "${LOAD_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
         --daemonize no --logfile "$WORK/redis.log" --dir "$WORK" &
     PIDS+=($!)
     local i
@@ -156,7 +167,8 @@ start_server() {
     ag-memory | ag-redis) mapfile -t cmd < <(alertgate_cmd "$setup" "$SERVER_PORT") ;;
     *) die "unknown setup $setup" ;;
     esac
-    "${cmd[@]}" >>"$OUT/raw/server-$setup.log" 2>&1 &
+    # env and taskset exec the server, so $! stays its pid (for VmHWM).
+    "${SERVER_PIN[@]}" "${cmd[@]}" >>"$OUT/raw/server-$setup.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     wait_http "http://127.0.0.1:$SERVER_PORT/-/ready" 30 "$SERVER_PID" ||
@@ -197,7 +209,7 @@ wrk_args() {
 run_wrk() {
     local scenario=$1 secs=$2 tag=$3 logf=$4 args
     mapfile -t args < <(wrk_args "$scenario" "$tag")
-    timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s --latency \
+    timeout -k 5 $((secs + 30)) "${LOAD_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s --latency \
         -s "bench/$scenario.lua" "http://127.0.0.1:$SERVER_PORT" -- "${args[@]}" >"$logf" 2>&1 ||
         die "wrk failed for $scenario (see $logf)"
 }
@@ -209,7 +221,7 @@ preload_incidents() {
     bound=$((60 + (to - from) / 2000))
     log "preloading incidents $from..$to into $CURRENT_SETUP (at most ${bound}s)"
     local t0=$SECONDS
-    timeout -k 5 $((bound + 30)) wrk -t1 -c"$CONNECTIONS" -d"${bound}s" --timeout 5s \
+    timeout -k 5 $((bound + 30)) "${LOAD_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${bound}s" --timeout 5s \
         -s bench/preload.lua "http://127.0.0.1:$SERVER_PORT" -- "$STATUSCAKE_TOKEN" "$from" "$to" >"$logf" 2>&1 || true
     grep -q PRELOAD_DONE "$logf" || die "preload incomplete (see $logf)"
     log "preloaded $((to - from)) in $((SECONDS - t0))s"
@@ -228,7 +240,7 @@ read -r -a PRELOAD_LIST <<<"$PRELOAD"
 read -r -a MAPPINGS_LIST <<<"$MAPPINGS"
 REDIS_PRELOADED=0
 RUN_SEQ=0
-log "setups: $SETUPS | scenarios: $SCENARIOS | rounds $ROUNDS | ${DURATION}s (+${WARMUP}s warm-up) | -t$THREADS -c$CONNECTIONS | out $OUT"
+log "server CPUs $SERVER_CPUS, wrk/redis CPUs $LOAD_CPUS | setups: $SETUPS | scenarios: $SCENARIOS | rounds $ROUNDS | ${DURATION}s (+${WARMUP}s warm-up) | -t$THREADS -c$CONNECTIONS | out $OUT"
 
 for preload in "${PRELOAD_LIST[@]}"; do
     for extra in "${MAPPINGS_LIST[@]}"; do
@@ -258,24 +270,27 @@ for preload in "${PRELOAD_LIST[@]}"; do
                     fi
                     base=$OUT/raw/$RUN_SEQ-$setup-$scenario-round$round
                     if ((WARMUP > 0)); then run_wrk "$scenario" "$WARMUP" "w${tag:1}" "$base.warmup.txt"; fi
+                    # Load average before the measured run: other work on the machine
+                    # (a compile, say) shows here and explains an outlier.
+                    load1=$(cut -d' ' -f1 /proc/loadavg)
                     run_wrk "$scenario" "$DURATION" "$tag" "$base.txt"
                     rss=$(peak_rss_kb)
                     stop_server
                     line=$(grep '^BENCH_RESULT' "$base.txt") || die "no BENCH_RESULT in $base.txt"
                     non2xx_wrk=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$base.txt")
-                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" >>"$RESULTS" <<'EOF'
+                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" >>"$RESULTS" <<'EOF'
 import json, sys
-line, variant, rnd, scenario, setup, rss, non2xx_wrk = sys.argv[1:]
+line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1 = sys.argv[1:]
 r = {k: float(v) if "." in v else int(v) for k, v in (f.split("=", 1) for f in line.split()[1:])}
 assert r["non2xx"] == int(non2xx_wrk), "done() and wrk disagree on non-2xx"
-r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0))
+r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0), load1=float(load1))
 print(json.dumps(r))
 EOF
-                    log "$(printf '%-10s %-10s round %d: %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  non-2xx %s  rss %s MiB  [%s]' \
+                    log "$(printf '%-10s %-10s round %d: %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  non-2xx %s  rss %s MiB  load %s  [%s]' \
                         "$setup" "$scenario" "$round" "$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")" \
                         "$(sed 's/.*p50_us=\([0-9]*\).*/\1/' <<<"$line" | awk '{print $1/1000}')" \
                         "$(sed 's/.*p99_us=\([0-9]*\).*/\1/' <<<"$line" | awk '{print $1/1000}')" \
-                        "$(sed 's/.*non2xx=\([0-9]*\).*/\1/' <<<"$line")" "$((rss / 1024))" "$variant")"
+                        "$(sed 's/.*non2xx=\([0-9]*\).*/\1/' <<<"$line")" "$((rss / 1024))" "$load1" "$variant")"
                 done
             done
         done
@@ -285,7 +300,7 @@ done
 {
     echo "# alertgate bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo
-    echo "git $(git rev-parse --short HEAD 2>/dev/null || echo '?') | $(nproc) cores | setups: $SETUPS | rounds $ROUNDS | ${DURATION}s each after ${WARMUP}s warm-up | wrk -t$THREADS -c$CONNECTIONS | $NAMES names"
+    echo "git $(git rev-parse --short HEAD 2>/dev/null || echo '?') | $(nproc) cores | setups: $SETUPS | rounds $ROUNDS | ${DURATION}s each after ${WARMUP}s warm-up | wrk -t$THREADS -c$CONNECTIONS | $NAMES names | server CPUs $SERVER_CPUS, wrk/redis CPUs $LOAD_CPUS"
     echo
     "$PYTHON" bench/report.py "$RESULTS"
 } >"$OUT/report.md"
