@@ -52,7 +52,10 @@ mod tests {
     fn rfc3339_round_trips_with_offset() {
         let ms = parse_rfc3339_ms("2013-05-29T15:08:51-06:00").expect("valid time");
         assert_eq!(format_rfc3339_ms(ms), "2013-05-29T21:08:51Z");
-        assert_eq!(parse_rfc3339_ms("2024-06-03T10:15:00.112Z"), Some(1_717_409_700_112));
+        assert_eq!(
+            parse_rfc3339_ms("2024-06-03T10:15:00.112Z"),
+            Some(1_717_409_700_112)
+        );
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
     }
 }

@@ -4,6 +4,8 @@
 //! `mapping`/`engine` → `store`. `config` and `reload` build what the server runs on;
 //! `metrics` counts what happens.
 
+pub mod cli;
 pub mod clock;
+pub mod decode;
 pub mod engine;
-pub mod store;
+pub mod mapping;

@@ -1,0 +1,314 @@
+//! Request body → one JSON value (`Payload`), built once per request.
+//!
+//! Owns content-type dispatch and the form and JSON decoders. The value is a
+//! `jmespath::Variable` (the JSON data model the engine's expressions search), so the
+//! payload is never converted again on the way to evaluation. Does not know about mappings
+//! beyond the `DecodeMode` a mapping may force.
+
+use std::collections::BTreeMap;
+
+use jmespath::{Rcvar, Variable};
+use percent_encoding::percent_decode;
+use serde::Deserialize;
+
+/// A decoded payload: a shared, immutable JSON value.
+pub type Payload = Rcvar;
+
+/// The query parameter that carries the source token; never part of a GET payload.
+pub const TOKEN_PARAM: &str = "token";
+
+/// How a body is decoded: by its Content-Type, or forced by the mapping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecodeMode {
+    /// By Content-Type; a body without one is sniffed (`{`/`[` → JSON, else form).
+    #[default]
+    Auto,
+    /// `application/x-www-form-urlencoded`, whatever the Content-Type says.
+    Form,
+    /// JSON, whatever the Content-Type says.
+    Json,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The Content-Type is neither form nor JSON (HTTP 415).
+    #[error("unsupported content type {0:?}: expected application/x-www-form-urlencoded or application/json")]
+    UnsupportedContentType(String),
+    /// The body is not valid JSON (HTTP 400).
+    #[error("malformed JSON body: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The form body is not valid (HTTP 400).
+    #[error("malformed form body: {0}")]
+    Form(String),
+}
+
+impl DecodeError {
+    /// True when the body's type, not its content, is the problem (415 rather than 400).
+    pub fn is_unsupported_type(&self) -> bool {
+        matches!(self, DecodeError::UnsupportedContentType(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Form,
+    Json,
+}
+
+/// Decodes a request body by `mode`, falling back to its Content-Type.
+pub fn decode(
+    body: &[u8],
+    content_type: Option<&str>,
+    mode: DecodeMode,
+) -> Result<Payload, DecodeError> {
+    let format = match mode {
+        DecodeMode::Form => Format::Form,
+        DecodeMode::Json => Format::Json,
+        DecodeMode::Auto => match content_type {
+            Some(ct) => format_of(ct)?,
+            None => sniff(body),
+        },
+    };
+    match format {
+        Format::Json => Ok(Rcvar::new(serde_json::from_slice::<Variable>(body)?)),
+        Format::Form => decode_form(body, None),
+    }
+}
+
+/// Decodes a GET query string as a form, leaving out the `token` parameter.
+pub fn decode_query(query: &str) -> Result<Payload, DecodeError> {
+    decode_form(query.as_bytes(), Some(TOKEN_PARAM))
+}
+
+/// Maps a Content-Type header (parameters such as `charset` allowed) to a format.
+fn format_of(content_type: &str) -> Result<Format, DecodeError> {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Ok(Format::Form);
+    }
+    let is_json = essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("text/json")
+        || (essence.len() > 5
+            && essence.is_char_boundary(essence.len() - 5)
+            && essence[essence.len() - 5..].eq_ignore_ascii_case("+json"));
+    if is_json {
+        Ok(Format::Json)
+    } else {
+        Err(DecodeError::UnsupportedContentType(essence.to_owned()))
+    }
+}
+
+fn sniff(body: &[u8]) -> Format {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => Format::Json,
+        _ => Format::Form,
+    }
+}
+
+/// `application/x-www-form-urlencoded` → an object of strings. `+` and `%20` both decode
+/// to a space; decoded bytes must be UTF-8. A key given more than once keeps every value,
+/// in order, as an array of strings.
+fn decode_form(body: &[u8], skip_key: Option<&str>) -> Result<Payload, DecodeError> {
+    let mut object: BTreeMap<String, Rcvar> = BTreeMap::new();
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let key = form_component(key)?;
+        if skip_key == Some(key.as_str()) {
+            continue;
+        }
+        let value = Rcvar::new(Variable::String(form_component(value)?));
+        match object.entry(key) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(value);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let previous = slot.get_mut();
+                match Rcvar::make_mut(previous) {
+                    Variable::Array(values) => values.push(value),
+                    other => {
+                        let first = Rcvar::new(std::mem::replace(other, Variable::Null));
+                        *other = Variable::Array(vec![first, value]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Rcvar::new(Variable::Object(object)))
+}
+
+/// Decodes one form key or value: `+` → space, then percent-decoding, then strict UTF-8.
+fn form_component(raw: &[u8]) -> Result<String, DecodeError> {
+    let decoded = if raw.contains(&b'+') {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_decode(&spaced).collect::<Vec<u8>>()
+    } else {
+        percent_decode(raw).collect::<Vec<u8>>()
+    };
+    String::from_utf8(decoded).map_err(|e| {
+        DecodeError::Form(format!(
+            "invalid UTF-8 after percent-decoding at byte {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(p: &Payload, key: &str) -> Rcvar {
+        p.get_field(key)
+    }
+
+    fn form(body: &str) -> Payload {
+        decode(
+            body.as_bytes(),
+            Some("application/x-www-form-urlencoded"),
+            DecodeMode::Auto,
+        )
+        .expect("valid form")
+    }
+
+    #[test]
+    fn form_plus_and_percent20_both_decode_to_space() {
+        let a = form("Name=Example+Website&URL=https%3A%2F%2Fwww.example.com");
+        let b = form("Name=Example%20Website&URL=https%3a%2f%2fwww.example.com");
+        assert_eq!(
+            field(&a, "Name").as_string().map(String::as_str),
+            Some("Example Website")
+        );
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn form_with_charset_parameter_is_a_form() {
+        let p = decode(
+            b"Status=Down",
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            DecodeMode::Auto,
+        )
+        .expect("form with charset");
+        assert_eq!(
+            field(&p, "Status").as_string().map(String::as_str),
+            Some("Down")
+        );
+    }
+
+    #[test]
+    fn form_repeated_key_keeps_all_values_in_order() {
+        let p = form("Tag=a&Tag=b&Tag=c&One=x");
+        let tag = field(&p, "Tag");
+        let tags: Vec<&str> = tag
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|v| v.as_string().map(String::as_str))
+            .collect();
+        assert_eq!(tags, ["a", "b", "c"]);
+        assert!(field(&p, "One").is_string());
+    }
+
+    #[test]
+    fn form_utf8_is_decoded_and_invalid_utf8_is_an_error() {
+        let p = form("Name=Caf%C3%A9");
+        assert_eq!(
+            field(&p, "Name").as_string().map(String::as_str),
+            Some("Café")
+        );
+        let err = decode(
+            b"Name=%FF%FE",
+            Some("application/x-www-form-urlencoded"),
+            DecodeMode::Auto,
+        )
+        .expect_err("invalid utf-8");
+        assert!(matches!(err, DecodeError::Form(_)), "{err}");
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn form_key_without_value_is_empty_string_and_empty_pairs_are_skipped() {
+        let p = form("&&Flag&Status=Down&");
+        assert_eq!(field(&p, "Flag").as_string().map(String::as_str), Some(""));
+        assert_eq!(p.as_object().map(|o| o.len()), Some(2));
+    }
+
+    #[test]
+    fn json_and_plus_json_types_decode_as_json() {
+        for ct in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/vnd.statuspage+json",
+        ] {
+            let p = decode(
+                br#"{"incident":{"status":"identified"}}"#,
+                Some(ct),
+                DecodeMode::Auto,
+            )
+            .expect(ct);
+            assert!(field(&p, "incident").is_object(), "{ct}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_typed_error() {
+        let err = decode(
+            b"{\"incident\":",
+            Some("application/json"),
+            DecodeMode::Auto,
+        )
+        .expect_err("truncated");
+        assert!(matches!(err, DecodeError::Json(_)));
+        assert!(!err.is_unsupported_type());
+    }
+
+    #[test]
+    fn unsupported_content_type_is_415_class() {
+        let err = decode(b"hello", Some("text/plain"), DecodeMode::Auto).expect_err("text/plain");
+        assert!(err.is_unsupported_type());
+        assert!(err.to_string().contains("text/plain"));
+    }
+
+    #[test]
+    fn forced_mode_overrides_content_type() {
+        let p = decode(b"Status=Up", Some("text/plain"), DecodeMode::Form).expect("forced form");
+        assert_eq!(
+            field(&p, "Status").as_string().map(String::as_str),
+            Some("Up")
+        );
+        let p = decode(
+            b"{\"a\":1}",
+            Some("application/x-www-form-urlencoded"),
+            DecodeMode::Json,
+        )
+        .expect("forced json");
+        assert!(field(&p, "a").is_number());
+    }
+
+    #[test]
+    fn missing_content_type_is_sniffed() {
+        assert!(field(
+            &decode(b" {\"a\":1}", None, DecodeMode::Auto).expect("json"),
+            "a"
+        )
+        .is_number());
+        assert!(field(&decode(b"a=1", None, DecodeMode::Auto).expect("form"), "a").is_string());
+    }
+
+    #[test]
+    fn query_string_decodes_as_form_without_the_token() {
+        let p = decode_query("Status=Down&Name=Site&token=secret").expect("query");
+        assert!(field(&p, "token").is_null());
+        assert_eq!(
+            field(&p, "Status").as_string().map(String::as_str),
+            Some("Down")
+        );
+    }
+}

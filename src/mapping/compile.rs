@@ -1,0 +1,312 @@
+//! `MappingSpec` → `Mapping`: every check, every error with its place.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::expr::Expr;
+use super::locate::Locations;
+use super::spec::{MappingSpec, RuleSpec, SelectorSpec, SelectorSpecOrConst};
+use super::table::{Selector, Table};
+use super::template::Template;
+use super::{Mapping, Rule};
+use crate::engine::{Action, Priority};
+
+/// One problem in a mapping or config file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub file: PathBuf,
+    /// 1-based line and column, where known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The YAML path of the key (`rules[1].action.map`); empty for the whole file.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let (Some(line), Some(col)) = (self.line, self.column) {
+            write!(f, ":{line}:{col}")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Collects errors for one file, placing each by its YAML path.
+pub(crate) struct Errors<'a> {
+    file: &'a Path,
+    locations: Locations,
+    pub list: Vec<CompileError>,
+}
+
+impl<'a> Errors<'a> {
+    pub fn new(file: &'a Path, text: &str) -> Errors<'a> {
+        Errors {
+            file,
+            locations: Locations::scan(text),
+            list: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let path = path.into();
+        let place = self.locations.find(&path);
+        self.list.push(CompileError {
+            file: self.file.to_owned(),
+            line: place.map(|p| p.0),
+            column: place.map(|p| p.1),
+            path,
+            message: message.into(),
+        });
+    }
+}
+
+/// Deserialises YAML text into `T` (serde_yaml is called from here only), with the
+/// error's YAML path and the parser's line:column.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> Result<T, CompileError> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let location = inner.location();
+        let mut message = inner.to_string();
+        // serde_yaml appends " at line L column C"; the place is shown in front instead.
+        if let Some(cut) = message.find(" at line ") {
+            message.truncate(cut);
+        }
+        // …and may start with its own spelling of the path (`rules[1]: unknown field`).
+        if let Some((head, rest)) = message.split_once(": ") {
+            if !head.contains(' ') {
+                message = rest.to_owned();
+            }
+        }
+        CompileError {
+            file: file.to_owned(),
+            line: location.as_ref().map(|l| l.line()),
+            column: location.as_ref().map(|l| l.column()),
+            path: if path == "." { String::new() } else { path },
+            message,
+        }
+    })
+}
+
+/// Compiles a mapping's text. `file` names it in errors and anchors `payload:` paths.
+pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>> {
+    let spec: MappingSpec = from_yaml(file, text).map_err(|e| vec![e])?;
+    let mut errors = Errors::new(file, text);
+    if spec.integration.trim().is_empty() {
+        errors.push("integration", "must not be empty");
+    }
+    if spec.rules.is_empty() {
+        errors.push("rules", "a mapping needs at least one rule");
+    }
+    let mut names = HashSet::new();
+    let mut rules = Vec::with_capacity(spec.rules.len());
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let path = format!("rules[{i}]");
+        if !names.insert(rule.name.as_str()) {
+            errors.push(
+                format!("{path}.name"),
+                format!("duplicate rule name {:?}", rule.name),
+            );
+        }
+        if let Some(rule) = compile_rule(&path, rule, &mut errors) {
+            rules.push(rule);
+        }
+    }
+    let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+    let tests = super::suite::compile_tests(&spec.tests, &base, &mut errors);
+    if !errors.list.is_empty() {
+        return Err(errors.list);
+    }
+    Ok(Mapping {
+        integration: spec.integration,
+        description: spec.description,
+        decode: spec.decode,
+        rules,
+        tests,
+        file: file.to_owned(),
+    })
+}
+
+fn compile_rule(path: &str, spec: &RuleSpec, errors: &mut Errors<'_>) -> Option<Rule> {
+    let before = errors.list.len();
+    if spec.name.trim().is_empty() {
+        errors.push(format!("{path}.name"), "must not be empty");
+    }
+    let when = spec
+        .when
+        .as_deref()
+        .and_then(|w| expr(errors, format!("{path}.when"), w));
+    let action = selector(
+        errors,
+        &format!("{path}.action"),
+        &spec.action,
+        "action",
+        Action::parse,
+        Action::NAMES,
+    );
+    let priority = spec.priority.as_ref().and_then(|p| {
+        selector(
+            errors,
+            &format!("{path}.priority"),
+            p,
+            "priority",
+            Priority::parse,
+            Priority::NAMES,
+        )
+    });
+    let can_act = action
+        .as_ref()
+        .is_some_and(|a| a.values().iter().any(|v| *v != Action::Ignore));
+    let fingerprint = match spec.fingerprint.as_deref() {
+        Some(t) => template(errors, format!("{path}.fingerprint"), t),
+        None if can_act => {
+            errors.push(
+                path.to_owned(),
+                "missing `fingerprint`: a rule that can open or resolve needs one",
+            );
+            None
+        }
+        None => None,
+    };
+    let title = spec
+        .title
+        .as_deref()
+        .and_then(|t| template(errors, format!("{path}.title"), t));
+    let mut labels = Vec::with_capacity(spec.labels.len());
+    for (name, source) in &spec.labels {
+        if let Some(e) = expr(errors, format!("{path}.labels.{name}"), source) {
+            labels.push((name.clone(), e));
+        }
+    }
+    let event_time = spec
+        .event_time
+        .as_deref()
+        .and_then(|e| expr(errors, format!("{path}.event_time"), e));
+    if errors.list.len() > before {
+        return None;
+    }
+    Some(Rule {
+        name: spec.name.clone(),
+        when,
+        action: action?,
+        fingerprint,
+        priority,
+        title,
+        labels,
+        event_time,
+    })
+}
+
+fn expr(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Expr> {
+    Expr::compile(source).map_err(|e| errors.push(path, e)).ok()
+}
+
+fn template(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Template> {
+    Template::parse(source)
+        .map_err(|e| errors.push(path, e))
+        .ok()
+}
+
+fn selector<T: Copy>(
+    errors: &mut Errors<'_>,
+    path: &str,
+    spec: &SelectorSpecOrConst,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+) -> Option<Selector<T>> {
+    let SelectorSpec {
+        value,
+        from,
+        map,
+        default,
+        case_insensitive,
+    } = &spec.0;
+    let parse_value = |errors: &mut Errors<'_>, at: String, text: &str| {
+        let parsed = parse(text);
+        if parsed.is_none() {
+            errors.push(
+                at,
+                format!(
+                    "unknown {what} {text:?}: expected one of {}",
+                    names.join(", ")
+                ),
+            );
+        }
+        parsed
+    };
+    match (value, from) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                path.to_owned(),
+                "give either `value` or `from`/`map`, not both",
+            );
+            None
+        }
+        (Some(v), None) => {
+            if map.is_some() || default.is_some() {
+                errors.push(path.to_owned(), "`map` and `default` need `from`");
+            }
+            parse_value(errors, format!("{path}.value"), v).map(Selector::Const)
+        }
+        (None, None) => {
+            errors.push(
+                path.to_owned(),
+                format!("{what} needs `value` or `from` with `map`"),
+            );
+            None
+        }
+        (None, Some(from_src)) => {
+            let from = expr(errors, format!("{path}.from"), from_src);
+            let default = default
+                .as_deref()
+                .and_then(|d| parse_value(errors, format!("{path}.default"), d));
+            let mut entries = HashMap::new();
+            match map {
+                None => errors.push(path.to_owned(), "`from` needs a `map` table"),
+                Some(m) if m.is_empty() => {
+                    errors.push(format!("{path}.map"), "empty table: add at least one entry")
+                }
+                Some(m) => {
+                    for (key, target) in m {
+                        let key_text = if *case_insensitive {
+                            key.0.to_lowercase()
+                        } else {
+                            key.0.clone()
+                        };
+                        let at = format!("{path}.map.{}", key.0);
+                        if let Some(v) = parse_value(errors, at.clone(), target) {
+                            if entries.insert(key_text, v).is_some() {
+                                errors.push(
+                                    at,
+                                    format!(
+                                        "key {:?} repeats another one (case_insensitive)",
+                                        key.0
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Some(Selector::Table(Table {
+                from: from?,
+                entries,
+                default,
+                case_insensitive: *case_insensitive,
+            }))
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Compiled JMESPath expressions, evaluated against a decoded payload without copying it.
+//!
+//! `jmespath::Expression::search` converts its input into a fresh `Variable` on every call
+//! (the crate's zero-copy path needs nightly). Mapping expressions are nearly always field
+//! paths, comparisons and function calls, so this module interprets that subset directly
+//! on the shared payload (`Rcvar` clones only) and hands anything else (projections,
+//! filters, slices, multi-selects) to the crate's own interpreter.
+
+use std::sync::{LazyLock, OnceLock};
+
+use jmespath::ast::Ast;
+use jmespath::functions::{ArgumentType, CustomFunction, Signature};
+use jmespath::{Context, Expression, Rcvar, Runtime, Variable};
+
+use crate::decode::Payload;
+
+// A `Runtime` is `Sync` but not `Send` (its functions are `dyn Function + Sync`), so the
+// one instance is leaked once and shared by reference.
+static RUNTIME: OnceLock<&'static Runtime> = OnceLock::new();
+static NULL: LazyLock<Rcvar> = LazyLock::new(|| Rcvar::new(Variable::Null));
+
+/// The runtime every mapping expression compiles against: JMESPath's built-ins plus
+/// `split(s, sep)` (parts trimmed, empty parts dropped), `trim(s)`, `lower(s)`, `upper(s)`.
+fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        let mut rt = Runtime::new();
+        rt.register_builtin_functions();
+        rt.register_function(
+            "split",
+            string_fn(2, |a| {
+                let sep = a.get(1).map_or(",", |s| s.as_str());
+                let parts = a[0]
+                    .split(sep)
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Rcvar::new(Variable::String(p.to_owned())))
+                    .collect();
+                Variable::Array(parts)
+            }),
+        );
+        rt.register_function(
+            "trim",
+            string_fn(1, |a| Variable::String(a[0].trim().to_owned())),
+        );
+        rt.register_function(
+            "lower",
+            string_fn(1, |a| Variable::String(a[0].to_lowercase())),
+        );
+        rt.register_function(
+            "upper",
+            string_fn(1, |a| Variable::String(a[0].to_uppercase())),
+        );
+        Box::leak(Box::new(rt))
+    })
+}
+
+/// A custom function of `arity` string arguments.
+fn string_fn(
+    arity: usize,
+    f: impl Fn(&[&String]) -> Variable + Sync + Send + 'static,
+) -> Box<CustomFunction> {
+    let signature = Signature::new(vec![ArgumentType::String; arity], None);
+    Box::new(CustomFunction::new(
+        signature,
+        Box::new(move |args: &[Rcvar], _ctx: &mut Context<'_>| {
+            // The signature was validated before this runs: every argument is a string.
+            let strings: Vec<&String> = args.iter().filter_map(|a| a.as_string()).collect();
+            Ok(Rcvar::new(f(&strings)))
+        }),
+    ))
+}
+
+/// A parsed JMESPath expression and its source text.
+#[derive(Clone)]
+pub struct Expr {
+    expr: Expression<'static>,
+    /// True when the whole AST is in the subset `interpret` handles.
+    direct: bool,
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Expr({:?})", self.as_str())
+    }
+}
+
+impl Expr {
+    /// Parses `source`; the error names the position and cause, and any unknown function.
+    pub fn compile(source: &str) -> Result<Expr, String> {
+        if source.trim().is_empty() {
+            return Err("empty JMESPath expression".into());
+        }
+        let expr = runtime()
+            .compile(source)
+            .map_err(|e| format!("invalid JMESPath {source:?}: {}", e.reason))?;
+        check_functions(expr.as_ast())?;
+        let direct = is_direct(expr.as_ast());
+        Ok(Expr { expr, direct })
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.expr.as_str()
+    }
+
+    /// Evaluates against a payload. Errors are runtime type errors (a function given a
+    /// number where it wants a string, say), described in one line.
+    pub fn search(&self, payload: &Payload) -> Result<Rcvar, String> {
+        let result = if self.direct {
+            let mut ctx = Context::new(self.expr.as_str(), runtime());
+            interpret(payload, self.expr.as_ast(), &mut ctx)
+        } else {
+            self.expr.search(&**payload)
+        };
+        result.map_err(|e| format!("{} failed: {}", self.as_str(), e.reason))
+    }
+}
+
+fn check_functions(ast: &Ast) -> Result<(), String> {
+    let mut result = Ok(());
+    walk(ast, &mut |node| {
+        if let Ast::Function { name, .. } = node {
+            if result.is_ok() && runtime().get_function(name).is_none() {
+                result = Err(format!("unknown function {name}()"));
+            }
+        }
+    });
+    result
+}
+
+fn walk(ast: &Ast, f: &mut impl FnMut(&Ast)) {
+    f(ast);
+    match ast {
+        Ast::Comparison { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::Subexpr { lhs, rhs, .. }
+        | Ast::Projection { lhs, rhs, .. } => {
+            walk(lhs, f);
+            walk(rhs, f);
+        }
+        Ast::Condition {
+            predicate, then, ..
+        } => {
+            walk(predicate, f);
+            walk(then, f);
+        }
+        Ast::Expref { ast, .. } => walk(ast, f),
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+            walk(node, f)
+        }
+        Ast::Function { args, .. } => args.iter().for_each(|a| walk(a, f)),
+        Ast::MultiList { elements, .. } => elements.iter().for_each(|a| walk(a, f)),
+        Ast::MultiHash { elements, .. } => elements.iter().for_each(|kv| walk(&kv.value, f)),
+        Ast::Identity { .. }
+        | Ast::Field { .. }
+        | Ast::Index { .. }
+        | Ast::Literal { .. }
+        | Ast::Slice { .. } => {}
+    }
+}
+
+fn is_direct(ast: &Ast) -> bool {
+    match ast {
+        Ast::Field { .. }
+        | Ast::Identity { .. }
+        | Ast::Literal { .. }
+        | Ast::Index { .. }
+        | Ast::Expref { .. } => true,
+        Ast::Subexpr { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Comparison { lhs, rhs, .. } => is_direct(lhs) && is_direct(rhs),
+        Ast::Not { node, .. } => is_direct(node),
+        Ast::Condition {
+            predicate, then, ..
+        } => is_direct(predicate) && is_direct(then),
+        Ast::Function { args, .. } => args.iter().all(is_direct),
+        _ => false,
+    }
+}
+
+/// The subset of JMESPath's interpreter that `is_direct` admits, with the same semantics
+/// (jmespath 0.3 `interpreter.rs`), reading the payload in place.
+fn interpret(
+    data: &Rcvar,
+    ast: &Ast,
+    ctx: &mut Context<'_>,
+) -> Result<Rcvar, jmespath::JmespathError> {
+    match ast {
+        Ast::Field { name, .. } => Ok(match &**data {
+            Variable::Object(map) => map.get(name).cloned().unwrap_or_else(|| NULL.clone()),
+            _ => NULL.clone(),
+        }),
+        Ast::Subexpr { lhs, rhs, .. } => {
+            let left = interpret(data, lhs, ctx)?;
+            interpret(&left, rhs, ctx)
+        }
+        Ast::Identity { .. } => Ok(data.clone()),
+        Ast::Literal { value, .. } => Ok(value.clone()),
+        Ast::Index { idx, .. } => Ok(if *idx >= 0 {
+            data.get_index(*idx as usize)
+        } else {
+            data.get_negative_index(idx.unsigned_abs() as usize)
+        }),
+        Ast::Or { lhs, rhs, .. } => {
+            let left = interpret(data, lhs, ctx)?;
+            if left.is_truthy() {
+                Ok(left)
+            } else {
+                interpret(data, rhs, ctx)
+            }
+        }
+        Ast::And { lhs, rhs, .. } => {
+            let left = interpret(data, lhs, ctx)?;
+            if left.is_truthy() {
+                interpret(data, rhs, ctx)
+            } else {
+                Ok(left)
+            }
+        }
+        Ast::Not { node, .. } => Ok(Rcvar::new(Variable::Bool(
+            !interpret(data, node, ctx)?.is_truthy(),
+        ))),
+        Ast::Condition {
+            predicate, then, ..
+        } => {
+            if interpret(data, predicate, ctx)?.is_truthy() {
+                interpret(data, then, ctx)
+            } else {
+                Ok(NULL.clone())
+            }
+        }
+        Ast::Comparison {
+            comparator,
+            lhs,
+            rhs,
+            ..
+        } => {
+            let left = interpret(data, lhs, ctx)?;
+            let right = interpret(data, rhs, ctx)?;
+            Ok(left
+                .compare(comparator, &right)
+                .map_or_else(|| NULL.clone(), |b| Rcvar::new(Variable::Bool(b))))
+        }
+        Ast::Expref { ast, .. } => Ok(Rcvar::new(Variable::Expref((**ast).clone()))),
+        Ast::Function { name, args, offset } => {
+            let values = args
+                .iter()
+                .map(|a| interpret(data, a, ctx))
+                .collect::<Result<Vec<_>, _>>()?;
+            ctx.offset = *offset;
+            match ctx.runtime.get_function(name) {
+                Some(f) => f.evaluate(&values, ctx),
+                // Unknown functions are rejected by `Expr::compile`.
+                None => Ok(NULL.clone()),
+            }
+        }
+        // `is_direct` admits nothing else; defer to the crate for safety all the same.
+        _ => Expression::new(ctx.expression, ast.clone(), ctx.runtime).search(&**data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(json: &str) -> Payload {
+        Rcvar::new(Variable::from_json(json).expect("test json"))
+    }
+
+    /// The direct interpreter must agree with the crate's on every expression it admits.
+    #[test]
+    fn direct_interpreter_agrees_with_jmespath() {
+        let data = payload(
+            r#"{"incident":{"status":"identified","impact":"none","id":"x1","n":3,
+                 "updates":[{"s":"a"},{"s":"b"}]},"Tags":" a, b ,,c ","Status":"DOWN","flag":false}"#,
+        );
+        let cases = [
+            "incident.status",
+            "incident.missing.deeper",
+            "incident.updates[0].s",
+            "incident.updates[-1].s",
+            "incident && !component",
+            "component || incident.id",
+            "flag || 'fallback'",
+            "incident.status == 'identified'",
+            "incident.n > `2`",
+            "incident.n < 'x'",
+            "lower(Status)",
+            "split(Tags, ',')",
+            "join('|', [incident.id, Status])",
+            "length(incident.updates)",
+            "@",
+            "`{\"a\": 1}`",
+        ];
+        for source in cases {
+            let expr = Expr::compile(source).expect(source);
+            let expected = expr.expr.search(&*data).expect(source);
+            let actual = expr.search(&data).expect(source);
+            assert_eq!(actual, expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn subset_is_detected() {
+        assert!(Expr::compile("a.b || c").expect("valid").direct);
+        assert!(!Expr::compile("a[?b == 'x'].c").expect("valid").direct);
+        assert!(!Expr::compile("a[*].b").expect("valid").direct);
+    }
+
+    #[test]
+    fn fallback_handles_projections_and_filters() {
+        let data = payload(r#"{"a":[{"b":"x","c":1},{"b":"y","c":2}]}"#);
+        let expr = Expr::compile("a[?b == 'y'].c | [0]").expect("valid");
+        assert_eq!(expr.search(&data).expect("search").as_number(), Some(2.0));
+    }
+
+    #[test]
+    fn custom_split_trims_and_drops_empty_parts() {
+        let data = payload(r#"{"Tags":" a, b ,,c "}"#);
+        let result = Expr::compile("split(Tags, ',')")
+            .expect("valid")
+            .search(&data)
+            .expect("ok");
+        let parts: Vec<&str> = result
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|v| v.as_string())
+            .map(String::as_str)
+            .collect();
+        assert_eq!(parts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn compile_errors_name_the_problem() {
+        let err = Expr::compile("incident.[").expect_err("syntax");
+        assert!(err.starts_with("invalid JMESPath \"incident.[\""), "{err}");
+        assert_eq!(
+            Expr::compile("nosuch(a)").expect_err("fn"),
+            "unknown function nosuch()"
+        );
+        assert_eq!(
+            Expr::compile("  ").expect_err("empty"),
+            "empty JMESPath expression"
+        );
+    }
+
+    #[test]
+    fn runtime_type_errors_are_reported_not_panicked() {
+        let data = payload(r#"{"n": 5}"#);
+        let err = Expr::compile("lower(n)")
+            .expect("valid")
+            .search(&data)
+            .expect_err("type error");
+        assert!(err.starts_with("lower(n) failed"), "{err}");
+    }
+}
