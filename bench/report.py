@@ -5,8 +5,8 @@ usage: report.py RESULTS_JSONL
 Per (variant, scenario, setup): medians over rounds of requests/s, p50, p99, peak RSS,
 and the total non-2xx count. Then the median of per-round ratios
 alertgate-redis / baseline-redis and alertgate-memory / baseline-bare (requests/s, p99),
-and, when several variants ran, the ratio of the largest variant's median requests/s to
-the smallest's per setup and scenario.
+and, when several PRELOAD or MAPPINGS values ran, the ratio of median requests/s at the
+largest value to the smallest (the other dimension held at its smallest).
 """
 import json
 import statistics
@@ -87,17 +87,30 @@ def main():
                         f"{med(rps_r):.3f} | {med(p99_r):.2f} | {len(rps_r)} |"
                     )
 
-    if len(variants) > 1:
+    # Scale: one dimension at a time, the other held at its smallest value.
+    def scale(dim, other):
+        vals = sorted({r[dim] for r in rows})
+        if len(vals) < 2:
+            return
+        base_other = min(r[other] for r in rows)
+        lo_v, hi_v = vals[0], vals[-1]
         out.append("")
-        out.append(f"Scale: median req/s of the last variant / the first ({variants[-1]} vs {variants[0]}):")
+        out.append(f"Scale ({dim}): median req/s at {dim}={hi_v} / at {dim}={lo_v} ({other}={base_other}):")
         out.append("")
-        out.append("| scenario | setup | first req/s | last req/s | last / first |")
+        out.append(f"| scenario | setup | req/s {dim}={lo_v} | req/s {dim}={hi_v} | largest / smallest |")
         out.append("|---|---|---:|---:|---:|")
         for sc in scenarios:
             for st in setups:
-                lo, hi = medians.get((variants[0], sc, st)), medians.get((variants[-1], sc, st))
+                def pick(v):
+                    xs = [r["rps"] for r in rows if r["scenario"] == sc and r["setup"] == st
+                          and r[dim] == v and r[other] == base_other]
+                    return med(xs) if xs else None
+                lo, hi = pick(lo_v), pick(hi_v)
                 if lo and hi:
                     out.append(f"| {sc} | {SETUP_NAMES.get(st, st)} | {lo:,.0f} | {hi:,.0f} | {hi / lo:.3f} |")
+
+    scale("preload", "mappings")
+    scale("mappings", "preload")
     print("\n".join(out))
 
 

@@ -278,12 +278,13 @@ for preload in "${PRELOAD_LIST[@]}"; do
                     stop_server
                     line=$(grep '^BENCH_RESULT' "$base.txt") || die "no BENCH_RESULT in $base.txt"
                     non2xx_wrk=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$base.txt")
-                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" >>"$RESULTS" <<'EOF'
+                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" "$preload" "$extra" >>"$RESULTS" <<'EOF'
 import json, sys
-line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1 = sys.argv[1:]
+line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1, preload, extra = sys.argv[1:]
 r = {k: float(v) if "." in v else int(v) for k, v in (f.split("=", 1) for f in line.split()[1:])}
 assert r["non2xx"] == int(non2xx_wrk), "done() and wrk disagree on non-2xx"
-r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0), load1=float(load1))
+r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0), load1=float(load1),
+         preload=int(preload), mappings=int(extra))
 print(json.dumps(r))
 EOF
                     log "$(printf '%-10s %-10s round %d: %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  non-2xx %s  rss %s MiB  load %s  [%s]' \
