@@ -87,6 +87,9 @@ def main():
                         f"{med(rps_r):.3f} | {med(p99_r):.2f} | {len(rps_r)} |"
                     )
 
+    if not any(a in setups for a, _ in PAIRS):
+        out.append("| | | (no alertgate setup ran) | | | |")
+
     # Scale: one dimension at a time, the other held at its smallest value.
     def scale(dim, other):
         vals = sorted({r[dim] for r in rows})
