@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# bench/run.sh — throughput/latency of alertgate against a bare hyper baseline.
+# Run from anywhere: it cds to the repo root. See bench/README.md for what it measures.
+#
+# Env (defaults in brackets):
+#   SETUPS      setups to run, in order ["bare redis ag-memory ag-redis"]
+#               bare = baseline bare, redis = baseline redis (one Lua call per request),
+#               ag-memory / ag-redis = alertgate with the memory / Redis store
+#   SCENARIOS   wrk scenarios (bench/<name>.lua) ["statuscake statuspage"]
+#   ROUNDS [3]  DURATION [10] seconds  WARMUP [2] seconds  THREADS [1]  CONNECTIONS [64]
+#   NAMES [10000]       distinct fingerprints per scenario run
+#   PRELOAD [0]         open incidents preloaded into alertgate before its runs; a list such
+#                       as "1 10000 1000000" runs each as a variant (ascending: the Redis
+#                       preload is topped up, never removed)
+#   MAPPINGS [0]        extra StatusCake-copy sources/mappings; a list such as "0 200" runs
+#                       each as a variant and spreads statuscake traffic over all sources
+#   PIN [1 if >=2 cores] pin the server to CPU 0 (TOKIO_WORKER_THREADS=1) and wrk and
+#                       redis-server to the other CPUs, so they do not fight for cores
+#   NO_BUILD=1          skip cargo build (use existing binaries)
+#   OUT                 output dir [bench/out/<timestamp>]; bench/out/latest.md is the last report
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SETUPS=${SETUPS:-"bare redis ag-memory ag-redis"}
+SCENARIOS=${SCENARIOS:-"statuscake statuspage"}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+NAMES=${NAMES:-10000}
+PRELOAD=${PRELOAD:-0}
+MAPPINGS=${MAPPINGS:-0}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+NCPU=$(nproc)
+PIN=${PIN:-$((NCPU >= 2 ? 1 : 0))}
+if [[ $PIN == 1 ]]; then
+    SERVER_CPUS=0 LOAD_CPUS=1-$((NCPU - 1))
+    SERVER_PIN=(env TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPUS")
+    LOAD_PIN=(taskset -c "$LOAD_CPUS")
+else
+    SERVER_CPUS=all LOAD_CPUS=all SERVER_PIN=() LOAD_PIN=()
+fi
+OUT=${OUT:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
+
+# Tokens the gateway reads from its config's ${ENV_VAR}s; the bench sends the same ones.
+export STATUSCAKE_TOKEN=${STATUSCAKE_TOKEN:-bench-statuscake-token}
+export STATUSPAGE_TOKEN=${STATUSPAGE_TOKEN:-bench-statuspage-token}
+export ALERTGATE_ADMIN_TOKEN=${ALERTGATE_ADMIN_TOKEN:-bench-admin-token}
+export RUST_LOG=${RUST_LOG:-warn}
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+mkdir -p "$OUT/raw"
+WORK=$(mktemp -d /tmp/alertgate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- tools and binaries
+ensure_tools() {
+    local need=()
+    command -v wrk >/dev/null || need+=(wrk)
+    command -v redis-server >/dev/null || need+=(redis-server)
+    command -v curl >/dev/null || need+=(curl)
+    command -v python3 >/dev/null || need+=(python3)
+    python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+    if ((${#need[@]})); then
+        log "installing ${need[*]}"
+        [[ $(id -u) == 0 ]] || die "need root to apt-get install ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+    if ! python3 -c 'import yaml' 2>/dev/null; then
+        # python3 on PATH may be a pyenv one without PyYAML; Debian's has it now.
+        PYTHON=/usr/bin/python3
+    fi
+}
+PYTHON=python3
+
+wants_alertgate() { [[ " $SETUPS " == *" ag-"* ]]; }
+wants_redis() { [[ " $SETUPS " == *" redis "* || " $SETUPS " == *" ag-redis "* ]]; }
+
+build() {
+    if [[ ${NO_BUILD:-} == 1 ]]; then return; fi
+    local args=(--example baseline)
+    wants_alertgate && args+=(--bin alertgate)
+    log "cargo build --release ${args[*]}"
+    cargo build --release "${args[@]}" >&2
+}
+
+BASELINE=$TARGET_DIR/release/examples/baseline
+ALERTGATE=$TARGET_DIR/release/alertgate
+
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL SECONDS PID: until URL answers 2xx, or fail if PID died / time ran out.
+wait_http() {
+    local url=$1 secs=$2 pid=$3 i
+    for ((i = 0; i < secs * 20; i++)); do
+        curl -sf -o /dev/null --max-time 1 "$url" && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- redis
+REDIS_PORT=
+start_redis() {
+    REDIS_PORT=$(free_port)
+    "${LOAD_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize no --logfile "$WORK/redis.log" --dir "$WORK" &
+    PIDS+=($!)
+    local i
+    for ((i = 0; i < 100; i++)); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && { log "redis-server on 127.0.0.1:$REDIS_PORT"; return; }
+        sleep 0.05
+    done
+    die "redis-server did not start (see $WORK/redis.log)"
+}
+
+# ---------------------------------------------------------------- alertgate config
+# The one place that knows alertgate's CLI and config shape (see also bench/gen_config.py).
+# bench/config.yaml wins when it exists; else the repo's config.example.yaml.
+base_config() {
+    if [[ -f bench/config.yaml ]]; then echo bench/config.yaml
+    elif [[ -f config.example.yaml ]]; then echo config.example.yaml
+    else die "no bench/config.yaml or config.example.yaml"; fi
+}
+# gateway_config EXTRA → writes $WORK/config-EXTRA.yaml; sets EXTRA_SOURCES (comma list).
+gateway_config() {
+    local extra=$1
+    GATEWAY_CONFIG=$WORK/config-$extra.yaml
+    EXTRA_SOURCES=$("$PYTHON" bench/gen_config.py "$(base_config)" "$GATEWAY_CONFIG" "$extra" "$WORK/m$extra")
+}
+# alertgate_cmd SETUP PORT → the server command line, one word a line.
+alertgate_cmd() {
+    local setup=$1 port=$2
+    printf '%s\n' "$ALERTGATE" serve --config "$GATEWAY_CONFIG" --listen "127.0.0.1:$port"
+    if [[ $setup == ag-redis ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/"; fi
+}
+
+# ---------------------------------------------------------------- servers
+SERVER_PID= SERVER_PORT=
+start_server() {
+    local setup=$1 cmd
+    SERVER_PORT=$(free_port)
+    case $setup in
+    bare) cmd=("$BASELINE" bare "127.0.0.1:$SERVER_PORT") ;;
+    redis) cmd=("$BASELINE" redis "127.0.0.1:$SERVER_PORT" "redis://127.0.0.1:$REDIS_PORT/") ;;
+    ag-memory | ag-redis) mapfile -t cmd < <(alertgate_cmd "$setup" "$SERVER_PORT") ;;
+    *) die "unknown setup $setup" ;;
+    esac
+    # env and taskset exec the server, so $! stays its pid (for VmHWM).
+    "${SERVER_PIN[@]}" "${cmd[@]}" >>"$OUT/raw/server-$setup.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_http "http://127.0.0.1:$SERVER_PORT/-/ready" 30 "$SERVER_PID" ||
+        die "$setup did not become ready: ${cmd[*]} (log: $OUT/raw/server-$setup.log)"
+}
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
+
+# One real request per scenario before any load: a wrong token or config shows here, with
+# the gateway's answer, instead of as a run of fast 4xx.
+sanity_check() {
+    local scenario=$1 url body ctype code
+    case $scenario in
+    statuscake) url="/hooks/statuscake?token=$STATUSCAKE_TOKEN" body=tests/fixtures/statuscake/down-basic.form
+        ctype=application/x-www-form-urlencoded ;;
+    statuspage) url="/hooks/statuspage?token=$STATUSPAGE_TOKEN" body=tests/fixtures/statuspage/incident-investigating-critical.json
+        ctype=application/json ;;
+    *) return 0 ;;
+    esac
+    code=$(curl -s -o "$WORK/sanity.out" -w '%{http_code}' --max-time 5 -H "Content-Type: $ctype" \
+        --data-binary "@$body" "http://127.0.0.1:$SERVER_PORT$url") || true
+    [[ $code == 2* ]] || die "sanity request for $scenario answered $code: $(head -c 300 "$WORK/sanity.out")"
+}
+
+# ---------------------------------------------------------------- load
+# wrk_args SCENARIO RUN_TAG → the arguments after `--` for that scenario's script.
+wrk_args() {
+    case $1 in
+    statuscake) printf '%s\n' "$STATUSCAKE_TOKEN" "$NAMES" "$2" "statuscake${EXTRA_SOURCES:+,$EXTRA_SOURCES}" ;;
+    statuspage) printf '%s\n' "$STATUSPAGE_TOKEN" "$NAMES" "$2" ;;
+    *) printf '%s\n' "$2" ;;
+    esac
+}
+# run_wrk SCENARIO SECONDS RUN_TAG LOGFILE: bounded by -d and by timeout(1).
+run_wrk() {
+    local scenario=$1 secs=$2 tag=$3 logf=$4 args
+    mapfile -t args < <(wrk_args "$scenario" "$tag")
+    timeout -k 5 $((secs + 30)) "${LOAD_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s --latency \
+        -s "bench/$scenario.lua" "http://127.0.0.1:$SERVER_PORT" -- "${args[@]}" >"$logf" 2>&1 ||
+        die "wrk failed for $scenario (see $logf)"
+}
+
+# preload_incidents FROM TO: DOWN webhooks with unique names through the gateway itself.
+preload_incidents() {
+    local from=$1 to=$2 bound logf=$OUT/raw/preload-$1-$2-$RANDOM.log
+    ((to > from)) || return 0
+    bound=$((60 + (to - from) / 2000))
+    log "preloading incidents $from..$to into $CURRENT_SETUP (at most ${bound}s)"
+    local t0=$SECONDS
+    timeout -k 5 $((bound + 30)) "${LOAD_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"${bound}s" --timeout 5s \
+        -s bench/preload.lua "http://127.0.0.1:$SERVER_PORT" -- "$STATUSCAKE_TOKEN" "$from" "$to" >"$logf" 2>&1 || true
+    grep -q PRELOAD_DONE "$logf" || die "preload incomplete (see $logf)"
+    log "preloaded $((to - from)) in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------- main
+ensure_tools
+build
+[[ -x $BASELINE ]] || die "missing $BASELINE"
+if wants_alertgate; then [[ -x $ALERTGATE ]] || die "missing $ALERTGATE"; fi
+if wants_redis; then start_redis; fi
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+read -r -a SETUP_LIST <<<"$SETUPS"
+read -r -a PRELOAD_LIST <<<"$PRELOAD"
+read -r -a MAPPINGS_LIST <<<"$MAPPINGS"
+REDIS_PRELOADED=0
+RUN_SEQ=0
+log "server CPUs $SERVER_CPUS, wrk/redis CPUs $LOAD_CPUS | setups: $SETUPS | scenarios: $SCENARIOS | rounds $ROUNDS | ${DURATION}s (+${WARMUP}s warm-up) | -t$THREADS -c$CONNECTIONS | out $OUT"
+
+for preload in "${PRELOAD_LIST[@]}"; do
+    for extra in "${MAPPINGS_LIST[@]}"; do
+        variant="preload=$preload,mappings=$extra"
+        EXTRA_SOURCES=
+        if wants_alertgate; then gateway_config "$extra"; fi
+        for ((round = 1; round <= ROUNDS; round++)); do
+            # Rotate the setup order each round so slow drift hits every setup alike.
+            n=${#SETUP_LIST[@]}
+            order=()
+            for ((i = 0; i < n; i++)); do order+=("${SETUP_LIST[$(((i + round - 1) % n))]}"); done
+            for scenario in $SCENARIOS; do
+                for setup in "${order[@]}"; do
+                    CURRENT_SETUP=$setup
+                    RUN_SEQ=$((RUN_SEQ + 1))
+                    tag=$(printf 'r%02d' $((RUN_SEQ % 100)))
+                    start_server "$setup"
+                    if [[ $setup == ag-* ]]; then
+                        sanity_check "$scenario"
+                        if [[ $setup == ag-memory ]]; then
+                            preload_incidents 0 "$preload"
+                        elif ((preload > REDIS_PRELOADED)); then
+                            preload_incidents "$REDIS_PRELOADED" "$preload"
+                            REDIS_PRELOADED=$preload
+                            log "redis dbsize: $(redis-cli -p "$REDIS_PORT" dbsize)"
+                        fi
+                    fi
+                    base=$OUT/raw/$RUN_SEQ-$setup-$scenario-round$round
+                    if ((WARMUP > 0)); then run_wrk "$scenario" "$WARMUP" "w${tag:1}" "$base.warmup.txt"; fi
+                    # Load average before the measured run: other work on the machine
+                    # (a compile, say) shows here and explains an outlier.
+                    load1=$(cut -d' ' -f1 /proc/loadavg)
+                    run_wrk "$scenario" "$DURATION" "$tag" "$base.txt"
+                    rss=$(peak_rss_kb)
+                    stop_server
+                    line=$(grep '^BENCH_RESULT' "$base.txt") || die "no BENCH_RESULT in $base.txt"
+                    non2xx_wrk=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$base.txt")
+                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" "$preload" "$extra" >>"$RESULTS" <<'EOF'
+import json, sys
+line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1, preload, extra = sys.argv[1:]
+r = {k: float(v) if "." in v else int(v) for k, v in (f.split("=", 1) for f in line.split()[1:])}
+assert r["non2xx"] == int(non2xx_wrk), "done() and wrk disagree on non-2xx"
+r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0), load1=float(load1),
+         preload=int(preload), mappings=int(extra))
+print(json.dumps(r))
+EOF
+                    log "$(printf '%-10s %-10s round %d: %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  non-2xx %s  rss %s MiB  load %s  [%s]' \
+                        "$setup" "$scenario" "$round" "$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$line")" \
+                        "$(sed 's/.*p50_us=\([0-9]*\).*/\1/' <<<"$line" | awk '{print $1/1000}')" \
+                        "$(sed 's/.*p99_us=\([0-9]*\).*/\1/' <<<"$line" | awk '{print $1/1000}')" \
+                        "$(sed 's/.*non2xx=\([0-9]*\).*/\1/' <<<"$line")" "$((rss / 1024))" "$load1" "$variant")"
+                done
+            done
+        done
+    done
+done
+
+{
+    echo "# alertgate bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo
+    echo "git $(git rev-parse --short HEAD 2>/dev/null || echo '?') | $(nproc) cores | setups: $SETUPS | rounds $ROUNDS | ${DURATION}s each after ${WARMUP}s warm-up | wrk -t$THREADS -c$CONNECTIONS | $NAMES names | server CPUs $SERVER_CPUS, wrk/redis CPUs $LOAD_CPUS"
+    echo
+    "$PYTHON" bench/report.py "$RESULTS"
+} >"$OUT/report.md"
+cp "$OUT/report.md" "$ROOT/bench/out/latest.md"
+cat "$OUT/report.md"
+log "results: $OUT/results.jsonl, report: $OUT/report.md"
