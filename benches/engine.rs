@@ -16,34 +16,51 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
 
 fn fixture(path: &str) -> Vec<u8> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
 fn load(name: &str) -> mapping::Mapping {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings").join(name);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("mappings")
+        .join(name);
     mapping::load_file(&file).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn bench_source(c: &mut Criterion, source: &str, mapping_file: &str, payload: &str, content_type: &str) {
+fn bench_source(
+    c: &mut Criterion,
+    source: &str,
+    mapping_file: &str,
+    payload: &str,
+    content_type: &str,
+) {
     let mapping = load(mapping_file);
     let body = fixture(payload);
     let mut group = c.benchmark_group(source);
     group.bench_function("decode+evaluate", |b| {
         b.iter(|| {
-            let payload = decode::decode(black_box(&body), Some(content_type), mapping.decode).expect("decodes");
+            let payload = decode::decode(black_box(&body), Some(content_type), mapping.decode)
+                .expect("decodes");
             engine::evaluate(&mapping, &payload).expect("evaluates")
         })
     });
     group.bench_function("decode only", |b| {
-        b.iter(|| decode::decode(black_box(&body), Some(content_type), mapping.decode).expect("decodes"))
+        b.iter(|| {
+            decode::decode(black_box(&body), Some(content_type), mapping.decode).expect("decodes")
+        })
     });
     group.bench_function("baseline: serde parse only", |b| {
         b.iter(|| {
             if content_type == JSON {
-                serde_json::from_slice::<serde_json::Value>(black_box(&body)).map(|_| ()).expect("json")
+                serde_json::from_slice::<serde_json::Value>(black_box(&body))
+                    .map(|_| ())
+                    .expect("json")
             } else {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(black_box(&body)).map(|_| ()).expect("form")
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(black_box(&body))
+                    .map(|_| ())
+                    .expect("form")
             }
         })
     });
@@ -51,9 +68,27 @@ fn bench_source(c: &mut Criterion, source: &str, mapping_file: &str, payload: &s
 }
 
 fn benches(c: &mut Criterion) {
-    bench_source(c, "statuscake", "statuscake.yaml", "statuscake/down-basic.form", FORM);
-    bench_source(c, "statuspage-incident", "statuspage.yaml", "statuspage/incident-identified-critical.json", JSON);
-    bench_source(c, "statuspage-component", "statuspage.yaml", "statuspage/component-degraded-performance.json", JSON);
+    bench_source(
+        c,
+        "statuscake",
+        "statuscake.yaml",
+        "statuscake/down-basic.form",
+        FORM,
+    );
+    bench_source(
+        c,
+        "statuspage-incident",
+        "statuspage.yaml",
+        "statuspage/incident-identified-critical.json",
+        JSON,
+    );
+    bench_source(
+        c,
+        "statuspage-component",
+        "statuspage.yaml",
+        "statuspage/component-degraded-performance.json",
+        JSON,
+    );
 }
 
 criterion_group!(engine_benches, benches);

@@ -64,8 +64,7 @@ async fn handle(
     if state.mode == Mode::Redis {
         // Cloning a ConnectionManager is cheap: all clones multiplex one connection.
         let mut con = state.redis.clone().expect("redis mode has a connection");
-        let res: redis::RedisResult<i64> =
-            state.script.key(BENCH_KEY).invoke_async(&mut con).await;
+        let res: redis::RedisResult<i64> = state.script.key(BENCH_KEY).invoke_async(&mut con).await;
         if res.is_err() {
             return Ok(json(
                 StatusCode::SERVICE_UNAVAILABLE,

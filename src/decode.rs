@@ -142,22 +142,27 @@ fn decode_form(body: &[u8], skip_key: Option<&str>) -> Result<Payload, DecodeErr
 }
 
 /// Decodes one form key or value: `+` → space, then percent-decoding, then strict UTF-8.
+/// Allocates once: the returned string.
 fn form_component(raw: &[u8]) -> Result<String, DecodeError> {
-    let decoded = if raw.contains(&b'+') {
-        let spaced: Vec<u8> = raw
+    let spaced;
+    let raw = if raw.contains(&b'+') {
+        spaced = raw
             .iter()
             .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect();
-        percent_decode(&spaced).collect::<Vec<u8>>()
+            .collect::<Vec<u8>>();
+        &spaced[..]
     } else {
-        percent_decode(raw).collect::<Vec<u8>>()
+        raw
     };
-    String::from_utf8(decoded).map_err(|e| {
-        DecodeError::Form(format!(
-            "invalid UTF-8 after percent-decoding at byte {}",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    percent_decode(raw)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| {
+            DecodeError::Form(format!(
+                "invalid UTF-8 after percent-decoding at byte {}",
+                e.valid_up_to()
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use jmespath::Rcvar;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 /// What an outcome asks of the incident store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -92,7 +94,7 @@ pub struct Outcome {
     pub fingerprint: Option<String>,
     pub priority: Option<Priority>,
     pub title: Option<String>,
-    pub labels: BTreeMap<String, serde_json::Value>,
+    pub labels: Labels,
     /// The payload's own time of the event (Unix ms), when the mapping names one.
     pub event_time: Option<i64>,
     /// The name of the rule that decided; `None` when no rule matched.
@@ -109,11 +111,74 @@ impl Outcome {
             fingerprint: None,
             priority: None,
             title: None,
-            labels: BTreeMap::new(),
+            labels: Labels::default(),
             event_time: None,
             rule,
             reason: Some(reason),
         }
+    }
+}
+
+/// An outcome's labels as one JSON object text: the form both stores keep, built straight
+/// from the payload's values without an intermediate map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// `None` when there are no labels.
+    json: Option<String>,
+}
+
+impl Labels {
+    /// Serialises `(name, value)` pairs, in order, as a JSON object.
+    pub fn from_values(values: &[(&str, Rcvar)]) -> Result<Labels, String> {
+        if values.is_empty() {
+            return Ok(Labels::default());
+        }
+        struct Pairs<'a>(&'a [(&'a str, Rcvar)]);
+        impl Serialize for Pairs<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (name, value) in self.0 {
+                    map.serialize_entry(name, &**value)?;
+                }
+                map.end()
+            }
+        }
+        serde_json::to_string(&Pairs(values))
+            .map(|json| Labels { json: Some(json) })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Labels from a map (tests, tools).
+    pub fn from_map(map: &BTreeMap<String, serde_json::Value>) -> Labels {
+        if map.is_empty() {
+            return Labels::default();
+        }
+        Labels {
+            json: serde_json::to_string(map).ok(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.json.is_none()
+    }
+
+    /// The JSON object text; `{}` when empty.
+    pub fn as_json(&self) -> &str {
+        self.json.as_deref().unwrap_or("{}")
+    }
+
+    /// The labels as a map.
+    pub fn to_map(&self) -> BTreeMap<String, serde_json::Value> {
+        self.json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
     }
 }
 
@@ -282,17 +347,16 @@ fn apply_rule(
         ),
         None => None,
     };
-    let mut labels = BTreeMap::new();
+    let mut values = Vec::with_capacity(rule.labels.len());
     for (name, expr) in &rule.labels {
         let value = expr
             .search(payload)
             .map_err(|m| reject(rule, expr.as_str(), m))?;
         if !value.is_null() {
-            let json = serde_json::to_value(&*value)
-                .map_err(|e| reject(rule, expr.as_str(), e.to_string()))?;
-            labels.insert(name.clone(), json);
+            values.push((name.as_str(), value));
         }
     }
+    let labels = Labels::from_values(&values).map_err(|m| reject(rule, "labels", m))?;
     let event_time = match &rule.event_time {
         Some(expr) => {
             let value = expr

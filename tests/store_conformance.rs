@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alertgate::engine::{Action, Outcome, Priority};
+use alertgate::engine::{Action, Labels, Outcome, Priority};
 use alertgate::store::{
     IncidentStore, ListQuery, MemoryStore, RedisSettings, RedisStore, Status, StoreError,
     Transition,
@@ -131,7 +131,7 @@ fn outcome(action: Action, fingerprint: &str) -> Outcome {
         fingerprint: Some(fingerprint.to_owned()),
         priority: None,
         title: None,
-        labels: BTreeMap::new(),
+        labels: Labels::default(),
         event_time: None,
         rule: Some("test".into()),
         reason: None,
@@ -182,10 +182,11 @@ mod cases {
         let mut first = open("web|https://example.com");
         first.priority = Some(Priority::High);
         first.title = Some("web is down".into());
-        first
-            .labels
-            .insert("url".into(), "https://example.com".into());
-        first.labels.insert("code".into(), serde_json::json!(503));
+        let labels = BTreeMap::from([
+            ("url".to_owned(), serde_json::json!("https://example.com")),
+            ("code".to_owned(), serde_json::json!(503)),
+        ]);
+        first.labels = Labels::from_map(&labels);
         let opened = s.apply("statuscake", &first, 1_000).await.expect("open");
         assert_eq!(opened.transition, Transition::Opened);
         let inc = opened.incident.expect("opened incident");
@@ -194,7 +195,7 @@ mod cases {
         assert_eq!(inc.status, Status::Open);
         assert_eq!(inc.priority, Some(Priority::High));
         assert_eq!(inc.title.as_deref(), Some("web is down"));
-        assert_eq!(inc.labels, first.labels);
+        assert_eq!(inc.labels, labels);
         assert_eq!(
             (inc.opened_at, inc.last_event_at, inc.resolved_at),
             (1_000, 1_000, None)
@@ -224,7 +225,7 @@ mod cases {
             (3, Some(Priority::Critical))
         );
         assert_eq!(inc3.title.as_deref(), Some("web is still down"));
-        assert_eq!(inc3.labels, first.labels, "labels are kept from the open");
+        assert_eq!(inc3.labels, labels, "labels are kept from the open");
 
         let resolved = s
             .apply("statuscake", &resolve("web|https://example.com"), 4_000)

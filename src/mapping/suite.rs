@@ -223,11 +223,12 @@ fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
         compare("rule", Some(r.clone()), outcome.rule.clone());
     }
     if let Some(labels) = &expect.labels {
-        if labels != &outcome.labels {
+        let actual = outcome.labels.to_map();
+        if labels != &actual {
             diffs.push(format!(
                 "labels: expected {}, got {}",
                 serde_json::Value::from(serde_json::Map::from_iter(labels.clone())),
-                serde_json::Value::from(serde_json::Map::from_iter(outcome.labels.clone()))
+                serde_json::Value::from(serde_json::Map::from_iter(actual))
             ));
         }
     }

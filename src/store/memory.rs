@@ -249,13 +249,7 @@ impl Inner {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         // First, so that a failure leaves nothing half made.
-        let labels = if outcome.labels.is_empty() {
-            None
-        } else {
-            let json = serde_json::to_string(&outcome.labels)
-                .map_err(|e| StoreError::Corrupt(format!("labels do not serialise: {e}")))?;
-            Some(Arc::from(json))
-        };
+        let labels = (!outcome.labels.is_empty()).then(|| Arc::from(outcome.labels.as_json()));
         let id = self.incidents.len() as u64 + 1;
         self.by_status.open.insert(id);
         self.by_source

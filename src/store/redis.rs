@@ -184,8 +184,7 @@ impl IncidentStore for RedisStore {
             });
         };
         let fingerprint = require_fingerprint(outcome)?;
-        let labels = serde_json::to_string(&outcome.labels)
-            .map_err(|e| StoreError::Corrupt(format!("labels do not serialise: {e}")))?;
+        let labels = outcome.labels.as_json();
         let mut invocation = self
             .apply_script
             .key(self.keys.fingerprint(source, fingerprint));
