@@ -6,7 +6,9 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod mapping;
+pub mod server;
 pub mod store;
