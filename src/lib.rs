@@ -10,5 +10,6 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod mapping;
+pub mod serve;
 pub mod server;
 pub mod store;
