@@ -29,7 +29,9 @@ pub(super) async fn list_incidents<B>(
     {
         // Echoed only when it looks like a parameter name: it is caller text.
         let shown = if unknown.len() <= 32
-            && unknown.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && unknown
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             format!(" {unknown:?}")
         } else {

@@ -103,12 +103,17 @@ where
 {
     check_content_length(&request, limit)?;
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(request.into_body(), limit_usize).collect().await {
+    match Limited::new(request.into_body(), limit_usize)
+        .collect()
+        .await
+    {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(ApiError::TooLarge { limit })
         }
-        Err(e) => Err(ApiError::MalformedBody(format!("cannot read request body: {e}"))),
+        Err(e) => Err(ApiError::MalformedBody(format!(
+            "cannot read request body: {e}"
+        ))),
     }
 }
 

@@ -96,12 +96,12 @@ where
 /// source's digests in constant time.
 fn authorize<B>(source: &Source, request: &Request<B>) -> Result<(), ApiError> {
     let presented = match request.headers().get(TOKEN_HEADER) {
-        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(|_| {
-            ApiError::Unauthorized {
+        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(
+            |_| ApiError::Unauthorized {
                 message: "wrong token",
                 bearer: false,
-            }
-        })?)),
+            },
+        )?)),
         None => query_param(request.uri().query(), TOKEN_PARAM)?,
     };
     match presented {
