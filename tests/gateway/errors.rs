@@ -7,6 +7,18 @@ use crate::harness::{
     fixture, Backend, Gateway, GENERIC_TOKEN, STATUSCAKE_TOKEN, STATUSPAGE_TOKEN,
 };
 
+/// What, method, path, headers, body → status, code, a piece of the message.
+type Case = (
+    &'static str,
+    Method,
+    String,
+    Vec<(&'static str, &'static str)>,
+    Bytes,
+    StatusCode,
+    &'static str,
+    &'static str,
+);
+
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
 crate::both_backends!(every_webhook_error_has_its_status_and_message_and_changes_nothing);
@@ -15,16 +27,7 @@ async fn every_webhook_error_has_its_status_and_message_and_changes_nothing(gw: 
     let down = fixture("statuscake/down-basic.form");
     let sc = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
     let sp = format!("/hooks/statuspage?token={STATUSPAGE_TOKEN}");
-    let cases: Vec<(
-        &str,
-        Method,
-        String,
-        Vec<(&str, &str)>,
-        Bytes,
-        StatusCode,
-        &str,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "missing token",
             Method::POST,
