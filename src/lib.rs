@@ -6,7 +6,10 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod mapping;
+pub mod serve;
+pub mod server;
 pub mod store;
