@@ -9,3 +9,4 @@ pub mod clock;
 pub mod decode;
 pub mod engine;
 pub mod mapping;
+pub mod metrics;
