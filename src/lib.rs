@@ -10,3 +10,4 @@ pub mod decode;
 pub mod engine;
 pub mod mapping;
 pub mod metrics;
+pub mod reload;
