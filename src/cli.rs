@@ -1,11 +1,13 @@
 //! The command line: `serve`, `check`, `eval`, `test`. Each command returns an exit code.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{self, Overrides};
 use crate::engine::{self, Step};
 use crate::mapping::{self, suite, CompileError};
 
@@ -19,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway until SIGTERM or SIGINT.
+    Serve(ServeArgs),
     /// Check a mapping file or directory (and the config) without running anything.
     Check(CheckArgs),
     /// Run one payload through one mapping and print the outcome as JSON.
@@ -28,7 +32,23 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The config file.
+    #[arg(long, default_value = "config.example.yaml")]
+    pub config: PathBuf,
+    /// Listen address (ip:port), instead of the config's `listen`.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Use the Redis store at this url, whatever the config's `store` says.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// The config file to check, with the mappings it names.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Mappings directory (default: `mappings`, or the config's `mappings_dir`).
     #[arg(long)]
     pub mappings: Option<PathBuf>,
@@ -81,6 +101,35 @@ fn load_mappings(path: &Path) -> Result<Vec<mapping::Mapping>, Vec<CompileError>
         Ok(list)
     } else {
         mapping::load_file(path).map(|m| vec![m])
+    }
+}
+
+/// `alertgate check`: the config and its mappings when `--config` is given, else the
+/// mappings directory alone.
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let Some(config_path) = &args.config else {
+        return check_mappings(args.mappings.as_deref().unwrap_or("mappings".as_ref()));
+    };
+    let overrides = Overrides {
+        mappings_dir: args.mappings.clone(),
+        ..Overrides::default()
+    };
+    match config::build_snapshot(config_path, &overrides) {
+        Ok(snapshot) => {
+            println!(
+                "ok: {} with {} source(s), {} mapping(s) in {}",
+                config_path.display(),
+                snapshot.sources.len(),
+                snapshot.mappings.len(),
+                snapshot.settings.mappings_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            print_errors(&errors);
+            eprintln!("{} problem(s)", errors.len());
+            ExitCode::FAILURE
+        }
     }
 }
 

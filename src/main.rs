@@ -8,9 +8,20 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Check(args) => {
-            cli::check_mappings(args.mappings.as_deref().unwrap_or("mappings".as_ref()))
+        Command::Serve(args) => {
+            alertgate::serve::init_tracing();
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(alertgate::serve::serve(args)),
+                Err(e) => {
+                    eprintln!("error: cannot start the tokio runtime: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
+        Command::Check(args) => cli::check(args),
         Command::Eval(args) => cli::eval(args),
         Command::Test(args) => cli::test(args),
     }

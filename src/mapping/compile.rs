@@ -100,6 +100,68 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Like `from_yaml`, but first passes every string value of the parsed tree through
+/// `rewrite(path, value)` (config files use it for `${VAR}`), so substituted text can never
+/// change the document's structure. Returns every rewrite error, or the first
+/// deserialisation error, each placed by its YAML path.
+pub fn from_yaml_rewriting<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    rewrite: &mut dyn FnMut(&str, &str) -> Result<String, String>,
+) -> Result<T, Vec<CompileError>> {
+    let mut tree: serde_yaml::Value = from_yaml(file, text).map_err(|e| vec![e])?;
+    let mut errors = Errors::new(file, text);
+    rewrite_strings(&mut tree, String::new(), rewrite, &mut errors);
+    if !errors.list.is_empty() {
+        return Err(errors.list);
+    }
+    serde_path_to_error::deserialize(tree).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        errors.push(path, e.into_inner().to_string());
+        errors.list
+    })
+}
+
+fn rewrite_strings(
+    value: &mut serde_yaml::Value,
+    path: String,
+    rewrite: &mut dyn FnMut(&str, &str) -> Result<String, String>,
+    errors: &mut Errors<'_>,
+) {
+    match value {
+        serde_yaml::Value::String(s) => match rewrite(&path, s) {
+            Ok(new) => *s = new,
+            Err(message) => errors.push(path, message),
+        },
+        serde_yaml::Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                rewrite_strings(item, format!("{path}[{i}]"), rewrite, errors);
+            }
+        }
+        serde_yaml::Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                let key = match key {
+                    serde_yaml::Value::String(k) => k.clone(),
+                    other => serde_yaml::to_string(other)
+                        .map(|k| k.trim_end().to_owned())
+                        .unwrap_or_default(),
+                };
+                let child = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                rewrite_strings(item, child, rewrite, errors);
+            }
+        }
+        serde_yaml::Value::Tagged(tagged) => {
+            rewrite_strings(&mut tagged.value, path, rewrite, errors)
+        }
+        _ => {}
+    }
+}
+
 /// Compiles a mapping's text. `file` names it in errors and anchors `payload:` paths.
 pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>> {
     let spec: MappingSpec = from_yaml(file, text).map_err(|e| vec![e])?;

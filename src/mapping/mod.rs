@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-pub use self::compile::from_yaml;
+pub use self::compile::{from_yaml, from_yaml_rewriting};
 pub(crate) use self::compile::Errors;
 pub use self::compile::{compile_str, CompileError};
 pub use self::expr::Expr;

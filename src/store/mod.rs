@@ -1,10 +1,16 @@
 //! Open incidents, keyed by (source, fingerprint), behind one `IncidentStore` interface.
 //!
 //! Owns the incident lifecycle (DESIGN §4): one atomic step per `Outcome`, producing a
-//! `Transition`, and an event stream of every transition but `ignored`. Two backends pass
-//! one conformance suite (`tests/store_conformance.rs`): `memory` (the embedded default)
-//! and `redis` (one Lua script per step, shared by replicas). It does not decide what a
-//! payload means (that is `engine`) nor speak HTTP (that is `server`).
+//! `Transition`, and an event stream of every transition that changed an incident
+//! (`opened`, `updated`, `resolved`; `already_resolved`, `stale` and `ignored` change
+//! nothing and carry no incident). Two backends pass one conformance suite
+//! (`tests/store_conformance.rs`): `memory` (the embedded default) and `redis` (one Lua
+//! script per step, shared by replicas). It does not decide what a payload means (that is
+//! `engine`) nor speak HTTP (that is `server`).
+//!
+//! Ordering: an outcome with an `event_time` older than the last one applied to its key
+//! is `stale`; equal times are not. The key's last time outlives its incident, so a late
+//! "investigating" after "resolved" stays stale instead of opening a new incident.
 
 mod memory;
 mod redis;
@@ -135,7 +141,7 @@ pub struct IncidentEvent {
 pub struct ListQuery {
     pub status: Option<Status>,
     pub source: Option<String>,
-    /// Page size; callers clamp it to the configured maximum.
+    /// Page size; callers clamp it to the configured maximum. `0` is read as `1`.
     pub limit: usize,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -204,7 +210,12 @@ impl Store {
 }
 
 impl IncidentStore for Store {
-    async fn apply(&self, source: &str, outcome: &Outcome, now_ms: i64) -> Result<Applied, StoreError> {
+    async fn apply(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, StoreError> {
         match self {
             Store::Memory(s) => s.apply(source, outcome, now_ms).await,
             Store::Redis(s) => s.apply(source, outcome, now_ms).await,
@@ -245,5 +256,48 @@ pub(crate) fn store_action(outcome: &Outcome) -> Option<Action> {
     match outcome.action {
         Action::Ignore => None,
         a => Some(a),
+    }
+}
+
+/// The fingerprint of an `open` or `resolve` outcome. The engine always sets one (it
+/// rejects a payload whose fingerprint renders empty), so its absence is a caller bug,
+/// reported as `Corrupt` (HTTP 500) rather than guessed around.
+pub(crate) fn require_fingerprint(outcome: &Outcome) -> Result<&str, StoreError> {
+    outcome.fingerprint.as_deref().ok_or_else(|| {
+        StoreError::Corrupt(format!("{} outcome has no fingerprint", outcome.action))
+    })
+}
+
+/// Parses a page cursor: the decimal id of the last incident of the previous page.
+pub(crate) fn parse_cursor(cursor: &str) -> Result<u64, StoreError> {
+    parse_id(cursor).ok_or_else(|| StoreError::BadCursor(cursor.to_owned()))
+}
+
+/// Parses an incident id: plain ASCII decimal digits (no sign, no spaces), as ids are made.
+pub(crate) fn parse_id(id: &str) -> Option<u64> {
+    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// The page size a query asks for; `0` is read as `1` so every page makes progress.
+pub(crate) fn page_limit(query: &ListQuery) -> usize {
+    query.limit.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_accepts_plain_decimals_only() {
+        assert_eq!(parse_cursor("42").ok(), Some(42));
+        for bad in ["", "+4", "-4", " 4", "4a", "1.5", "99999999999999999999999"] {
+            assert!(
+                matches!(parse_cursor(bad), Err(StoreError::BadCursor(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -1,0 +1,193 @@
+//! The gateway's configuration: the config file, checked, joined with the compiled
+//! mappings into one immutable `Snapshot`.
+//!
+//! Owns the config file format (`raw`: serde mirrors, `deny_unknown_fields`), `${VAR}`
+//! expansion (`env`), the checks that turn it into `Settings` (`settings`), and
+//! `build_snapshot`, the one function that reads config + mappings from disk. It does not
+//! watch files or swap snapshots (that is `reload`), nor connect to the store.
+
+mod env;
+mod raw;
+mod settings;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+pub use self::env::Fallback;
+pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
+pub use self::settings::{
+    parse_duration, Limits, Settings, SourceSettings, StoreSettings, TokenDigest,
+    DEFAULT_LISTEN,
+};
+use crate::mapping::{self, CompileError, Errors, Mapping, MappingSet};
+
+/// Command-line settings that win over the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `serve --listen`.
+    pub listen: Option<SocketAddr>,
+    /// `serve --redis-url`: selects the redis backend with this url.
+    pub redis_url: Option<String>,
+    /// `check --mappings`: the mappings directory instead of the config's.
+    pub mappings_dir: Option<PathBuf>,
+}
+
+/// A source ready to serve: its token digests and its compiled mapping.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub tokens: Vec<TokenDigest>,
+    pub mapping: Arc<Mapping>,
+}
+
+/// Everything that can change at run time, built at once and never mutated: a request
+/// uses one snapshot from start to end, and a reload replaces it whole.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub settings: Settings,
+    /// By source id.
+    pub sources: BTreeMap<String, Source>,
+    pub mappings: MappingSet,
+    /// Hex SHA-256 over the config text and the mappings' digest.
+    pub version: String,
+    /// When it was built (Unix ms).
+    pub loaded_at_ms: i64,
+    /// Variables that were unset and took their `:-` default (to warn about).
+    pub env_fallbacks: Vec<Fallback>,
+}
+
+impl Snapshot {
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.get(id)
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.settings.limits
+    }
+
+    /// Settings that differ in `newer` but only take effect after a restart.
+    pub fn restart_needed(&self, newer: &Snapshot) -> Vec<String> {
+        let (old, new) = (&self.settings, &newer.settings);
+        let mut changed = Vec::new();
+        if old.listen != new.listen {
+            changed.push("listen".to_owned());
+        }
+        match (&old.store, &new.store) {
+            (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
+                for (key, differs) in [
+                    ("store.url", a.url != b.url),
+                    ("store.key_prefix", a.key_prefix != b.key_prefix),
+                    (
+                        "store.event_stream_len",
+                        a.event_stream_len != b.event_stream_len,
+                    ),
+                ] {
+                    if differs {
+                        changed.push(key.to_owned());
+                    }
+                }
+            }
+            (a, b) if a.backend_name() != b.backend_name() => {
+                changed.push("store.backend".to_owned())
+            }
+            (a, b) if a != b => changed.push("store.event_stream_len".to_owned()),
+            _ => {}
+        }
+        changed
+    }
+
+    /// Fallbacks taken for secrets (tokens): a demo secret must not go unnoticed.
+    pub fn secret_fallbacks(&self) -> impl Iterator<Item = &Fallback> {
+        self.env_fallbacks
+            .iter()
+            .filter(|f| f.path == "admin_token" || f.path.contains(".tokens["))
+    }
+}
+
+/// Reads the config file and its mappings directory afresh and builds a snapshot, or
+/// returns every problem found, each with its file, line:column and key.
+pub fn build_snapshot(
+    config_path: &Path,
+    overrides: &Overrides,
+) -> Result<Snapshot, Vec<CompileError>> {
+    let text = mapping::read(config_path).map_err(|e| vec![e])?;
+    let mut fallbacks = Vec::new();
+    let lookup = |name: &str| std::env::var(name).ok();
+    let raw: FileConfig = mapping::from_yaml_rewriting(config_path, &text, &mut |path, value| {
+        env::expand(value, path, &lookup, &mut fallbacks)
+    })?;
+    let base = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // Resolved before the other checks so that one bad setting does not hide mapping errors.
+    let mappings_dir = match &overrides.mappings_dir {
+        Some(dir) => dir.clone(),
+        None => base.join(
+            raw.mappings_dir
+                .as_deref()
+                .unwrap_or(settings::DEFAULT_MAPPINGS_DIR),
+        ),
+    };
+    let mut errors = Errors::new(config_path, &text);
+    let settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors);
+    let mut all = errors.list.split_off(0);
+    let mappings = match mapping::load_dir(&mappings_dir) {
+        Ok(set) => Some(set),
+        Err(list) => {
+            all.extend(list);
+            None
+        }
+    };
+    let (Some(settings), Some(mappings)) = (settings, mappings) else {
+        return Err(all);
+    };
+    let mut sources = BTreeMap::new();
+    for (id, source) in &settings.sources {
+        match mappings.get(&source.integration) {
+            Some(mapping) => {
+                sources.insert(
+                    id.clone(),
+                    Source {
+                        id: id.clone(),
+                        tokens: source.tokens.clone(),
+                        mapping: Arc::clone(mapping),
+                    },
+                );
+            }
+            None => {
+                let mut known: Vec<&str> = mappings.by_integration.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                errors.push(
+                    format!("sources.{id}.integration"),
+                    format!(
+                        "no mapping in {} defines integration {:?} (known: {})",
+                        settings.mappings_dir.display(),
+                        source.integration,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    all.extend(errors.list);
+    if !all.is_empty() {
+        return Err(all);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    hasher.update([0]);
+    hasher.update(mappings.digest);
+    Ok(Snapshot {
+        settings,
+        sources,
+        mappings,
+        version: hex::encode(hasher.finalize()),
+        loaded_at_ms: crate::clock::now_ms(),
+        env_fallbacks: fallbacks,
+    })
+}

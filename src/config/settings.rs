@@ -1,0 +1,310 @@
+//! `FileConfig` → `Settings`: every check on the config file, every error with its place.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::raw::{BackendConfig, FileConfig};
+use super::Overrides;
+use crate::mapping::Errors;
+use crate::store::{RedisSettings, DEFAULT_EVENT_STREAM_LEN};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
+pub const DEFAULT_KEY_PREFIX: &str = "alertgate:";
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
+
+/// The checked config: addresses parsed, paths resolved, tokens kept only as digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// Resolved against the config file's folder.
+    pub mappings_dir: PathBuf,
+    pub store: StoreSettings,
+    /// By source id.
+    pub sources: BTreeMap<String, SourceSettings>,
+    pub admin_token: TokenDigest,
+    pub limits: Limits,
+}
+
+/// The store backend to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    Memory { event_stream_len: usize },
+    Redis(RedisSettings),
+}
+
+impl StoreSettings {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            StoreSettings::Memory { .. } => "memory",
+            StoreSettings::Redis(_) => "redis",
+        }
+    }
+}
+
+/// One checked source, before its mapping is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSettings {
+    pub integration: String,
+    pub tokens: Vec<TokenDigest>,
+}
+
+/// Bounds, all with defaults; each can change on reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_body_bytes: u64,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub max_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_page_size: DEFAULT_MAX_PAGE_SIZE,
+        }
+    }
+}
+
+/// The SHA-256 of a secret token. Tokens are compared digest to digest in constant time,
+/// so neither a token's content nor its length leaks through timing, and the plaintext
+/// is not kept in memory after load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub fn of(token: &str) -> TokenDigest {
+        TokenDigest(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// True when `presented` equals any of `accepted`; compares against every entry.
+    pub fn matches_any(accepted: &[TokenDigest], presented: &str) -> bool {
+        let presented = TokenDigest::of(presented);
+        accepted
+            .iter()
+            .fold(subtle::Choice::from(0), |found, t| {
+                found | t.0.ct_eq(&presented.0)
+            })
+            .into()
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(…)")
+    }
+}
+
+/// Checks a parsed config file; `mappings_dir` is already resolved.
+pub(crate) fn check(
+    raw: FileConfig,
+    mappings_dir: PathBuf,
+    overrides: &Overrides,
+    errors: &mut Errors<'_>,
+) -> Option<Settings> {
+    let listen = match overrides.listen {
+        Some(addr) => Some(addr),
+        None => {
+            let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+            text.parse::<SocketAddr>()
+                .map_err(|_| {
+                    errors.push(
+                        "listen",
+                        format!("invalid address {text:?}: expected ip:port like {DEFAULT_LISTEN}"),
+                    )
+                })
+                .ok()
+        }
+    };
+    let store = check_store(&raw, overrides, errors);
+    let mut sources = BTreeMap::new();
+    for (id, source) in &raw.sources {
+        let path = format!("sources.{id}");
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            errors.push(
+                path.clone(),
+                format!("invalid source id {id:?}: use lower-case letters, digits, _ and -"),
+            );
+        }
+        if source.tokens.is_empty() {
+            errors.push(format!("{path}.tokens"), "a source needs at least one token");
+        }
+        for (i, token) in source.tokens.iter().enumerate() {
+            if token.is_empty() {
+                errors.push(format!("{path}.tokens[{i}]"), "token must not be empty");
+            }
+        }
+        let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
+        sources.insert(
+            id.clone(),
+            SourceSettings {
+                integration: source.integration.clone(),
+                tokens,
+            },
+        );
+    }
+    if raw.admin_token.is_empty() {
+        errors.push("admin_token", "must not be empty");
+    }
+    let limits = check_limits(&raw, errors);
+    Some(Settings {
+        listen: listen?,
+        mappings_dir,
+        store: store?,
+        sources,
+        admin_token: TokenDigest::of(&raw.admin_token),
+        limits: limits?,
+    })
+}
+
+fn check_store(
+    raw: &FileConfig,
+    overrides: &Overrides,
+    errors: &mut Errors<'_>,
+) -> Option<StoreSettings> {
+    let store = &raw.store;
+    let event_stream_len = store.event_stream_len.unwrap_or(DEFAULT_EVENT_STREAM_LEN);
+    if event_stream_len == 0 {
+        errors.push("store.event_stream_len", "must be at least 1");
+    }
+    let backend = if overrides.redis_url.is_some() {
+        BackendConfig::Redis
+    } else {
+        store.backend
+    };
+    match backend {
+        BackendConfig::Memory => {
+            for (key, set) in [
+                ("url", store.url.is_some()),
+                ("key_prefix", store.key_prefix.is_some()),
+            ] {
+                if set {
+                    errors.push(
+                        format!("store.{key}"),
+                        "only used by the redis backend: set `backend: redis` or remove it",
+                    );
+                }
+            }
+            Some(StoreSettings::Memory { event_stream_len })
+        }
+        BackendConfig::Redis => {
+            let Some(url) = overrides.redis_url.clone().or_else(|| store.url.clone()) else {
+                errors.push("store", "the redis backend needs a `url`");
+                return None;
+            };
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://")
+                || url.starts_with("redis+unix://"))
+            {
+                errors.push("store.url", "expected a redis:// or rediss:// url");
+            }
+            Some(StoreSettings::Redis(RedisSettings {
+                url,
+                key_prefix: store
+                    .key_prefix
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
+                event_stream_len,
+            }))
+        }
+    }
+}
+
+fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
+    let l = &raw.limits;
+    let mut ok = true;
+    let mut duration = |key: &str, text: &Option<String>, default: Duration| match text {
+        None => default,
+        Some(text) => match parse_duration(text) {
+            Some(d) if !d.is_zero() => d,
+            _ => {
+                ok = false;
+                errors.push(
+                    format!("limits.{key}"),
+                    format!("invalid duration {text:?}: expected a positive number with ms, s, m or h, like 10s"),
+                );
+                default
+            }
+        },
+    };
+    let limits = Limits {
+        header_read_timeout: duration(
+            "header_read_timeout",
+            &l.header_read_timeout,
+            DEFAULT_HEADER_READ_TIMEOUT,
+        ),
+        request_timeout: duration("request_timeout", &l.request_timeout, DEFAULT_REQUEST_TIMEOUT),
+        shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+        max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
+    };
+    if limits.max_body_bytes == 0 {
+        ok = false;
+        errors.push("limits.max_body_bytes", "must be at least 1");
+    }
+    if limits.max_page_size == 0 {
+        ok = false;
+        errors.push("limits.max_page_size", "must be at least 1");
+    }
+    ok.then_some(limits)
+}
+
+/// `500ms`, `10s`, `2m`, `1h` → a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        for bad in ["10", "s", "1.5s", "-1s", "10 parsecs"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_matches_any_accepted_and_nothing_else() {
+        let accepted = [TokenDigest::of("old"), TokenDigest::of("new")];
+        assert!(TokenDigest::matches_any(&accepted, "new"));
+        assert!(TokenDigest::matches_any(&accepted, "old"));
+        assert!(!TokenDigest::matches_any(&accepted, "ne"));
+        assert!(!TokenDigest::matches_any(&[], "new"));
+        assert_eq!(format!("{:?}", accepted[0]), "TokenDigest(…)");
+    }
+}

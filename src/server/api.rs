@@ -1,0 +1,147 @@
+//! The admin API (`/v1/incidents…`, bearer admin token) and the health probes.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+
+use super::error::ApiError;
+use super::handler::{ok_json, query_names, query_param};
+use super::AppState;
+use crate::config::{Snapshot, TokenDigest};
+use crate::store::{IncidentStore, ListQuery, Status};
+
+/// Page size when the request names none (clamped to `limits.max_page_size` too).
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+const LIST_PARAMS: &[&str] = &["status", "source", "limit", "cursor"];
+
+/// `GET /v1/incidents?status=&source=&limit=&cursor=`: newest first, paginated.
+pub(super) async fn list_incidents<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    request: &Request<B>,
+) -> Result<Response<Full<Bytes>>, ApiError> {
+    authorize_admin(snapshot, request)?;
+    let query = request.uri().query();
+    if let Some(unknown) = query_names(query)
+        .into_iter()
+        .find(|n| !LIST_PARAMS.contains(&n.as_str()))
+    {
+        // Echoed only when it looks like a parameter name: it is caller text.
+        let shown = if unknown.len() <= 32
+            && unknown.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            format!(" {unknown:?}")
+        } else {
+            String::new()
+        };
+        return Err(ApiError::BadParam {
+            param: "query",
+            message: format!("unknown parameter{shown}: expected status, source, limit or cursor"),
+        });
+    }
+    let status = match query_param(query, "status")? {
+        None => None,
+        Some(s) => Some(Status::parse(&s).ok_or_else(|| ApiError::BadParam {
+            param: "status",
+            message: "expected open or resolved".to_owned(),
+        })?),
+    };
+    let max = snapshot.limits().max_page_size;
+    let limit = match query_param(query, "limit")? {
+        None => DEFAULT_PAGE_SIZE.min(max),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n > 0 => n.min(max),
+            _ => {
+                return Err(ApiError::BadParam {
+                    param: "limit",
+                    message: "expected a positive integer".to_owned(),
+                })
+            }
+        },
+    };
+    let list = ListQuery {
+        status,
+        source: query_param(query, "source")?.map(|s| s.into_owned()),
+        limit,
+        cursor: query_param(query, "cursor")?.map(|s| s.into_owned()),
+    };
+    let page = state.store().list(&list).await?;
+    let body = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(ok_json(StatusCode::OK, &body))
+}
+
+/// `GET /v1/incidents/{id}`.
+pub(super) async fn get_incident<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    request: &Request<B>,
+    id: &str,
+) -> Result<Response<Full<Bytes>>, ApiError> {
+    authorize_admin(snapshot, request)?;
+    let incident = state
+        .store()
+        .get(id)
+        .await?
+        .ok_or(ApiError::NotFound("unknown incident"))?;
+    let body = serde_json::to_value(&incident).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(ok_json(StatusCode::OK, &body))
+}
+
+/// `GET /-/healthy`: the process is up.
+pub(super) fn healthy(snapshot: &Snapshot) -> Response<Full<Bytes>> {
+    ok_json(
+        StatusCode::OK,
+        &serde_json::json!({ "status": "ok", "config_version": snapshot.version }),
+    )
+}
+
+/// `GET /-/ready`: config loaded (there is a snapshot) and the store answers.
+pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Full<Bytes>> {
+    match state.store().ping().await {
+        Ok(()) => ok_json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": "ready",
+                "store": state.store().backend_name(),
+                "config_version": snapshot.version,
+            }),
+        ),
+        Err(e) => {
+            let e = ApiError::from(e);
+            e.log();
+            e.into_response()
+        }
+    }
+}
+
+/// `Authorization: Bearer <admin_token>`, compared in constant time.
+fn authorize_admin<B>(snapshot: &Snapshot, request: &Request<B>) -> Result<(), ApiError> {
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return Err(ApiError::Unauthorized {
+            message: "missing admin token: send Authorization: Bearer <token>",
+            bearer: true,
+        });
+    };
+    let token = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Err(ApiError::Unauthorized {
+                message: "expected Authorization: Bearer <token>",
+                bearer: true,
+            })
+        }
+    };
+    if TokenDigest::matches_any(std::slice::from_ref(&snapshot.settings.admin_token), token) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized {
+            message: "wrong admin token",
+            bearer: true,
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! The request entry point: one snapshot load, the request timeout, routing, and the
+//! helpers routes share (bounded body reads, query parameters).
+//!
+//! `handle` is generic over the body type, so tests can call it with a `Full` body and no
+//! socket.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body;
+use tracing::Instrument;
+
+use super::error::ApiError;
+use super::{api, hooks, AppState};
+use crate::config::Snapshot;
+
+/// Answers one request. Never panics on request data; every failure is a JSON error.
+pub async fn handle<B>(state: &AppState, request: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let snapshot = state.snapshot();
+    // The path only: the query may hold a token and must never reach the logs.
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        status = tracing::field::Empty,
+    );
+    let timeout = snapshot.limits().request_timeout;
+    let routed = async {
+        match tokio::time::timeout(timeout, route(state, &snapshot, request)).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::Timeout),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let response = match routed {
+        Ok(response) => response,
+        Err(e) => {
+            span.in_scope(|| e.log());
+            e.into_response()
+        }
+    };
+    span.record("status", response.status().as_u16());
+    response
+}
+
+async fn route<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    request: Request<B>,
+) -> Result<Response<Full<Bytes>>, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["hooks", source] if !source.is_empty() => {
+            hooks::webhook(state, snapshot, source, request).await
+        }
+        ["v1", "incidents"] => {
+            only_get(request.method())?;
+            api::list_incidents(state, snapshot, &request).await
+        }
+        ["v1", "incidents", id] if !id.is_empty() => {
+            only_get(request.method())?;
+            api::get_incident(state, snapshot, &request, id).await
+        }
+        ["-", "healthy"] => {
+            only_get(request.method())?;
+            Ok(api::healthy(snapshot))
+        }
+        ["-", "ready"] => {
+            only_get(request.method())?;
+            Ok(api::ready(state, snapshot).await)
+        }
+        _ => Err(ApiError::NotFound("no such route")),
+    }
+}
+
+fn only_get(method: &Method) -> Result<(), ApiError> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
+    }
+}
+
+/// Reads a body of at most `limit` bytes: refused from its Content-Length when that
+/// already says too much, cut off by `Limited` otherwise.
+pub(super) async fn read_body<B>(request: Request<B>, limit: u64) -> Result<Bytes, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    check_content_length(&request, limit)?;
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(request.into_body(), limit_usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::TooLarge { limit })
+        }
+        Err(e) => Err(ApiError::MalformedBody(format!("cannot read request body: {e}"))),
+    }
+}
+
+/// 413 before reading anything when Content-Length is over `limit`.
+pub(super) fn check_content_length<B>(request: &Request<B>, limit: u64) -> Result<(), ApiError> {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit => Err(ApiError::TooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// The first value of query parameter `name`, percent-decoded (`+` is a space).
+pub(super) fn query_param<'q>(
+    query: Option<&'q str>,
+    name: &str,
+) -> Result<Option<Cow<'q, str>>, ApiError> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if decode_component(key).as_deref() == Some(name) {
+            return decode_component(value).map(Some).ok_or(ApiError::BadParam {
+                param: static_name(name),
+                message: "not valid UTF-8 after percent-decoding".to_owned(),
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// Every parameter name of a query string (for rejecting unknown ones).
+pub(super) fn query_names(query: Option<&str>) -> Vec<String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| decode_component(p.split_once('=').map_or(p, |(k, _)| k)))
+        .map(Cow::into_owned)
+        .collect()
+}
+
+fn decode_component(raw: &str) -> Option<Cow<'_, str>> {
+    if raw.contains('+') {
+        let spaced = raw.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .ok()
+            .map(|s| Cow::Owned(s.into_owned()))
+    } else {
+        percent_encoding::percent_decode_str(raw).decode_utf8().ok()
+    }
+}
+
+/// Parameter names are compile-time constants of the routes; map one back for errors.
+fn static_name(name: &str) -> &'static str {
+    match name {
+        "token" => "token",
+        "status" => "status",
+        "source" => "source",
+        "limit" => "limit",
+        "cursor" => "cursor",
+        _ => "query",
+    }
+}
+
+/// A `202`/`200` JSON body.
+pub(super) fn ok_json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    super::error::json_response(status, body)
+}

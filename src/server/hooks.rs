@@ -1,0 +1,118 @@
+//! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
+//!
+//! The order is the contract's (DESIGN §2): method and source first, then the token
+//! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
+//! then the bounded body, decode, evaluate, and one store step.
+
+use std::error::Error as StdError;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Body;
+
+use super::error::ApiError;
+use super::handler::{check_content_length, ok_json, query_param, read_body};
+use super::{AppState, TOKEN_HEADER};
+use crate::clock;
+use crate::config::{Snapshot, Source, TokenDigest};
+use crate::decode::{self, TOKEN_PARAM};
+use crate::engine::{self, Action};
+use crate::store::{IncidentStore, Transition};
+
+pub(super) async fn webhook<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    source_id: &str,
+    request: Request<B>,
+) -> Result<Response<Full<Bytes>>, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let is_get = match *request.method() {
+        Method::GET => true,
+        Method::POST => false,
+        _ => return Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+    };
+    let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    let limit = snapshot.limits().max_body_bytes;
+    check_content_length(&request, limit)?;
+    authorize(source, &request)?;
+
+    let payload = if is_get {
+        decode::decode_query(request.uri().query().unwrap_or(""))?
+    } else {
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| {
+                v.to_str()
+                    .map(str::to_owned)
+                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII".into()))
+            })
+            .transpose()?;
+        let body = read_body(request, limit).await?;
+        decode::decode(&body, content_type.as_deref(), source.mapping.decode)?
+    };
+    let outcome = engine::evaluate(&source.mapping, &payload)?;
+    drop(payload);
+
+    let (transition, incident) = if outcome.action == Action::Ignore {
+        // An ignored payload touches nothing, so it needs no store (nor a reachable one).
+        (Transition::Ignored, None)
+    } else {
+        let applied = state
+            .store()
+            .apply(&source.id, &outcome, clock::now_ms())
+            .await?;
+        (applied.transition, applied.incident)
+    };
+    tracing::info!(
+        source = %source.id,
+        action = %outcome.action,
+        transition = transition.as_str(),
+        incident_id = incident.as_ref().map(|i| i.id.as_str()),
+        "webhook applied"
+    );
+    let priority = incident
+        .as_ref()
+        .and_then(|i| i.priority)
+        .or(outcome.priority);
+    let mut body = serde_json::json!({
+        "action": outcome.action,
+        "transition": transition,
+        "incident_id": incident.as_ref().map(|i| i.id.as_str()),
+        "fingerprint": outcome.fingerprint,
+        "priority": priority,
+    });
+    if let Some(reason) = &outcome.reason {
+        body["reason"] = serde_json::Value::from(reason.as_str());
+    }
+    Ok(ok_json(StatusCode::ACCEPTED, &body))
+}
+
+/// The token from header `X-ITOC360-Token` or query `token`, checked against the
+/// source's digests in constant time.
+fn authorize<B>(source: &Source, request: &Request<B>) -> Result<(), ApiError> {
+    let presented = match request.headers().get(TOKEN_HEADER) {
+        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(|_| {
+            ApiError::Unauthorized {
+                message: "wrong token",
+                bearer: false,
+            }
+        })?)),
+        None => query_param(request.uri().query(), TOKEN_PARAM)?,
+    };
+    match presented {
+        None => Err(ApiError::Unauthorized {
+            message: "missing token: pass ?token= or the X-ITOC360-Token header",
+            bearer: false,
+        }),
+        Some(token) if TokenDigest::matches_any(&source.tokens, &token) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized {
+            message: "wrong token",
+            bearer: false,
+        }),
+    }
+}

@@ -1,0 +1,516 @@
+//! The shared store: incidents in Redis, so that every replica sees one state.
+//!
+//! Owns the Redis key layout (`Keys`, the one place names are built), the apply step (one
+//! Lua script, `apply.lua`, per outcome: atomic across replicas, one round trip), and the
+//! parsing of what Redis returns (defensive: malformed data is `StoreError::Corrupt`,
+//! never a panic). Connection trouble is `StoreError::Unavailable`, reported fast rather
+//! than waited out, so the server can answer 503.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, RedisError, Script, Value};
+use sha2::{Digest, Sha256};
+
+use super::{
+    page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
+};
+use crate::engine::{Action, Outcome, Priority};
+
+/// Each connection attempt gives up after this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Each command gives up after this long without a reply.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reconnect attempts after the first, with a short jittered backoff between them.
+const RECONNECT_RETRIES: usize = 1;
+/// Backoff unit and cap between reconnect attempts (milliseconds).
+const RECONNECT_BACKOFF_MS: u64 = 50;
+const RECONNECT_MAX_DELAY_MS: u64 = 200;
+/// A last bound on any one store call (waiting for a reconnect included).
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to reach Redis and where to keep the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://`).
+    pub url: String,
+    /// Prepended verbatim to every key, e.g. `alertgate:`; replicas sharing state use one.
+    pub key_prefix: String,
+    /// Approximate bound on the event stream (`XADD … MAXLEN ~`); reads never return more.
+    pub event_stream_len: usize,
+}
+
+/// A cheap-clone handle on the Redis incident store.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: Keys,
+    apply_script: Script,
+    event_stream_len: usize,
+}
+
+impl RedisStore {
+    /// Connects (failing fast if Redis is down) and loads the apply script.
+    pub async fn connect(settings: RedisSettings) -> Result<Self, StoreError> {
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|e| StoreError::Unavailable(format!("redis url: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_factor(RECONNECT_BACKOFF_MS)
+            .set_max_delay(RECONNECT_MAX_DELAY_MS);
+        let connect = ConnectionManager::new_with_config(client, config);
+        let conn = bounded(connect).await?;
+        let store = RedisStore {
+            conn,
+            keys: Keys::new(settings.key_prefix),
+            apply_script: Script::new(include_str!("apply.lua")),
+            event_stream_len: settings.event_stream_len,
+        };
+        // Loading now surfaces a script Redis rejects at startup, not on the first webhook;
+        // `Script` reloads it by itself if Redis restarts and forgets it.
+        let mut conn = store.conn.clone();
+        bounded(store.apply_script.prepare_invoke().load_async(&mut conn)).await?;
+        Ok(store)
+    }
+
+    async fn fetch_incidents(&self, ids: &[u64]) -> Result<Vec<Incident>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for &id in ids {
+            pipe.cmd("HGETALL").arg(self.keys.incident(id));
+        }
+        let mut conn = self.conn.clone();
+        let hashes: Vec<Value> = bounded(pipe.query_async(&mut conn)).await?;
+        let mut incidents = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let fields = field_pairs(hash)?;
+            // An empty hash is an id whose incident vanished (someone deleted keys by
+            // hand); skip it rather than fail the whole page.
+            if !fields.is_empty() {
+                incidents.push(parse_incident(fields)?);
+            }
+        }
+        Ok(incidents)
+    }
+}
+
+/// Runs one Redis call under `CALL_TIMEOUT`, classing its error.
+async fn bounded<T>(call: impl Future<Output = Result<T, RedisError>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(classify),
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "redis call timed out after {CALL_TIMEOUT:?}"
+        ))),
+    }
+}
+
+/// A reply of the wrong shape is corrupt data; everything else (I/O, timeouts, server
+/// errors such as LOADING, OOM or a failing script) makes the store unavailable.
+fn classify(e: RedisError) -> StoreError {
+    match e.kind() {
+        ErrorKind::TypeError | ErrorKind::ParseError => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// Every Redis key name, built in this one place; `apply.lua` mirrors it.
+///
+/// Under prefix `P` (used verbatim):
+/// - `P fp:{sha256hex}` hash `{open, ts}` per (source, fingerprint): the open incident id
+///   and the last applied `event_time`. Hashed so any fingerprint length makes a short key;
+///   the digest covers the source's length, the source, then the fingerprint, so no two
+///   pairs share an input.
+/// - `P seq` counter: `INCR` makes each new incident id.
+/// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
+///   `priority`, `title`, `resolved_at` are absent fields).
+/// - `P idx:all`, `P idx:st:{status}`, `P idx:src:{source}`, `P idx:st:{status}:src:{source}`
+///   sorted sets of incident ids (score = id) for listing newest first. Status comes first
+///   in the combined name, so no source name can make one index's name equal another's.
+/// - `P events` stream: one entry per incident-changing transition, fields `transition`,
+///   `at`, then the incident's hash fields.
+#[derive(Debug, Clone)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn new(prefix: String) -> Keys {
+        Keys { prefix }
+    }
+
+    fn fingerprint(&self, source: &str, fingerprint: &str) -> String {
+        let mut digest = Sha256::new();
+        digest.update((source.len() as u64).to_be_bytes());
+        digest.update(source.as_bytes());
+        digest.update(fingerprint.as_bytes());
+        format!("{}fp:{}", self.prefix, hex::encode(digest.finalize()))
+    }
+
+    fn incident(&self, id: u64) -> String {
+        format!("{}inc:{id}", self.prefix)
+    }
+
+    fn index(&self, status: Option<Status>, source: Option<&str>) -> String {
+        let p = &self.prefix;
+        match (status, source) {
+            (None, None) => format!("{p}idx:all"),
+            (Some(st), None) => format!("{p}idx:st:{}", st.as_str()),
+            (None, Some(src)) => format!("{p}idx:src:{src}"),
+            (Some(st), Some(src)) => format!("{p}idx:st:{}:src:{src}", st.as_str()),
+        }
+    }
+
+    fn events(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+}
+
+impl IncidentStore for RedisStore {
+    async fn apply(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, StoreError> {
+        let Some(action) = store_action(outcome) else {
+            return Ok(Applied {
+                transition: Transition::Ignored,
+                incident: None,
+            });
+        };
+        let fingerprint = require_fingerprint(outcome)?;
+        let labels = serde_json::to_string(&outcome.labels)
+            .map_err(|e| StoreError::Corrupt(format!("labels do not serialise: {e}")))?;
+        let mut invocation = self
+            .apply_script
+            .key(self.keys.fingerprint(source, fingerprint));
+        invocation
+            .arg(&self.keys.prefix)
+            .arg(if action == Action::Open {
+                "open"
+            } else {
+                "resolve"
+            })
+            .arg(source)
+            .arg(fingerprint)
+            .arg(now_ms)
+            .arg(
+                outcome
+                    .event_time
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(outcome.priority.map_or("", Priority::as_str))
+            .arg(if outcome.title.is_some() { "1" } else { "0" })
+            .arg(outcome.title.as_deref().unwrap_or(""))
+            .arg(labels)
+            .arg(self.event_stream_len);
+        let mut conn = self.conn.clone();
+        let reply: Value = bounded(invocation.invoke_async(&mut conn)).await?;
+        parse_applied(reply)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        Ok(self.fetch_incidents(&[id]).await?.pop())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let max = match &query.cursor {
+            Some(cursor) => format!("({}", parse_cursor(cursor)?),
+            None => "+inf".to_owned(),
+        };
+        let limit = page_limit(query);
+        let index = self.keys.index(query.status, query.source.as_deref());
+        let mut conn = self.conn.clone();
+        // One more than a page tells whether another page follows.
+        let ids: Vec<Value> = bounded(
+            redis::cmd("ZREVRANGEBYSCORE")
+                .arg(index)
+                .arg(max)
+                .arg("-inf")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit + 1)
+                .query_async(&mut conn),
+        )
+        .await?;
+        let mut ids = ids
+            .into_iter()
+            .map(|v| {
+                let text = text(v)?;
+                parse_id(&text).ok_or_else(|| corrupt("index member", &text))
+            })
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        let incidents = self.fetch_incidents(&ids).await?;
+        let next_cursor = if more {
+            ids.last().map(u64::to_string)
+        } else {
+            None
+        };
+        Ok(Page {
+            incidents,
+            next_cursor,
+        })
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
+        // `MAXLEN ~` trims lazily, so the stream may hold a little more than the bound;
+        // reads apply it exactly, as the memory ring does.
+        let limit = limit.min(self.event_stream_len);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let entries: Vec<Value> = bounded(
+            redis::cmd("XREVRANGE")
+                .arg(self.keys.events())
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(limit)
+                .query_async(&mut conn),
+        )
+        .await?;
+        let mut events = entries
+            .into_iter()
+            .map(parse_stream_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: Value = bounded(redis::cmd("PING").query_async(&mut conn)).await?;
+        Ok(())
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    const SHOWN: usize = 64;
+    let shown: String = value.chars().take(SHOWN).collect();
+    StoreError::Corrupt(format!("{what} {shown:?}"))
+}
+
+/// A reply element as text.
+fn text(v: Value) -> Result<String, StoreError> {
+    match v {
+        Value::BulkString(bytes) => {
+            String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("non-UTF-8 text".into()))
+        }
+        Value::SimpleString(s) => Ok(s),
+        Value::Int(n) => Ok(n.to_string()),
+        other => Err(StoreError::Corrupt(format!("expected text, got {other:?}"))),
+    }
+}
+
+/// A reply element as a list.
+fn items(v: Value) -> Result<Vec<Value>, StoreError> {
+    match v {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(StoreError::Corrupt(format!(
+            "expected a list, got {other:?}"
+        ))),
+    }
+}
+
+/// A hash reply (flat RESP2 array or RESP3 map) as field/value pairs.
+fn field_pairs(v: Value) -> Result<Vec<(String, String)>, StoreError> {
+    if let Value::Map(pairs) = v {
+        return pairs
+            .into_iter()
+            .map(|(k, v)| Ok((text(k)?, text(v)?)))
+            .collect();
+    }
+    pairs_of(items(v)?)
+}
+
+fn pairs_of(flat: Vec<Value>) -> Result<Vec<(String, String)>, StoreError> {
+    if flat.len() % 2 != 0 {
+        return Err(StoreError::Corrupt("odd number of hash fields".into()));
+    }
+    let mut pairs = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        pairs.push((text(k)?, text(v)?));
+    }
+    Ok(pairs)
+}
+
+/// The script's reply: `{transition, field, value, …}`.
+fn parse_applied(reply: Value) -> Result<Applied, StoreError> {
+    let mut flat = items(reply)?.into_iter();
+    let first = flat
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("empty apply reply".into()))?;
+    let name = text(first)?;
+    let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
+    let fields = pairs_of(flat.collect())?;
+    let incident = if fields.is_empty() {
+        None
+    } else {
+        Some(parse_incident(fields)?)
+    };
+    Ok(Applied {
+        transition,
+        incident,
+    })
+}
+
+/// One `XREVRANGE` entry: `[entry id, [field, value, …]]`.
+fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreError> {
+    let mut parts = items(entry)?.into_iter();
+    let (Some(_id), Some(fields), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StoreError::Corrupt(
+            "stream entry is not [id, fields]".into(),
+        ));
+    };
+    let mut transition = None;
+    let mut at = None;
+    let mut incident_fields = Vec::new();
+    for (k, v) in field_pairs(fields)? {
+        match k.as_str() {
+            "transition" => {
+                transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?)
+            }
+            "at" => at = Some(parse_ms("at", &v)?),
+            _ => incident_fields.push((k, v)),
+        }
+    }
+    Ok(IncidentEvent {
+        transition: transition
+            .ok_or_else(|| StoreError::Corrupt("event has no transition".into()))?,
+        at: at.ok_or_else(|| StoreError::Corrupt("event has no time".into()))?,
+        incident: parse_incident(incident_fields)?,
+    })
+}
+
+fn parse_ms(what: &str, v: &str) -> Result<i64, StoreError> {
+    v.parse().map_err(|_| corrupt(what, v))
+}
+
+/// An incident from its hash fields; unknown fields are ignored (room to add some).
+fn parse_incident(fields: Vec<(String, String)>) -> Result<Incident, StoreError> {
+    let mut f: BTreeMap<String, String> = fields.into_iter().collect();
+    let mut need = |name: &str| {
+        f.remove(name)
+            .ok_or_else(|| StoreError::Corrupt(format!("incident has no {name}")))
+    };
+    let id = need("id")?;
+    if parse_id(&id).is_none() {
+        return Err(corrupt("incident id", &id));
+    }
+    let source = need("source")?;
+    let fingerprint = need("fingerprint")?;
+    let status = need("status")?;
+    let status = Status::parse(&status).ok_or_else(|| corrupt("status", &status))?;
+    let labels = need("labels")?;
+    let labels = serde_json::from_str(&labels).map_err(|_| corrupt("labels", &labels))?;
+    let opened_at = parse_ms("opened_at", &need("opened_at")?)?;
+    let last_event_at = parse_ms("last_event_at", &need("last_event_at")?)?;
+    let count = need("event_count")?;
+    let event_count = count.parse().map_err(|_| corrupt("event_count", &count))?;
+    let priority = match f.remove("priority") {
+        Some(p) => Some(Priority::parse(&p).ok_or_else(|| corrupt("priority", &p))?),
+        None => None,
+    };
+    let resolved_at = match f.remove("resolved_at") {
+        Some(t) => Some(parse_ms("resolved_at", &t)?),
+        None => None,
+    };
+    Ok(Incident {
+        id,
+        source,
+        fingerprint,
+        status,
+        priority,
+        title: f.remove("title"),
+        labels,
+        opened_at,
+        last_event_at,
+        resolved_at,
+        event_count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_scheme() {
+        let keys = Keys::new("ag:".into());
+        assert_eq!(keys.incident(7), "ag:inc:7");
+        assert_eq!(keys.events(), "ag:events");
+        assert_eq!(keys.index(None, None), "ag:idx:all");
+        assert_eq!(keys.index(Some(Status::Open), None), "ag:idx:st:open");
+        assert_eq!(keys.index(None, Some("sc")), "ag:idx:src:sc");
+        assert_eq!(
+            keys.index(Some(Status::Resolved), Some("sc")),
+            "ag:idx:st:resolved:src:sc"
+        );
+    }
+
+    #[test]
+    fn fingerprint_key_is_a_fixed_length_hash_scoped_by_source() {
+        let keys = Keys::new("ag:".into());
+        let long = "x".repeat(10_000);
+        let key = keys.fingerprint("sc", &long);
+        assert_eq!(key.len(), "ag:fp:".len() + 64);
+        assert!(key.starts_with("ag:fp:"));
+        assert_ne!(keys.fingerprint("sc", "a"), keys.fingerprint("sp", "a"));
+        // Moving bytes between source and fingerprint must not collide.
+        assert_ne!(keys.fingerprint("ab", "c"), keys.fingerprint("a", "bc"));
+    }
+
+    #[test]
+    fn lua_script_mirrors_key_names() {
+        let lua = include_str!("apply.lua");
+        for piece in [
+            "'inc:'",
+            "'idx:st:'",
+            "':src:'",
+            "'idx:src:'",
+            "'idx:all'",
+            "'seq'",
+            "'events'",
+        ] {
+            assert!(lua.contains(piece), "apply.lua lacks {piece}");
+        }
+    }
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn malformed_incident_hash_is_corrupt_not_a_panic() {
+        let reply = Value::Array(vec![bulk("opened"), bulk("id"), bulk("1"), bulk("status")]);
+        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
+        let fields = vec![
+            ("id".to_owned(), "1".to_owned()),
+            ("source".to_owned(), "s".to_owned()),
+            ("fingerprint".to_owned(), "f".to_owned()),
+            ("status".to_owned(), "half-open".to_owned()),
+        ];
+        assert!(matches!(
+            parse_incident(fields),
+            Err(StoreError::Corrupt(_))
+        ));
+        let reply = Value::Array(vec![bulk("exploded")]);
+        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,766 @@
+//! One conformance suite for every `IncidentStore` backend (DESIGN §4).
+//!
+//! Each case in `cases` is written once, generic over a `Backend`, and the
+//! `conformance!` macro instantiates every case for the memory store and for the Redis
+//! store. Redis tests talk to a real server (`ALERTGATE_TEST_REDIS_URL`, default
+//! `redis://127.0.0.1:6379`), each under its own key prefix, deleted when the test ends.
+//! An unreachable Redis fails them, unless `ALERTGATE_SKIP_REDIS_TESTS=1`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use alertgate::engine::{Action, Outcome, Priority};
+use alertgate::store::{
+    IncidentStore, ListQuery, MemoryStore, RedisSettings, RedisStore, Status, StoreError,
+    Transition,
+};
+
+/// Event stream bound for every case but the one that tests the bound.
+const STREAM_LEN: usize = 1_000;
+
+/// A store under test, set up fresh for one test.
+trait Backend: Sized {
+    type S: IncidentStore + Clone;
+
+    /// A fresh, empty store; `None` when the backend is skipped on purpose.
+    async fn setup(test: &str, event_stream_len: usize) -> Option<Self>;
+
+    fn store(&self) -> &Self::S;
+
+    /// Another handle on the same state, as a second gateway replica would have.
+    async fn replica(&self) -> Self::S;
+}
+
+struct Memory(MemoryStore);
+
+impl Backend for Memory {
+    type S = MemoryStore;
+
+    async fn setup(_test: &str, event_stream_len: usize) -> Option<Self> {
+        Some(Memory(MemoryStore::new(event_stream_len)))
+    }
+
+    fn store(&self) -> &MemoryStore {
+        &self.0
+    }
+
+    async fn replica(&self) -> MemoryStore {
+        self.0.clone()
+    }
+}
+
+fn redis_url() -> String {
+    std::env::var("ALERTGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A Redis store under a prefix of its own; its keys are deleted on drop, pass or fail.
+struct Redis {
+    store: RedisStore,
+    settings: RedisSettings,
+}
+
+impl Backend for Redis {
+    type S = RedisStore;
+
+    async fn setup(test: &str, event_stream_len: usize) -> Option<Self> {
+        if std::env::var("ALERTGATE_SKIP_REDIS_TESTS").as_deref() == Ok("1") {
+            eprintln!("skipping {test}: ALERTGATE_SKIP_REDIS_TESTS=1");
+            return None;
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos();
+        let settings = RedisSettings {
+            url: redis_url(),
+            key_prefix: format!("alertgate-test:{test}:{}:{nanos}:", std::process::id()),
+            event_stream_len,
+        };
+        let store = RedisStore::connect(settings.clone())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "redis at {} is needed for this test ({e}); \
+                 set ALERTGATE_SKIP_REDIS_TESTS=1 to skip",
+                    settings.url
+                )
+            });
+        Some(Redis { store, settings })
+    }
+
+    fn store(&self) -> &RedisStore {
+        &self.store
+    }
+
+    async fn replica(&self) -> RedisStore {
+        RedisStore::connect(self.settings.clone())
+            .await
+            .expect("second redis store")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        // Synchronous so it also runs when the test panics.
+        let cleanup = || -> ::redis::RedisResult<()> {
+            let mut conn = ::redis::Client::open(self.settings.url.as_str())?.get_connection()?;
+            let pattern = format!("{}*", self.settings.key_prefix);
+            let keys: Vec<String> = ::redis::cmd("SCAN")
+                .cursor_arg(0)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .clone()
+                .iter::<String>(&mut conn)?
+                .collect();
+            for chunk in keys.chunks(500) {
+                ::redis::cmd("DEL").arg(chunk).exec(&mut conn)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = cleanup() {
+            eprintln!("cleaning up {}: {e}", self.settings.key_prefix);
+        }
+    }
+}
+
+fn outcome(action: Action, fingerprint: &str) -> Outcome {
+    Outcome {
+        action,
+        fingerprint: Some(fingerprint.to_owned()),
+        priority: None,
+        title: None,
+        labels: BTreeMap::new(),
+        event_time: None,
+        rule: Some("test".into()),
+        reason: None,
+    }
+}
+
+fn open(fingerprint: &str) -> Outcome {
+    outcome(Action::Open, fingerprint)
+}
+
+fn resolve(fingerprint: &str) -> Outcome {
+    outcome(Action::Resolve, fingerprint)
+}
+
+fn at(mut o: Outcome, event_time: i64) -> Outcome {
+    o.event_time = Some(event_time);
+    o
+}
+
+fn query(status: Option<Status>, source: Option<&str>, limit: usize) -> ListQuery {
+    ListQuery {
+        status,
+        source: source.map(str::to_owned),
+        limit,
+        cursor: None,
+    }
+}
+
+/// Every incident the store lists, newest first, walking all pages.
+async fn list_all<S: IncidentStore>(store: &S, mut q: ListQuery) -> Vec<String> {
+    let mut ids = Vec::new();
+    loop {
+        let page = store.list(&q).await.expect("list");
+        ids.extend(page.incidents.iter().map(|i| i.id.clone()));
+        match page.next_cursor {
+            Some(cursor) => q.cursor = Some(cursor),
+            None => return ids,
+        }
+    }
+}
+
+/// The cases, each generic over the backend.
+mod cases {
+    use super::*;
+
+    pub async fn open_update_resolve_tracks_one_incident<B: Backend>(b: &B) {
+        let s = b.store();
+        let mut first = open("web|https://example.com");
+        first.priority = Some(Priority::High);
+        first.title = Some("web is down".into());
+        first
+            .labels
+            .insert("url".into(), "https://example.com".into());
+        first.labels.insert("code".into(), serde_json::json!(503));
+        let opened = s.apply("statuscake", &first, 1_000).await.expect("open");
+        assert_eq!(opened.transition, Transition::Opened);
+        let inc = opened.incident.expect("opened incident");
+        assert_eq!(inc.source, "statuscake");
+        assert_eq!(inc.fingerprint, "web|https://example.com");
+        assert_eq!(inc.status, Status::Open);
+        assert_eq!(inc.priority, Some(Priority::High));
+        assert_eq!(inc.title.as_deref(), Some("web is down"));
+        assert_eq!(inc.labels, first.labels);
+        assert_eq!(
+            (inc.opened_at, inc.last_event_at, inc.resolved_at),
+            (1_000, 1_000, None)
+        );
+        assert_eq!(inc.event_count, 1);
+
+        // An update without title or priority keeps them; one with them replaces them.
+        let updated = s
+            .apply("statuscake", &open("web|https://example.com"), 2_000)
+            .await;
+        let inc2 = updated.expect("update").incident.expect("updated incident");
+        assert_eq!(inc2.id, inc.id);
+        assert_eq!(
+            (inc2.event_count, inc2.last_event_at, inc2.opened_at),
+            (2, 2_000, 1_000)
+        );
+        assert_eq!(inc2.title.as_deref(), Some("web is down"));
+        assert_eq!(inc2.priority, Some(Priority::High));
+        let mut again = open("web|https://example.com");
+        again.priority = Some(Priority::Critical);
+        again.title = Some("web is still down".into());
+        let updated = s.apply("statuscake", &again, 3_000).await.expect("update");
+        assert_eq!(updated.transition, Transition::Updated);
+        let inc3 = updated.incident.expect("updated incident");
+        assert_eq!(
+            (inc3.event_count, inc3.priority),
+            (3, Some(Priority::Critical))
+        );
+        assert_eq!(inc3.title.as_deref(), Some("web is still down"));
+        assert_eq!(inc3.labels, first.labels, "labels are kept from the open");
+
+        let resolved = s
+            .apply("statuscake", &resolve("web|https://example.com"), 4_000)
+            .await;
+        let resolved = resolved.expect("resolve");
+        assert_eq!(resolved.transition, Transition::Resolved);
+        let inc4 = resolved.incident.expect("resolved incident");
+        assert_eq!(inc4.id, inc.id);
+        assert_eq!(inc4.status, Status::Resolved);
+        assert_eq!(
+            (inc4.resolved_at, inc4.last_event_at, inc4.event_count),
+            (Some(4_000), 4_000, 3)
+        );
+        assert_eq!(s.get(&inc.id).await.expect("get"), Some(inc4));
+    }
+
+    pub async fn resolve_with_nothing_open_is_already_resolved_and_creates_nothing<B: Backend>(
+        b: &B,
+    ) {
+        let s = b.store();
+        let applied = s
+            .apply("statuscake", &resolve("never-opened"), 1_000)
+            .await
+            .expect("resolve");
+        assert_eq!(applied.transition, Transition::AlreadyResolved);
+        assert_eq!(applied.incident, None);
+        assert!(list_all(s, query(None, None, 10)).await.is_empty());
+        assert!(s.recent_events(10).await.expect("events").is_empty());
+        // It did not open anything behind the scenes either.
+        let opened = s
+            .apply("statuscake", &open("never-opened"), 2_000)
+            .await
+            .expect("open");
+        assert_eq!(opened.transition, Transition::Opened);
+    }
+
+    pub async fn open_after_resolve_creates_new_incident<B: Backend>(b: &B) {
+        let s = b.store();
+        let first = s
+            .apply("sp", &open("inc-1"), 1)
+            .await
+            .expect("open")
+            .incident
+            .expect("incident");
+        s.apply("sp", &resolve("inc-1"), 2).await.expect("resolve");
+        let second = s.apply("sp", &open("inc-1"), 3).await.expect("reopen");
+        assert_eq!(second.transition, Transition::Opened);
+        let second = second.incident.expect("incident");
+        assert_ne!(second.id, first.id);
+        assert!(
+            second.id.parse::<u64>().expect("decimal id") > first.id.parse().expect("decimal id")
+        );
+        assert_eq!((second.event_count, second.opened_at), (1, 3));
+        let old = s
+            .get(&first.id)
+            .await
+            .expect("get")
+            .expect("old incident kept");
+        assert_eq!(old.status, Status::Resolved);
+    }
+
+    pub async fn older_event_time_is_stale_and_time_outlives_resolve<B: Backend>(b: &B) {
+        let s = b.store();
+        let opened = s.apply("sp", &at(open("i"), 100), 1).await.expect("open");
+        let inc = opened.incident.expect("incident");
+        let stale = s
+            .apply("sp", &at(open("i"), 99), 2)
+            .await
+            .expect("stale open");
+        assert_eq!(stale.transition, Transition::Stale);
+        assert_eq!(
+            stale.incident.as_ref(),
+            Some(&inc),
+            "stale returns the open incident unchanged"
+        );
+        assert_eq!(s.get(&inc.id).await.expect("get").as_ref(), Some(&inc));
+
+        let resolved = s
+            .apply("sp", &at(resolve("i"), 200), 3)
+            .await
+            .expect("resolve");
+        assert_eq!(resolved.transition, Transition::Resolved);
+        // A late "investigating" sent before the resolve must not open a new incident.
+        let late = s
+            .apply("sp", &at(open("i"), 150), 4)
+            .await
+            .expect("late open");
+        assert_eq!(late.transition, Transition::Stale);
+        assert_eq!(late.incident, None);
+        assert_eq!(
+            list_all(s, query(None, None, 10)).await,
+            vec![inc.id.clone()]
+        );
+        // Events without a time are never stale, and do not move the key's time.
+        let untimed = s.apply("sp", &open("i"), 5).await.expect("untimed open");
+        assert_eq!(untimed.transition, Transition::Opened);
+        let still_stale = s
+            .apply("sp", &at(resolve("i"), 199), 6)
+            .await
+            .expect("stale resolve");
+        assert_eq!(still_stale.transition, Transition::Stale);
+        assert_eq!(still_stale.incident.map(|i| i.status), Some(Status::Open));
+        assert_eq!(s.recent_events(10).await.expect("events").len(), 3);
+    }
+
+    pub async fn equal_event_time_is_not_stale<B: Backend>(b: &B) {
+        let s = b.store();
+        s.apply("sp", &at(open("i"), 100), 1).await.expect("open");
+        let same = s
+            .apply("sp", &at(open("i"), 100), 2)
+            .await
+            .expect("same time");
+        assert_eq!(same.transition, Transition::Updated);
+        let resolved = s
+            .apply("sp", &at(resolve("i"), 100), 3)
+            .await
+            .expect("resolve");
+        assert_eq!(resolved.transition, Transition::Resolved);
+        // already_resolved with a time also advances the key's time.
+        let again = s
+            .apply("sp", &at(resolve("i"), 300), 4)
+            .await
+            .expect("resolve again");
+        assert_eq!(again.transition, Transition::AlreadyResolved);
+        let late = s
+            .apply("sp", &at(open("i"), 200), 5)
+            .await
+            .expect("late open");
+        assert_eq!(late.transition, Transition::Stale);
+    }
+
+    pub async fn ignored_outcome_touches_nothing<B: Backend>(b: &B) {
+        let s = b.store();
+        let applied = s
+            .apply("sc", &Outcome::ignore(None, "no rule matched".into()), 1)
+            .await
+            .expect("ignore");
+        assert_eq!(applied.transition, Transition::Ignored);
+        assert_eq!(applied.incident, None);
+        // An ignore that carries a fingerprint and time is still not applied.
+        let ignore = at(outcome(Action::Ignore, "k"), 500);
+        assert_eq!(
+            s.apply("sc", &ignore, 2).await.expect("ignore").transition,
+            Transition::Ignored
+        );
+        assert!(list_all(s, query(None, None, 10)).await.is_empty());
+        assert!(s.recent_events(10).await.expect("events").is_empty());
+        let opened = s.apply("sc", &at(open("k"), 400), 3).await.expect("open");
+        assert_eq!(
+            opened.transition,
+            Transition::Opened,
+            "the ignore left no event time"
+        );
+    }
+
+    pub async fn open_or_resolve_without_fingerprint_is_an_error<B: Backend>(b: &B) {
+        let s = b.store();
+        for action in [Action::Open, Action::Resolve] {
+            let mut o = outcome(action, "unused");
+            o.fingerprint = None;
+            assert!(matches!(
+                s.apply("sc", &o, 1).await,
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        assert!(list_all(s, query(None, None, 10)).await.is_empty());
+    }
+
+    pub async fn same_fingerprint_under_two_sources_is_two_incidents<B: Backend>(b: &B) {
+        let s = b.store();
+        let a = s
+            .apply("statuscake", &open("shared"), 1)
+            .await
+            .expect("open a");
+        let b2 = s
+            .apply("statuspage", &open("shared"), 2)
+            .await
+            .expect("open b");
+        assert_eq!(
+            (a.transition, b2.transition),
+            (Transition::Opened, Transition::Opened)
+        );
+        assert_ne!(a.incident.expect("a").id, b2.incident.expect("b").id);
+        let r = s
+            .apply("statuscake", &resolve("shared"), 3)
+            .await
+            .expect("resolve a");
+        assert_eq!(r.incident.expect("a").source, "statuscake");
+        let open_ids = list_all(s, query(Some(Status::Open), None, 10)).await;
+        assert_eq!(open_ids.len(), 1, "the other source's incident stays open");
+    }
+
+    pub async fn ten_kilobyte_fingerprint_round_trips<B: Backend>(b: &B) {
+        let s = b.store();
+        let fp: String = (0..10_240)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let opened = s
+            .apply("sc", &open(&fp), 1)
+            .await
+            .expect("open")
+            .incident
+            .expect("incident");
+        assert_eq!(opened.fingerprint, fp);
+        let updated = s.apply("sc", &open(&fp), 2).await.expect("update");
+        assert_eq!(updated.transition, Transition::Updated);
+        let mut other = fp.clone();
+        other.push('!');
+        let different = s.apply("sc", &open(&other), 3).await.expect("open other");
+        assert_eq!(different.transition, Transition::Opened);
+        let resolved = s.apply("sc", &resolve(&fp), 4).await.expect("resolve");
+        assert_eq!(resolved.incident.expect("incident").fingerprint, fp);
+    }
+
+    pub async fn list_is_newest_first_and_filters_by_status_and_source<B: Backend>(b: &B) {
+        let s = b.store();
+        let mut ids = Vec::new();
+        for (i, source) in ["a", "b", "a", "b", "a"].into_iter().enumerate() {
+            let o = open(&format!("k{i}"));
+            ids.push(
+                s.apply(source, &o, i as i64)
+                    .await
+                    .expect("open")
+                    .incident
+                    .expect("i")
+                    .id,
+            );
+        }
+        s.apply("a", &resolve("k2"), 10).await.expect("resolve");
+        s.apply("b", &resolve("k3"), 11).await.expect("resolve");
+        let rev = |picks: &[usize]| {
+            picks
+                .iter()
+                .rev()
+                .map(|&i| ids[i].clone())
+                .collect::<Vec<_>>()
+        };
+
+        assert_eq!(
+            list_all(s, query(None, None, 10)).await,
+            rev(&[0, 1, 2, 3, 4])
+        );
+        assert_eq!(
+            list_all(s, query(Some(Status::Open), None, 10)).await,
+            rev(&[0, 1, 4])
+        );
+        assert_eq!(
+            list_all(s, query(Some(Status::Resolved), None, 10)).await,
+            rev(&[2, 3])
+        );
+        assert_eq!(
+            list_all(s, query(None, Some("a"), 10)).await,
+            rev(&[0, 2, 4])
+        );
+        assert_eq!(
+            list_all(s, query(Some(Status::Open), Some("a"), 10)).await,
+            rev(&[0, 4])
+        );
+        assert_eq!(
+            list_all(s, query(Some(Status::Resolved), Some("b"), 10)).await,
+            rev(&[3])
+        );
+        assert!(list_all(s, query(None, Some("nobody"), 10))
+            .await
+            .is_empty());
+
+        let page = s
+            .list(&query(Some(Status::Open), Some("a"), 10))
+            .await
+            .expect("list");
+        assert!(page
+            .incidents
+            .iter()
+            .all(|i| i.source == "a" && i.status == Status::Open));
+        assert_eq!(page.next_cursor, None);
+    }
+
+    pub async fn list_pages_with_cursor_until_exhausted<B: Backend>(b: &B) {
+        let s = b.store();
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            let inc = s
+                .apply("sc", &open(&format!("k{i}")), i)
+                .await
+                .expect("open");
+            ids.push(inc.incident.expect("incident").id);
+        }
+        ids.reverse();
+        let mut q = query(None, None, 3);
+        let mut pages = Vec::new();
+        loop {
+            let page = s.list(&q).await.expect("list");
+            pages.push(
+                page.incidents
+                    .iter()
+                    .map(|i| i.id.clone())
+                    .collect::<Vec<_>>(),
+            );
+            match page.next_cursor {
+                Some(cursor) => {
+                    assert_eq!(Some(&cursor), pages.last().and_then(|p| p.last()));
+                    q.cursor = Some(cursor);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(
+            pages,
+            vec![ids[0..3].to_vec(), ids[3..6].to_vec(), ids[6..7].to_vec()]
+        );
+        // A page that ends exactly at the last incident says so.
+        let exact = s.list(&query(None, None, 7)).await.expect("list");
+        assert_eq!((exact.incidents.len(), exact.next_cursor), (7, None));
+        // Filtered pagination walks the filter's index, not the global one.
+        s.apply("sc", &resolve("k1"), 20).await.expect("resolve");
+        let open_ids = list_all(s, query(Some(Status::Open), None, 2)).await;
+        assert_eq!(open_ids.len(), 6);
+        assert!(!open_ids.contains(&ids[5]));
+    }
+
+    pub async fn list_rejects_bad_cursor<B: Backend>(b: &B) {
+        let s = b.store();
+        s.apply("sc", &open("k"), 1).await.expect("open");
+        for bad in ["abc", "-1", "1.5", "", "+1", "1 "] {
+            let mut q = query(None, None, 10);
+            q.cursor = Some(bad.into());
+            let err = s.list(&q).await.expect_err("bad cursor must fail");
+            assert!(
+                matches!(err, StoreError::BadCursor(ref c) if c == bad),
+                "{bad:?}: {err:?}"
+            );
+        }
+    }
+
+    pub async fn get_unknown_or_malformed_id_is_none<B: Backend>(b: &B) {
+        let s = b.store();
+        let id = s
+            .apply("sc", &open("k"), 1)
+            .await
+            .expect("open")
+            .incident
+            .expect("i")
+            .id;
+        assert!(s.get(&id).await.expect("get").is_some());
+        for missing in ["999999", "", "abc", "1:x", "-1"] {
+            assert_eq!(s.get(missing).await.expect("get"), None, "{missing:?}");
+        }
+    }
+
+    pub async fn event_stream_records_transitions_in_order<B: Backend>(b: &B) {
+        let s = b.store();
+        s.apply("sc", &open("k"), 10).await.expect("open");
+        s.apply("sc", &open("k"), 20).await.expect("update");
+        s.apply("sc", &resolve("nothing"), 25)
+            .await
+            .expect("already resolved");
+        s.apply("sc", &Outcome::ignore(None, "x".into()), 26)
+            .await
+            .expect("ignored");
+        s.apply("sc", &resolve("k"), 30).await.expect("resolve");
+        let events = s.recent_events(10).await.expect("events");
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.transition,
+                    e.at,
+                    e.incident.event_count,
+                    e.incident.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (Transition::Opened, 10, 1, Status::Open),
+                (Transition::Updated, 20, 2, Status::Open),
+                (Transition::Resolved, 30, 2, Status::Resolved),
+            ]
+        );
+        let last = s
+            .get(&events[2].incident.id)
+            .await
+            .expect("get")
+            .expect("incident");
+        assert_eq!(
+            events[2].incident, last,
+            "an event carries the incident after its step"
+        );
+        let newest = s.recent_events(2).await.expect("events");
+        assert_eq!(
+            newest,
+            events[1..].to_vec(),
+            "a limit keeps the newest, oldest first"
+        );
+    }
+
+    pub async fn event_stream_keeps_only_newest_bounded_events<B: Backend>(b: &B) {
+        // Set up with a stream bound of 5 (see `conformance!`).
+        let s = b.store();
+        for i in 0..12 {
+            s.apply("sc", &open(&format!("k{i}")), i)
+                .await
+                .expect("open");
+        }
+        let events = s.recent_events(100).await.expect("events");
+        let times: Vec<i64> = events.iter().map(|e| e.at).collect();
+        assert_eq!(times, vec![7, 8, 9, 10, 11]);
+    }
+
+    pub async fn concurrent_opens_from_two_replicas_make_one_incident_and_one_resolve<
+        B: Backend,
+    >(
+        b: &B,
+    ) {
+        let replicas = [Arc::new(b.store().clone()), Arc::new(b.replica().await)];
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let s = Arc::clone(&replicas[i % 2]);
+            tasks.push(tokio::spawn(async move {
+                s.apply("sc", &open("hot"), i as i64).await
+            }));
+        }
+        let mut opened = 0;
+        for task in tasks {
+            let applied = task.await.expect("task").expect("open");
+            match applied.transition {
+                Transition::Opened => opened += 1,
+                Transition::Updated => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(opened, 1);
+        let open_now = replicas[0]
+            .list(&query(Some(Status::Open), None, 10))
+            .await
+            .expect("list");
+        assert_eq!(open_now.incidents.len(), 1);
+        assert_eq!(open_now.incidents[0].event_count, 200);
+
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let s = Arc::clone(&replicas[i % 2]);
+            tasks.push(tokio::spawn(async move {
+                s.apply("sc", &resolve("hot"), 1_000).await
+            }));
+        }
+        let mut resolved = 0;
+        for task in tasks {
+            match task.await.expect("task").expect("resolve").transition {
+                Transition::Resolved => resolved += 1,
+                Transition::AlreadyResolved => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(resolved, 1);
+        assert!(list_all(&*replicas[1], query(Some(Status::Open), None, 10))
+            .await
+            .is_empty());
+        assert_eq!(
+            list_all(&*replicas[1], query(None, None, 10)).await.len(),
+            1
+        );
+    }
+}
+
+/// Instantiates every case for one backend as `#[tokio::test]`s of the same name.
+macro_rules! conformance {
+    ($backend:ty) => {
+        conformance!(@cases $backend, STREAM_LEN;
+            open_update_resolve_tracks_one_incident,
+            resolve_with_nothing_open_is_already_resolved_and_creates_nothing,
+            open_after_resolve_creates_new_incident,
+            older_event_time_is_stale_and_time_outlives_resolve,
+            equal_event_time_is_not_stale,
+            ignored_outcome_touches_nothing,
+            open_or_resolve_without_fingerprint_is_an_error,
+            same_fingerprint_under_two_sources_is_two_incidents,
+            ten_kilobyte_fingerprint_round_trips,
+            list_is_newest_first_and_filters_by_status_and_source,
+            list_pages_with_cursor_until_exhausted,
+            list_rejects_bad_cursor,
+            get_unknown_or_malformed_id_is_none,
+            event_stream_records_transitions_in_order,
+            concurrent_opens_from_two_replicas_make_one_incident_and_one_resolve,
+        );
+        conformance!(@cases $backend, 5; event_stream_keeps_only_newest_bounded_events);
+    };
+    (@cases $backend:ty, $stream_len:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(backend) = <$backend>::setup(stringify!($case), $stream_len).await else {
+                    return;
+                };
+                crate::cases::$case(&backend).await;
+            }
+        )+
+    };
+}
+
+mod memory {
+    use super::*;
+    conformance!(Memory);
+}
+
+mod redis {
+    use super::*;
+    conformance!(Redis);
+
+    /// Not part of the shared suite: only a networked store can be down.
+    #[tokio::test]
+    async fn unreachable_redis_fails_fast_as_unavailable() {
+        let started = std::time::Instant::now();
+        let settings = RedisSettings {
+            url: "redis://127.0.0.1:1".into(),
+            key_prefix: "alertgate-test:unreachable:".into(),
+            event_stream_len: 10,
+        };
+        let err = RedisStore::connect(settings)
+            .await
+            .err()
+            .expect("connect must fail");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn ping_succeeds_on_a_live_redis() {
+        let Some(backend) = <Redis as Backend>::setup("ping", STREAM_LEN).await else {
+            return;
+        };
+        backend.store().ping().await.expect("ping");
+    }
+}
