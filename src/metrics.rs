@@ -6,11 +6,12 @@
 //! outcome was (the handler passes it in).
 //!
 //! Recording is cheap: counters and gauges are atomics; a labelled counter costs one hash
-//! lookup under a read lock. Label values are `&'static str` or an [`Arc<str>`] the caller
-//! keeps, so the hot path clones a reference count instead of allocating a string.
+//! lookup under a read lock. Label values are `&'static str` or a source id interned on
+//! first use, so after warm-up the hot path allocates nothing.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -90,28 +91,10 @@ pub fn outcome_for_status(status: u16) -> WebhookOutcome {
     }
 }
 
-/// A `source` label value. Build it once per configured source (from an `Arc<str>`) and
-/// clone it per request; `From<&str>` allocates and is there for tests and rare paths.
+/// A `source` label value: an interned `Arc<str>`, so recording clones a reference
+/// count instead of allocating a string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourceLabel(Arc<str>);
-
-impl From<Arc<str>> for SourceLabel {
-    fn from(s: Arc<str>) -> Self {
-        SourceLabel(s)
-    }
-}
-
-impl From<&Arc<str>> for SourceLabel {
-    fn from(s: &Arc<str>) -> Self {
-        SourceLabel(Arc::clone(s))
-    }
-}
-
-impl From<&str> for SourceLabel {
-    fn from(s: &str) -> Self {
-        SourceLabel(Arc::from(s))
-    }
-}
+struct SourceLabel(Arc<str>);
 
 impl EncodeLabelValue for SourceLabel {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
@@ -139,6 +122,9 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
+    /// Source ids seen so far. Bounded by the configured sources: callers pass
+    /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
+    sources: RwLock<HashMap<Box<str>, SourceLabel>>,
 }
 
 impl Default for Metrics {
@@ -197,6 +183,7 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
+                sources: RwLock::default(),
             }),
         }
     }
@@ -235,19 +222,42 @@ impl Metrics {
     }
 
     /// Records one handled webhook. Pass [`UNKNOWN_SOURCE`] for a source the config does
-    /// not define.
-    pub fn record_webhook(
-        &self,
-        source: impl Into<SourceLabel>,
-        outcome: WebhookOutcome,
-        elapsed: Duration,
-    ) {
+    /// not define: every distinct `source` is a time series kept for the process's life.
+    pub fn record_webhook(&self, source: &str, outcome: WebhookOutcome, elapsed: Duration) {
         let labels = WebhookLabels {
-            source: source.into(),
+            source: self.source_label(source),
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
         self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
+    fn source_label(&self, source: &str) -> SourceLabel {
+        let known = self
+            .inner
+            .sources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(source)
+            .cloned();
+        known.unwrap_or_else(|| {
+            self.inner
+                .sources
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(source.into())
+                .or_insert_with(|| SourceLabel(Arc::from(source)))
+                .clone()
+        })
+    }
+
+    /// Webhooks counted so far for `source` with `outcome`.
+    pub fn webhooks(&self, source: &str, outcome: WebhookOutcome) -> u64 {
+        let labels = WebhookLabels {
+            source: self.source_label(source),
+            transition: outcome,
+        };
+        self.inner.webhooks.get_or_create(&labels).get()
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).
@@ -316,9 +326,9 @@ mod tests {
     #[test]
     fn non_store_outcomes_are_rejected_or_error_by_status() {
         let m = Metrics::new();
-        let src: Arc<str> = Arc::from("statuspage");
-        m.record_webhook(&src, outcome_for_status(401), Duration::ZERO);
-        m.record_webhook(&src, outcome_for_status(503), Duration::ZERO);
+        let src = "statuspage";
+        m.record_webhook(src, outcome_for_status(401), Duration::ZERO);
+        m.record_webhook(src, outcome_for_status(503), Duration::ZERO);
         let text = m.encode();
         assert!(text.contains("source=\"statuspage\",transition=\"rejected\"} 1\n"));
         assert!(text.contains("source=\"statuspage\",transition=\"error\"} 1\n"));

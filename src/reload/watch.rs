@@ -73,9 +73,16 @@ pub async fn debounce<E>(
 /// The running triggers. Dropping it stops nothing; the shutdown future does.
 pub struct Watchers {
     task: JoinHandle<()>,
+    watching_files: bool,
 }
 
 impl Watchers {
+    /// Whether the file watcher started (a failure to start it is logged at ERROR; the
+    /// signal and the API still reload).
+    pub fn watching_files(&self) -> bool {
+        self.watching_files
+    }
+
     /// Waits for the triggers to stop after shutdown.
     pub async fn join(self) {
         if let Err(e) = self.task.await {
@@ -89,7 +96,7 @@ pub fn spawn_watchers<T>(
     reloader: Reloader<T>,
     paths: WatchPaths,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<Watchers, notify::Error>
+) -> Watchers
 where
     T: Versioned + Send + Sync + 'static,
 {
@@ -97,40 +104,38 @@ where
 }
 
 /// Starts the file watcher and (per `options`) the SIGHUP handler; each feeds
-/// [`Reloader::reload`]. Fails when a directory cannot be watched.
+/// [`Reloader::reload`] until `shutdown` completes.
+///
+/// Neither failing to start is fatal: the gateway still serves, and still reloads through
+/// whichever trigger did start and through the API. Both failures are logged at ERROR.
 pub fn spawn_watchers_with<T>(
     reloader: Reloader<T>,
     paths: WatchPaths,
     options: WatchOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<Watchers, notify::Error>
+) -> Watchers
 where
     T: Versioned + Send + Sync + 'static,
 {
-    let filter = Filter::new(&paths)?;
     let (tx, mut rx) = mpsc::channel::<PathBuf>(EVENT_BUFFER);
-    let mut watcher = notify::recommended_watcher({
-        let filter = filter.clone();
-        move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if is_change(&event.kind) => {
-                for path in event.paths.into_iter().filter(|p| filter.is_relevant(p)) {
-                    // Full: a reload is already pending (see EVENT_BUFFER). Closed: shutting down.
-                    let _ = tx.try_send(path);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "file watcher error"),
+    // Kept alive with the task: when the watcher did not start, `rx` must pend, not close.
+    let (watcher, idle_tx) = match watch_files(&paths, tx.clone()) {
+        Ok(watcher) => (Some(watcher), None),
+        Err(e) => {
+            tracing::error!(error = %e, mappings_dir = %paths.mappings_dir.display(),
+                "cannot watch the configuration files: use SIGHUP or POST /-/reload");
+            (None, Some(tx))
         }
-    })?;
-    for dir in filter.dirs() {
-        watcher.watch(dir, RecursiveMode::NonRecursive)?;
-        tracing::debug!(dir = %dir.display(), "watching for configuration changes");
-    }
+    };
+    let watching_files = watcher.is_some();
     let mut hangup = if options.sighup {
-        Some(
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                .map_err(notify::Error::io)?,
-        )
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(signal) => Some(signal),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGHUP");
+                None
+            }
+        }
     } else {
         None
     };
@@ -138,6 +143,7 @@ where
     let task = tokio::spawn(async move {
         // Owned by the task: the watcher stops when the task ends.
         let _watcher = watcher;
+        let _idle_tx = idle_tx;
         tokio::pin!(shutdown);
         loop {
             let trigger = tokio::select! {
@@ -156,7 +162,36 @@ where
         }
         tracing::debug!("reload triggers stopped");
     });
-    Ok(Watchers { task })
+    Watchers {
+        task,
+        watching_files,
+    }
+}
+
+/// A watcher on the directories of `paths` that sends each relevant changed path to `tx`.
+fn watch_files(
+    paths: &WatchPaths,
+    tx: mpsc::Sender<PathBuf>,
+) -> Result<notify::RecommendedWatcher, notify::Error> {
+    let filter = Filter::new(paths)?;
+    let mut watcher = notify::recommended_watcher({
+        let filter = filter.clone();
+        move |event: notify::Result<notify::Event>| match event {
+            Ok(event) if is_change(&event.kind) => {
+                for path in event.paths.into_iter().filter(|p| filter.is_relevant(p)) {
+                    // Full: a reload is already pending (see EVENT_BUFFER). Closed: shutting down.
+                    let _ = tx.try_send(path);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "file watcher error"),
+        }
+    })?;
+    for dir in filter.dirs() {
+        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        tracing::debug!(dir = %dir.display(), "watching for configuration changes");
+    }
+    Ok(watcher)
 }
 
 async fn recv_hangup(hangup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
