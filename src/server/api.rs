@@ -29,7 +29,9 @@ pub(super) async fn list_incidents<B>(
     {
         // Echoed only when it looks like a parameter name: it is caller text.
         let shown = if unknown.len() <= 32
-            && unknown.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && unknown
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             format!(" {unknown:?}")
         } else {
@@ -116,7 +118,10 @@ pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Ful
 }
 
 /// `Authorization: Bearer <admin_token>`, compared in constant time.
-fn authorize_admin<B>(snapshot: &Snapshot, request: &Request<B>) -> Result<(), ApiError> {
+pub(super) fn authorize_admin<B>(
+    snapshot: &Snapshot,
+    request: &Request<B>,
+) -> Result<(), ApiError> {
     let header = request
         .headers()
         .get(http::header::AUTHORIZATION)

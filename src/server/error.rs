@@ -31,10 +31,7 @@ pub enum ApiError {
     },
     /// No token, or not the right one (401). `bearer` adds `WWW-Authenticate: Bearer`.
     #[error("{message}")]
-    Unauthorized {
-        message: &'static str,
-        bearer: bool,
-    },
+    Unauthorized { message: &'static str, bearer: bool },
     /// `/hooks/{source}` names no configured source (404).
     #[error("unknown source")]
     UnknownSource,

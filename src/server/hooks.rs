@@ -89,19 +89,22 @@ where
     if let Some(reason) = &outcome.reason {
         body["reason"] = serde_json::Value::from(reason.as_str());
     }
-    Ok(ok_json(StatusCode::ACCEPTED, &body))
+    let mut response = ok_json(StatusCode::ACCEPTED, &body);
+    // For the webhook metrics, recorded where the response leaves (`handler::handle`).
+    response.extensions_mut().insert(transition);
+    Ok(response)
 }
 
 /// The token from header `X-ITOC360-Token` or query `token`, checked against the
 /// source's digests in constant time.
 fn authorize<B>(source: &Source, request: &Request<B>) -> Result<(), ApiError> {
     let presented = match request.headers().get(TOKEN_HEADER) {
-        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(|_| {
-            ApiError::Unauthorized {
+        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(
+            |_| ApiError::Unauthorized {
                 message: "wrong token",
                 bearer: false,
-            }
-        })?)),
+            },
+        )?)),
         None => query_param(request.uri().query(), TOKEN_PARAM)?,
     };
     match presented {
