@@ -20,8 +20,7 @@ use sha2::{Digest, Sha256};
 pub use self::env::Fallback;
 pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
 pub use self::settings::{
-    parse_duration, Limits, Settings, SourceSettings, StoreSettings, TokenDigest,
-    DEFAULT_LISTEN,
+    parse_duration, Limits, Settings, SourceSettings, StoreSettings, TokenDigest, DEFAULT_LISTEN,
 };
 use crate::mapping::{self, CompileError, Errors, Mapping, MappingSet};
 
@@ -160,7 +159,8 @@ pub fn build_snapshot(
                 );
             }
             None => {
-                let mut known: Vec<&str> = mappings.by_integration.keys().map(String::as_str).collect();
+                let mut known: Vec<&str> =
+                    mappings.by_integration.keys().map(String::as_str).collect();
                 known.sort_unstable();
                 errors.push(
                     format!("sources.{id}.integration"),

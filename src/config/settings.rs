@@ -146,7 +146,10 @@ pub(crate) fn check(
             );
         }
         if source.tokens.is_empty() {
-            errors.push(format!("{path}.tokens"), "a source needs at least one token");
+            errors.push(
+                format!("{path}.tokens"),
+                "a source needs at least one token",
+            );
         }
         for (i, token) in source.tokens.iter().enumerate() {
             if token.is_empty() {
@@ -253,7 +256,11 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
             &l.header_read_timeout,
             DEFAULT_HEADER_READ_TIMEOUT,
         ),
-        request_timeout: duration("request_timeout", &l.request_timeout, DEFAULT_REQUEST_TIMEOUT),
+        request_timeout: duration(
+            "request_timeout",
+            &l.request_timeout,
+            DEFAULT_REQUEST_TIMEOUT,
+        ),
         shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
         max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),

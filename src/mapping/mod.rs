@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-pub use self::compile::{from_yaml, from_yaml_rewriting};
 pub(crate) use self::compile::Errors;
 pub use self::compile::{compile_str, CompileError};
+pub use self::compile::{from_yaml, from_yaml_rewriting};
 pub use self::expr::Expr;
 pub use self::table::{Selected, Selector};
 pub use self::template::{RenderError, Template};
