@@ -6,7 +6,7 @@
 //! whole payload.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -145,6 +145,11 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            }
+            ApiError::TooLarge { .. } => {
+                // The body stays unread, so the connection cannot carry another request:
+                // say so, or a pooling client would reuse a connection we are closing.
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Unauthorized { bearer: true, .. } => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

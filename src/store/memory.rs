@@ -62,15 +62,18 @@ impl KeyState {
     }
 }
 
-/// One incident, with its source and fingerprint shared rather than copied.
-#[derive(Debug)]
+/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
+/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
+#[derive(Debug, Clone)]
 struct Record {
     source: Arc<str>,
     fingerprint: Arc<str>,
     status: Status,
     priority: Option<Priority>,
-    title: Option<String>,
-    labels: BTreeMap<String, serde_json::Value>,
+    title: Option<Arc<str>>,
+    /// The labels as a JSON object, `None` when empty: a `BTreeMap` of `Value`s costs
+    /// ~10× the bytes, and labels are read far less often than they are kept.
+    labels: Option<Arc<str>>,
     opened_at: i64,
     last_event_at: i64,
     resolved_at: Option<i64>,
@@ -78,22 +81,49 @@ struct Record {
 }
 
 impl Record {
-    fn to_incident(&self, id: u64) -> Incident {
-        Incident {
+    fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
+        let labels = match &self.labels {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| StoreError::Corrupt(format!("labels of incident {id}: {e}")))?,
+            None => BTreeMap::new(),
+        };
+        Ok(Incident {
             id: id.to_string(),
             source: self.source.to_string(),
             fingerprint: self.fingerprint.to_string(),
             status: self.status,
             priority: self.priority,
-            title: self.title.clone(),
-            labels: self.labels.clone(),
+            title: self.title.as_deref().map(str::to_owned),
+            labels,
             opened_at: self.opened_at,
             last_event_at: self.last_event_at,
             resolved_at: self.resolved_at,
             event_count: self.event_count,
-        }
+        })
     }
 }
+
+/// One entry of the event ring: the incident as it stood after the step.
+#[derive(Debug, Clone)]
+struct Event {
+    transition: Transition,
+    at: i64,
+    id: u64,
+    record: Record,
+}
+
+impl Event {
+    fn to_event(&self) -> Result<IncidentEvent, StoreError> {
+        Ok(IncidentEvent {
+            transition: self.transition,
+            at: self.at,
+            incident: self.record.to_incident(self.id)?,
+        })
+    }
+}
+
+/// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
+type Step = (Transition, Option<(u64, Record)>);
 
 /// Incident ids of one status, newest last.
 #[derive(Debug, Default)]
@@ -119,16 +149,18 @@ impl StatusIndex {
 /// The state behind the lock.
 #[derive(Debug, Default)]
 struct Inner {
-    last_id: u64,
     /// source → fingerprint → key state. The outer key is the one shared copy of a source
     /// name; the inner key is the shared copy of a fingerprint.
     keys: HashMap<Arc<str>, HashMap<Arc<str>, KeyState>>,
     /// Every incident by id; doubles as the unfiltered listing index.
-    incidents: BTreeMap<u64, Record>,
+    /// Every incident; the one with id `n` is at index `n - 1`. Ids are dense and nothing
+    /// is deleted, so a `Vec` is the whole id index (and the unfiltered listing) for
+    /// the price of the records themselves.
+    incidents: Vec<Record>,
     by_status: StatusIndex,
     /// source → its incidents by status. The unfiltered per-source listing merges the two.
     by_source: HashMap<Arc<str>, StatusIndex>,
-    events: VecDeque<IncidentEvent>,
+    events: VecDeque<Event>,
     event_stream_len: usize,
 }
 
@@ -150,7 +182,7 @@ impl Inner {
         fingerprint: &str,
         outcome: &Outcome,
         now_ms: i64,
-    ) -> Applied {
+    ) -> Result<Step, StoreError> {
         let source = self.intern_source(source);
         let (shared_fp, mut state) = match self
             .keys
@@ -163,11 +195,10 @@ impl Inner {
 
         if let (Some(t), Some(last)) = (outcome.event_time, state.last_event_time) {
             if last > t {
-                let incident = state.open.and_then(|id| self.incident(id));
-                return Applied {
-                    transition: Transition::Stale,
-                    incident,
-                };
+                return Ok((
+                    Transition::Stale,
+                    state.open.and_then(|id| self.snapshot(id)),
+                ));
             }
         }
 
@@ -178,7 +209,7 @@ impl Inner {
                 (Transition::Updated, Some(id))
             }
             (Action::Open, None) => {
-                let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms);
+                let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
                 state.open = Some(id);
                 (Transition::Opened, Some(id))
             }
@@ -198,18 +229,16 @@ impl Inner {
         }
         self.store_key_state(&source, fp, state);
 
-        let incident = id.and_then(|id| self.incident(id));
-        if let Some(incident) = &incident {
-            self.push_event(IncidentEvent {
+        let snapshot = id.and_then(|id| self.snapshot(id));
+        if let Some((id, record)) = &snapshot {
+            self.push_event(Event {
                 transition,
                 at: now_ms,
-                incident: incident.clone(),
+                id: *id,
+                record: record.clone(),
             });
         }
-        Applied {
-            transition,
-            incident,
-        }
+        Ok((transition, snapshot))
     }
 
     fn create(
@@ -218,39 +247,43 @@ impl Inner {
         fingerprint: Arc<str>,
         outcome: &Outcome,
         now_ms: i64,
-    ) -> u64 {
-        self.last_id += 1;
-        let id = self.last_id;
+    ) -> Result<u64, StoreError> {
+        // First, so that a failure leaves nothing half made.
+        let labels = if outcome.labels.is_empty() {
+            None
+        } else {
+            let json = serde_json::to_string(&outcome.labels)
+                .map_err(|e| StoreError::Corrupt(format!("labels do not serialise: {e}")))?;
+            Some(Arc::from(json))
+        };
+        let id = self.incidents.len() as u64 + 1;
         self.by_status.open.insert(id);
         self.by_source
             .entry(Arc::clone(&source))
             .or_default()
             .open
             .insert(id);
-        self.incidents.insert(
-            id,
-            Record {
-                source,
-                fingerprint,
-                status: Status::Open,
-                priority: outcome.priority,
-                title: outcome.title.clone(),
-                labels: outcome.labels.clone(),
-                opened_at: now_ms,
-                last_event_at: now_ms,
-                resolved_at: None,
-                event_count: 1,
-            },
-        );
-        id
+        self.incidents.push(Record {
+            source,
+            fingerprint,
+            status: Status::Open,
+            priority: outcome.priority,
+            title: outcome.title.as_deref().map(Arc::from),
+            labels,
+            opened_at: now_ms,
+            last_event_at: now_ms,
+            resolved_at: None,
+            event_count: 1,
+        });
+        Ok(id)
     }
 
     fn update(&mut self, id: u64, outcome: &Outcome, now_ms: i64) {
-        if let Some(rec) = self.incidents.get_mut(&id) {
+        if let Some(rec) = self.record_mut(id) {
             rec.event_count += 1;
             rec.last_event_at = now_ms;
             if let Some(title) = &outcome.title {
-                rec.title = Some(title.clone());
+                rec.title = Some(Arc::from(title.as_str()));
             }
             if let Some(priority) = outcome.priority {
                 rec.priority = Some(priority);
@@ -259,7 +292,7 @@ impl Inner {
     }
 
     fn resolve(&mut self, id: u64, source: &str, now_ms: i64) {
-        if let Some(rec) = self.incidents.get_mut(&id) {
+        if let Some(rec) = self.record_mut(id) {
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now_ms);
             rec.last_event_at = now_ms;
@@ -281,7 +314,7 @@ impl Inner {
         }
     }
 
-    fn push_event(&mut self, event: IncidentEvent) {
+    fn push_event(&mut self, event: Event) {
         if self.event_stream_len == 0 {
             return;
         }
@@ -291,14 +324,23 @@ impl Inner {
         self.events.push_back(event);
     }
 
-    fn incident(&self, id: u64) -> Option<Incident> {
-        self.incidents.get(&id).map(|rec| rec.to_incident(id))
+    fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.incidents.get(index).map(|rec| (id, rec.clone()))
+    }
+
+    fn record_mut(&mut self, id: u64) -> Option<&mut Record> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.incidents.get_mut(index)
     }
 
     /// Up to `n` ids below `below`, newest first, from the index the query selects.
     fn ids_below(&self, query: &ListQuery, below: u64, n: usize) -> Vec<u64> {
         match (&query.source, query.status) {
-            (None, None) => take_newest(self.incidents.range(..below).map(|(id, _)| id), n),
+            (None, None) => {
+                let end = below.min(self.incidents.len() as u64 + 1);
+                (1..end).rev().take(n).collect()
+            }
             (None, Some(status)) => take_newest(self.by_status.get(status).range(..below), n),
             (Some(source), status) => {
                 let Some(index) = self.by_source.get(source.as_str()) else {
@@ -337,13 +379,28 @@ impl IncidentStore for MemoryStore {
             });
         };
         let fingerprint = require_fingerprint(outcome)?;
-        Ok(self
-            .lock()
-            .apply(source, action, fingerprint, outcome, now_ms))
+        let (transition, snapshot) =
+            self.lock()
+                .apply(source, action, fingerprint, outcome, now_ms)?;
+        // Built after the lock is released: parsing labels need not block other callers.
+        let incident = match snapshot {
+            Some((id, record)) => Some(record.to_incident(id)?),
+            None => None,
+        };
+        Ok(Applied {
+            transition,
+            incident,
+        })
     }
 
     async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
-        Ok(parse_id(id).and_then(|id| self.lock().incident(id)))
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        let snapshot = self.lock().snapshot(id);
+        snapshot
+            .map(|(id, record)| record.to_incident(id))
+            .transpose()
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
@@ -352,12 +409,19 @@ impl IncidentStore for MemoryStore {
             None => u64::MAX,
         };
         let limit = page_limit(query);
-        let inner = self.lock();
-        // One more than a page tells whether another page follows.
-        let mut ids = inner.ids_below(query, below, limit + 1);
-        let more = ids.len() > limit;
-        ids.truncate(limit);
-        let incidents: Vec<Incident> = ids.iter().filter_map(|&id| inner.incident(id)).collect();
+        let (snapshots, more) = {
+            let inner = self.lock();
+            // One more than a page tells whether another page follows.
+            let mut ids = inner.ids_below(query, below, limit + 1);
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            let snapshots: Vec<_> = ids.iter().filter_map(|&id| inner.snapshot(id)).collect();
+            (snapshots, more)
+        };
+        let incidents = snapshots
+            .into_iter()
+            .map(|(id, record)| record.to_incident(id))
+            .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if more {
             incidents.last().map(|i| i.id.clone())
         } else {
@@ -370,9 +434,12 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        let inner = self.lock();
-        let skip = inner.events.len().saturating_sub(limit);
-        Ok(inner.events.iter().skip(skip).cloned().collect())
+        let events: Vec<Event> = {
+            let inner = self.lock();
+            let skip = inner.events.len().saturating_sub(limit);
+            inner.events.iter().skip(skip).cloned().collect()
+        };
+        events.iter().map(Event::to_event).collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

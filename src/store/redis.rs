@@ -24,11 +24,11 @@ use crate::engine::{Action, Outcome, Priority};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Each command gives up after this long without a reply.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reconnect attempts after the first, with a short jittered backoff between them.
-const RECONNECT_RETRIES: usize = 1;
-/// Backoff unit and cap between reconnect attempts (milliseconds).
-const RECONNECT_BACKOFF_MS: u64 = 50;
-const RECONNECT_MAX_DELAY_MS: u64 = 200;
+/// Reconnect attempts after the first: none. A call that finds the connection broken
+/// fails at once (503) and the next call tries again, so no request waits out a backoff.
+/// (With redis 0.32 the first retry always waits backon's 1 s minimum, whatever
+/// `set_factor`/`set_max_delay` say, so any retry at all costs each waiting call 1–2 s.)
+const RECONNECT_RETRIES: usize = 0;
 /// A last bound on any one store call (waiting for a reconnect included).
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -60,9 +60,7 @@ impl RedisStore {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_factor(RECONNECT_BACKOFF_MS)
-            .set_max_delay(RECONNECT_MAX_DELAY_MS);
+            .set_number_of_retries(RECONNECT_RETRIES);
         let connect = ConnectionManager::new_with_config(client, config);
         let conn = bounded(connect).await?;
         let store = RedisStore {

@@ -1,0 +1,302 @@
+//! A real gateway on `127.0.0.1:0` with a temp config dir, and an HTTP client for it.
+//!
+//! Memory gateways always run. Redis gateways use `ALERTGATE_TEST_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`) under a key prefix of their own, deleted on drop; an
+//! unreachable Redis fails the test unless `ALERTGATE_SKIP_REDIS_TESTS=1`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alertgate::config::{self, Overrides, Snapshot, StoreSettings};
+use alertgate::server::{self, AppState};
+use alertgate::store::{MemoryStore, RedisSettings, RedisStore, Store};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const STATUSCAKE_TOKEN: &str = "sc-test-token";
+pub const STATUSPAGE_TOKEN: &str = "sp-test-token";
+pub const GENERIC_TOKEN: &str = "generic-test-token";
+pub const ADMIN_TOKEN: &str = "admin-test-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Redis,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = repo_root().join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+pub fn redis_url() -> String {
+    std::env::var("ALERTGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn skip_redis() -> bool {
+    std::env::var("ALERTGATE_SKIP_REDIS_TESTS").as_deref() == Ok("1")
+}
+
+/// A unique key prefix for one test.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("alertgate-test:{test}:{}:{nanos}:", std::process::id())
+}
+
+/// Writes a config dir (config.yaml + a copy of the shipped mappings) and builds its
+/// snapshot. `extra` is appended to the config (limits and the like).
+pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mappings = dir.path().join("mappings");
+    std::fs::create_dir(&mappings).expect("mappings dir");
+    for entry in std::fs::read_dir(repo_root().join("mappings")).expect("shipped mappings") {
+        let path = entry.expect("entry").path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, mappings.join(name)).expect("copy mapping");
+        }
+    }
+    // A mapping that decodes by Content-Type (the shipped ones force theirs), so 415 is
+    // reachable.
+    std::fs::write(
+        mappings.join("generic.yaml"),
+        "integration: generic\nrules:\n  - name: any\n    action:\n      from: state\n      map: { down: open, up: resolve }\n    fingerprint: \"{{ id }}\"\n    priority: medium\n",
+    )
+    .expect("generic mapping");
+    let text = format!(
+        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
+    );
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, text).expect("write config");
+    let snapshot = config::build_snapshot(&path, &Overrides::default()).unwrap_or_else(|errors| {
+        panic!(
+            "test config: {}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    (dir, snapshot)
+}
+
+/// A gateway running in this process.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: Client<HttpConnector, Full<Bytes>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+    cleanup: Option<RedisCleanup>,
+}
+
+/// Deletes a test's Redis keys when dropped (pass or fail).
+pub struct RedisCleanup {
+    prefix: String,
+}
+
+impl Drop for RedisCleanup {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(redis_url().as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
+    }
+}
+
+impl Gateway {
+    /// A gateway with the given backend and extra config; `None` when Redis is skipped.
+    pub async fn start(backend: Backend, test: &str) -> Option<Gateway> {
+        Self::start_with(backend, test, "").await
+    }
+
+    pub async fn start_with(backend: Backend, test: &str, extra: &str) -> Option<Gateway> {
+        match backend {
+            Backend::Memory => {
+                let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+                let store = Store::Memory(MemoryStore::new(1000));
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await)
+            }
+            Backend::Redis => {
+                if skip_redis() {
+                    eprintln!("skipping {test}: ALERTGATE_SKIP_REDIS_TESTS=1");
+                    return None;
+                }
+                let prefix = unique_prefix(test);
+                let store_yaml = format!(
+                    "store:\n  backend: redis\n  url: \"{}\"\n  key_prefix: \"{prefix}\"",
+                    redis_url()
+                );
+                let (dir, snapshot) = config_dir(&store_yaml, extra);
+                let cleanup = RedisCleanup {
+                    prefix: prefix.clone(),
+                };
+                let store = redis_store(&snapshot).await;
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(cleanup)).await)
+            }
+        }
+    }
+
+    /// Serves `state` on a fresh port.
+    pub async fn serve(
+        state: AppState,
+        dir: Option<tempfile::TempDir>,
+        cleanup: Option<RedisCleanup>,
+    ) -> Gateway {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Gateway {
+            addr,
+            state,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+            cleanup,
+        }
+    }
+
+    /// Another gateway on the same state store (Redis: a separate connection), as a second
+    /// replica would be.
+    pub async fn replica(&self) -> Gateway {
+        let snapshot = (*self.state.snapshot()).clone();
+        let store = match self.state.store() {
+            Store::Memory(m) => Store::Memory(m.clone()),
+            Store::Redis(_) => redis_store(&snapshot).await,
+        };
+        Gateway::serve(AppState::new(snapshot, store), None, None).await
+    }
+
+    /// Stops accepting and waits for `run` to return.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server run");
+        }
+        drop(self.cleanup.take());
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    /// Sends one request; returns status, headers and the body as JSON (null if empty).
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(self.url(path_and_query));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(body.into())).expect("request");
+        let response = self.client.request(request).await.expect("response");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!("non-JSON body {:?}: {e}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        (status, headers, json)
+    }
+
+    /// POSTs a fixture to a source with its token in the query.
+    pub async fn post_fixture(
+        &self,
+        source: &str,
+        fixture_name: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let (token, content_type) = match source {
+            "statuscake" => (STATUSCAKE_TOKEN, "application/x-www-form-urlencoded"),
+            _ => (STATUSPAGE_TOKEN, "application/json"),
+        };
+        let (status, _, json) = self
+            .send(
+                Method::POST,
+                &format!("/hooks/{source}?token={token}"),
+                &[("content-type", content_type)],
+                fixture(&format!("{source}/{fixture_name}")),
+            )
+            .await;
+        (status, json)
+    }
+
+    /// `GET` an admin route with the admin token.
+    pub async fn admin_get(&self, path_and_query: &str) -> (StatusCode, serde_json::Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (status, _, json) = self
+            .send(
+                Method::GET,
+                path_and_query,
+                &[("authorization", &auth)],
+                Bytes::new(),
+            )
+            .await;
+        (status, json)
+    }
+
+    /// Every incident, newest first (one big page).
+    pub async fn incidents(&self) -> Vec<serde_json::Value> {
+        let (status, json) = self.admin_get("/v1/incidents?limit=500").await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        json["incidents"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+async fn redis_store(snapshot: &Snapshot) -> Store {
+    let StoreSettings::Redis(settings) = &snapshot.settings.store else {
+        panic!("not a redis config");
+    };
+    let settings: RedisSettings = settings.clone();
+    let store = RedisStore::connect(settings).await.unwrap_or_else(|e| {
+        panic!(
+            "redis at {} is needed (or set ALERTGATE_SKIP_REDIS_TESTS=1): {e}",
+            redis_url()
+        )
+    });
+    Store::Redis(store)
+}

@@ -1,0 +1,40 @@
+//! The gateway end to end: a real server on `127.0.0.1:0`, real HTTP, memory and Redis.
+
+mod harness;
+
+mod api;
+mod cli;
+mod errors;
+mod race;
+mod webhooks;
+
+/// Instantiates an async test case `fn(Gateway)` once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let gw = $crate::harness::Gateway::start($crate::harness::Backend::Memory, stringify!($name))
+                        .await
+                        .expect("memory gateway");
+                    super::$name(&gw).await;
+                    gw.stop().await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(gw) = $crate::harness::Gateway::start($crate::harness::Backend::Redis, stringify!($name)).await else {
+                        return;
+                    };
+                    super::$name(&gw).await;
+                    gw.stop().await;
+                }
+            )*
+        }
+    };
+}
