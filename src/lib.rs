@@ -10,6 +10,8 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod mapping;
+pub mod metrics;
+pub mod reload;
 pub mod serve;
 pub mod server;
 pub mod store;

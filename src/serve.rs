@@ -1,15 +1,66 @@
-//! `alertgate serve`: build the first snapshot, connect the store, bind, serve.
+//! `alertgate serve`: build the first snapshot, connect the store, bind, start the reload
+//! triggers, serve.
 //!
-//! The glue between the binary and the library; owns no policy of its own.
+//! The glue between the binary and the library; owns no policy of its own. It also joins
+//! `config` to `reload` (the snapshot's [`Versioned`] impl, [`reloader`],
+//! [`spawn_reload_triggers`]), so tests can assemble the same gateway `serve` runs.
 
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
 use crate::cli::{print_errors, ServeArgs};
-use crate::config::{self, Overrides, StoreSettings};
+use crate::config::{self, Overrides, Snapshot, StoreSettings};
+use crate::metrics::Metrics;
+use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
 use crate::store::{MemoryStore, RedisStore, Store};
+
+impl Versioned for Snapshot {
+    fn version(&self) -> String {
+        self.version.clone()
+    }
+
+    fn restart_needed(&self, newer: &Self) -> Vec<String> {
+        let mut settings = Snapshot::restart_needed(self, newer);
+        // Mappings load from the new directory at once, but the watcher still watches the
+        // old one: edits there need a SIGHUP or `POST /-/reload` until a restart.
+        if self.settings.mappings_dir != newer.settings.mappings_dir {
+            settings.push("mappings_dir (file watching)".to_owned());
+        }
+        settings
+    }
+}
+
+/// A reloader serving `initial`, which rebuilds from `config_path` with `overrides` (the
+/// command line keeps winning over the file after a reload).
+pub fn reloader(
+    config_path: &Path,
+    overrides: Overrides,
+    initial: Snapshot,
+    metrics: Metrics,
+) -> Reloader<Snapshot> {
+    let config_path: PathBuf = config_path.to_owned();
+    let build: reload::BuildFn<Snapshot> =
+        std::sync::Arc::new(move || config::build_snapshot(&config_path, &overrides));
+    Reloader::new(initial, build, metrics)
+}
+
+/// Watches the config file and the mappings directory the reloader's snapshot names, and
+/// SIGHUP, until `shutdown`.
+pub fn spawn_reload_triggers(
+    reloader: &Reloader<Snapshot>,
+    config_path: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Watchers {
+    let paths = WatchPaths {
+        config_file: Some(config_path.to_owned()),
+        mappings_dir: reloader.load_current().settings.mappings_dir.clone(),
+    };
+    reload::spawn_watchers(reloader.clone(), paths, shutdown)
+}
 
 /// Exit code when the config does not load.
 const EXIT_CONFIG: u8 = 2;
@@ -66,8 +117,22 @@ pub async fn serve(args: &ServeArgs) -> ExitCode {
         version = %snapshot.version,
         "alertgate serving"
     );
-    let state = AppState::new(snapshot, store);
-    match server::run(listener, state, server::shutdown_signal()).await {
+    let reloader = reloader(&args.config, overrides, snapshot, Metrics::new());
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let until_stopped = {
+        let mut stopped = stopped.clone();
+        async move {
+            // Err: the sender is gone, which also means stop.
+            let _ = stopped.changed().await;
+        }
+    };
+    let triggers = spawn_reload_triggers(&reloader, &args.config, until_stopped);
+    let state = AppState::with_reloader(reloader, store);
+    let result = server::run(listener, state, server::shutdown_signal()).await;
+    let _ = stop.send(());
+    drop(stopped);
+    triggers.join().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");

@@ -118,7 +118,10 @@ pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Ful
 }
 
 /// `Authorization: Bearer <admin_token>`, compared in constant time.
-fn authorize_admin<B>(snapshot: &Snapshot, request: &Request<B>) -> Result<(), ApiError> {
+pub(super) fn authorize_admin<B>(
+    snapshot: &Snapshot,
+    request: &Request<B>,
+) -> Result<(), ApiError> {
     let header = request
         .headers()
         .get(http::header::AUTHORIZATION)

@@ -14,8 +14,10 @@ use hyper::body::Body;
 use tracing::Instrument;
 
 use super::error::ApiError;
-use super::{api, hooks, AppState};
+use super::{admin, api, hooks, AppState};
 use crate::config::Snapshot;
+use crate::metrics::{self, UNKNOWN_SOURCE};
+use crate::store::Transition;
 
 /// Answers one request. Never panics on request data; every failure is a JSON error.
 pub async fn handle<B>(state: &AppState, request: Request<B>) -> Response<Full<Bytes>>
@@ -23,7 +25,9 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
+    let started = tokio::time::Instant::now();
     let snapshot = state.snapshot();
+    let hook_source = hook_source(&snapshot, request.uri().path());
     // The path only: the query may hold a token and must never reach the logs.
     let span = tracing::info_span!(
         "request",
@@ -48,7 +52,31 @@ where
         }
     };
     span.record("status", response.status().as_u16());
+    if let Some(source) = hook_source {
+        // The webhook route marks what the store did; any other response never got there.
+        let outcome = match response.extensions().get::<Transition>() {
+            Some(transition) => transition.as_str(),
+            None => metrics::outcome_for_status(response.status().as_u16()),
+        };
+        state
+            .metrics()
+            .record_webhook(source, outcome, started.elapsed());
+    }
     response
+}
+
+/// The `source` label of a `/hooks/{source}` request: the configured id, or
+/// [`UNKNOWN_SOURCE`] so that made-up URLs cannot create time series.
+fn hook_source<'s>(snapshot: &'s Snapshot, path: &str) -> Option<&'s str> {
+    let source = path.strip_prefix("/hooks/")?;
+    if source.is_empty() || source.contains('/') {
+        return None;
+    }
+    Some(
+        snapshot
+            .source(source)
+            .map_or(UNKNOWN_SOURCE, |s| s.id.as_str()),
+    )
 }
 
 async fn route<B>(
@@ -82,11 +110,14 @@ where
             only_get(request.method())?;
             Ok(api::ready(state, snapshot).await)
         }
+        ["-", "reload"] => admin::reload(state, snapshot, &request).await,
+        ["-", "config"] => admin::config(state, snapshot, &request),
+        ["metrics"] => admin::metrics(state, &request),
         _ => Err(ApiError::NotFound("no such route")),
     }
 }
 
-fn only_get(method: &Method) -> Result<(), ApiError> {
+pub(super) fn only_get(method: &Method) -> Result<(), ApiError> {
     if method == Method::GET || method == Method::HEAD {
         Ok(())
     } else {

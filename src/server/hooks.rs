@@ -89,7 +89,10 @@ where
     if let Some(reason) = &outcome.reason {
         body["reason"] = serde_json::Value::from(reason.as_str());
     }
-    Ok(ok_json(StatusCode::ACCEPTED, &body))
+    let mut response = ok_json(StatusCode::ACCEPTED, &body);
+    // For the webhook metrics, recorded where the response leaves (`handler::handle`).
+    response.extensions_mut().insert(transition);
+    Ok(response)
 }
 
 /// The token from header `X-ITOC360-Token` or query `token`, checked against the

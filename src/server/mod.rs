@@ -7,6 +7,7 @@
 //! does not build or reload config: it reads whatever `Snapshot` `AppState` holds, once
 //! per request.
 
+mod admin;
 mod api;
 mod error;
 mod handler;
@@ -26,6 +27,8 @@ use tokio::net::TcpListener;
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
 pub use self::handler::handle;
 use crate::config::Snapshot;
+use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use crate::store::Store;
 
 /// Header that may carry a source's token (the query's `token` is the other place).
@@ -36,14 +39,39 @@ pub const TOKEN_HEADER: &str = "x-itoc360-token";
 pub struct AppState {
     snapshot: Arc<ArcSwap<Snapshot>>,
     store: Store,
+    metrics: Metrics,
+    /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
+    /// and `GET /-/config` then answer 404.
+    reloader: Option<Reloader<Snapshot>>,
 }
 
 impl AppState {
+    /// A state serving one fixed snapshot, with no reloading.
     pub fn new(snapshot: Snapshot, store: Store) -> AppState {
         AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             store,
+            metrics: Metrics::new(),
+            reloader: None,
         }
+    }
+
+    /// A state serving whatever `reloader` swaps in, recording into its metrics.
+    pub fn with_reloader(reloader: Reloader<Snapshot>, store: Store) -> AppState {
+        AppState {
+            snapshot: Arc::clone(reloader.current()),
+            store,
+            metrics: reloader.metrics().clone(),
+            reloader: Some(reloader),
+        }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn reloader(&self) -> Option<&Reloader<Snapshot>> {
+        self.reloader.as_ref()
     }
 
     /// The current snapshot. A request calls this once and keeps it to the end, so a

@@ -1,0 +1,336 @@
+//! Prometheus metrics: one registry, named events, text encoding.
+//!
+//! Owns the metric names (constants below), their help texts and the recording verbs the
+//! reloader and the webhook handler call. It does not serve `/metrics` (the server does,
+//! with [`Metrics::encode`] and [`CONTENT_TYPE`]) and it does not decide what a request's
+//! outcome was (the handler passes it in).
+//!
+//! Recording is cheap: counters and gauges are atomics; a labelled counter costs one hash
+//! lookup under a read lock. Label values are `&'static str` or a source id interned on
+//! first use, so after warm-up the hot path allocates nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
+pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "alertgate_config_last_reload_successful";
+/// Unix time (seconds) of the last successful reload, or of the startup load.
+pub const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP: &str =
+    "alertgate_config_last_reload_success_timestamp_seconds";
+/// Reload attempts by `result` (`success` | `failure`).
+pub const CONFIG_RELOADS_TOTAL: &str = "alertgate_config_reloads_total";
+/// Webhooks handled, by `source` and `transition` (see [`WebhookOutcome`]).
+pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
+/// Time from request head to response, for `/hooks/…` requests.
+pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The `source` label used for requests to a source the config does not define: a
+/// scanner must not be able to create one time series per URL it tries.
+pub const UNKNOWN_SOURCE: &str = "_unknown";
+
+/// A reload's result, the `result` label of [`CONFIG_RELOADS_TOTAL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReloadResult {
+    Success,
+    Failure,
+}
+
+impl ReloadResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Success => "success",
+            ReloadResult::Failure => "failure",
+        }
+    }
+}
+
+impl EncodeLabelValue for ReloadResult {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReloadLabels {
+    result: ReloadResult,
+}
+
+/// How one webhook ended, the `transition` label of [`WEBHOOKS_TOTAL`].
+///
+/// A webhook the store applied carries its store transition's name (`opened`, `updated`,
+/// `resolved`, `already_resolved`, `stale`, `ignored`: `Transition::as_str`). One that
+/// never reached the store is [`REJECTED`] when the caller is at fault (any 4xx: bad
+/// token, bad body, a payload the mapping cannot evaluate) and [`ERROR`] when we are (any
+/// 5xx, store unavailable included). A `&'static str` so recording allocates nothing and
+/// this module does not depend on the store's types.
+pub type WebhookOutcome = &'static str;
+
+/// The `transition` label of a webhook refused with a 4xx.
+pub const REJECTED: WebhookOutcome = "rejected";
+/// The `transition` label of a webhook that failed with a 5xx.
+pub const ERROR: WebhookOutcome = "error";
+
+/// The `transition` label of a response that did not come from the store.
+pub fn outcome_for_status(status: u16) -> WebhookOutcome {
+    if (400..500).contains(&status) {
+        REJECTED
+    } else {
+        ERROR
+    }
+}
+
+/// A `source` label value: an interned `Arc<str>`, so recording clones a reference
+/// count instead of allocating a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SourceLabel(Arc<str>);
+
+impl EncodeLabelValue for SourceLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&&*self.0, encoder)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct WebhookLabels {
+    source: SourceLabel,
+    transition: &'static str,
+}
+
+/// The process's metrics: a cheap-clone handle over one registry.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    reload_successful: Gauge,
+    reload_success_timestamp: Gauge<f64, AtomicU64>,
+    reloads: Family<ReloadLabels, Counter>,
+    webhooks: Family<WebhookLabels, Counter>,
+    webhook_duration: Histogram,
+    /// Source ids seen so far. Bounded by the configured sources: callers pass
+    /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
+    sources: RwLock<HashMap<Box<str>, SourceLabel>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry holding every alertgate metric, all at zero.
+    pub fn new() -> Self {
+        let reload_successful = Gauge::default();
+        let reload_success_timestamp = Gauge::<f64, AtomicU64>::default();
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        // 0.5 ms … ~1.9 s: a webhook is a decode, a table lookup and one store round trip.
+        let webhook_duration = Histogram::new(exponential_buckets(0.0005, 2.5, 10));
+
+        let mut registry = Registry::default();
+        registry.register(
+            CONFIG_LAST_RELOAD_SUCCESSFUL,
+            "Whether the last configuration reload attempt succeeded (1) or failed (0)",
+            reload_successful.clone(),
+        );
+        registry.register(
+            CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+            "Unix time of the last successful configuration reload",
+            reload_success_timestamp.clone(),
+        );
+        // prometheus-client appends `_total` to counters itself.
+        registry.register(
+            counter_base(CONFIG_RELOADS_TOTAL),
+            "Configuration reload attempts by result",
+            reloads.clone(),
+        );
+        registry.register(
+            counter_base(WEBHOOKS_TOTAL),
+            "Webhooks handled by source and transition (rejected = 4xx, error = 5xx)",
+            webhooks.clone(),
+        );
+        registry.register(
+            WEBHOOK_DURATION_SECONDS,
+            "Time to handle a webhook, in seconds",
+            webhook_duration.clone(),
+        );
+        // Both results present from the start, so `rate()` sees the first failure.
+        for result in [ReloadResult::Success, ReloadResult::Failure] {
+            drop(reloads.get_or_create(&ReloadLabels { result }));
+        }
+
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                reload_successful,
+                reload_success_timestamp,
+                reloads,
+                webhooks,
+                webhook_duration,
+                sources: RwLock::default(),
+            }),
+        }
+    }
+
+    /// Records a successful (re)load at Unix time `at_seconds`.
+    pub fn reload_succeeded(&self, at_seconds: f64) {
+        self.inner.reload_successful.set(1);
+        self.inner.reload_success_timestamp.set(at_seconds);
+        self.count_reload(ReloadResult::Success);
+    }
+
+    /// Records a failed reload: the old config keeps serving.
+    pub fn reload_failed(&self) {
+        self.inner.reload_successful.set(0);
+        self.count_reload(ReloadResult::Failure);
+    }
+
+    fn count_reload(&self, result: ReloadResult) {
+        self.inner
+            .reloads
+            .get_or_create(&ReloadLabels { result })
+            .inc();
+    }
+
+    /// Reload attempts so far with this result.
+    pub fn reloads(&self, result: ReloadResult) -> u64 {
+        self.inner
+            .reloads
+            .get_or_create(&ReloadLabels { result })
+            .get()
+    }
+
+    /// Whether the last reload succeeded.
+    pub fn last_reload_successful(&self) -> bool {
+        self.inner.reload_successful.get() == 1
+    }
+
+    /// Records one handled webhook. Pass [`UNKNOWN_SOURCE`] for a source the config does
+    /// not define: every distinct `source` is a time series kept for the process's life.
+    pub fn record_webhook(&self, source: &str, outcome: WebhookOutcome, elapsed: Duration) {
+        let labels = WebhookLabels {
+            source: self.source_label(source),
+            transition: outcome,
+        };
+        self.inner.webhooks.get_or_create(&labels).inc();
+        self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
+    fn source_label(&self, source: &str) -> SourceLabel {
+        let known = self
+            .inner
+            .sources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(source)
+            .cloned();
+        known.unwrap_or_else(|| {
+            self.inner
+                .sources
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(source.into())
+                .or_insert_with(|| SourceLabel(Arc::from(source)))
+                .clone()
+        })
+    }
+
+    /// Webhooks counted so far for `source` with `outcome`.
+    pub fn webhooks(&self, source: &str, outcome: WebhookOutcome) -> u64 {
+        let labels = WebhookLabels {
+            source: self.source_label(source),
+            transition: outcome,
+        };
+        self.inner.webhooks.get_or_create(&labels).get()
+    }
+
+    /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; an encoder error would be a bug in a metric.
+        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)
+            .expect("encoding metrics into a String");
+        out
+    }
+}
+
+fn counter_base(name: &'static str) -> &'static str {
+    name.strip_suffix("_total").unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_output_names_every_metric() {
+        let m = Metrics::new();
+        m.reload_succeeded(1_700_000_000.5);
+        m.record_webhook("statuscake", "opened", Duration::from_millis(3));
+        let text = m.encode();
+        for name in [
+            CONFIG_LAST_RELOAD_SUCCESSFUL,
+            CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+            CONFIG_RELOADS_TOTAL,
+            WEBHOOKS_TOTAL,
+            WEBHOOK_DURATION_SECONDS,
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {}", counter_base(name))),
+                "{name}\n{text}"
+            );
+        }
+        assert!(
+            text.contains("alertgate_config_last_reload_successful 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("alertgate_config_reloads_total{result=\"success\"} 1\n"));
+        assert!(text.contains("alertgate_config_reloads_total{result=\"failure\"} 0\n"));
+        assert!(text
+            .contains("alertgate_webhooks_total{source=\"statuscake\",transition=\"opened\"} 1\n"));
+        assert!(text.contains("alertgate_webhook_duration_seconds_count 1\n"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn failed_reload_sets_gauge_to_zero_and_keeps_success_timestamp() {
+        let m = Metrics::new();
+        m.reload_succeeded(42.0);
+        m.reload_failed();
+        let text = m.encode();
+        assert!(
+            text.contains("alertgate_config_last_reload_successful 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("alertgate_config_last_reload_success_timestamp_seconds 42.0\n"));
+        assert_eq!(m.reloads(ReloadResult::Failure), 1);
+        assert!(!m.last_reload_successful());
+    }
+
+    #[test]
+    fn non_store_outcomes_are_rejected_or_error_by_status() {
+        let m = Metrics::new();
+        let src = "statuspage";
+        m.record_webhook(src, outcome_for_status(401), Duration::ZERO);
+        m.record_webhook(src, outcome_for_status(503), Duration::ZERO);
+        let text = m.encode();
+        assert!(text.contains("source=\"statuspage\",transition=\"rejected\"} 1\n"));
+        assert!(text.contains("source=\"statuspage\",transition=\"error\"} 1\n"));
+    }
+}
