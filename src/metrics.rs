@@ -33,8 +33,10 @@ pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
 /// Time from request head to response, for `/hooks/…` requests.
 pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
 
-/// The `Content-Type` of [`Metrics::encode`]'s output.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
+/// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
+/// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
 /// scanner must not be able to create one time series per URL it tries.
