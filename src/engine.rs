@@ -7,9 +7,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use std::sync::Arc;
+
 use jmespath::Rcvar;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// What an outcome asks of the incident store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -119,12 +122,13 @@ impl Outcome {
     }
 }
 
-/// An outcome's labels as one JSON object text: the form both stores keep, built straight
-/// from the payload's values without an intermediate map.
+/// Labels as one JSON object text: the form both stores keep and the API shows, built
+/// straight from the payload's values and never parsed on the webhook path. Cloning
+/// shares the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels {
     /// `None` when there are no labels.
-    json: Option<String>,
+    json: Option<Arc<str>>,
 }
 
 impl Labels {
@@ -144,8 +148,26 @@ impl Labels {
             }
         }
         serde_json::to_string(&Pairs(values))
-            .map(|json| Labels { json: Some(json) })
+            .map(|json| Labels {
+                json: Some(json.into()),
+            })
             .map_err(|e| e.to_string())
+    }
+
+    /// Labels from stored JSON text; errors unless it is a JSON object.
+    pub fn from_json(text: &str) -> Result<Labels, String> {
+        let trimmed = text.trim();
+        if !trimmed.starts_with('{') {
+            return Err("labels are not a JSON object".into());
+        }
+        serde_json::from_str::<&RawValue>(trimmed).map_err(|e| e.to_string())?;
+        Ok(if trimmed == "{}" {
+            Labels::default()
+        } else {
+            Labels {
+                json: Some(trimmed.into()),
+            }
+        })
     }
 
     /// Labels from a map (tests, tools).
@@ -154,7 +176,7 @@ impl Labels {
             return Labels::default();
         }
         Labels {
-            json: serde_json::to_string(map).ok(),
+            json: serde_json::to_string(map).ok().map(Into::into),
         }
     }
 
@@ -177,8 +199,11 @@ impl Labels {
 }
 
 impl Serialize for Labels {
+    /// Writes the stored object as it is.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_map().serialize(s)
+        let raw: &RawValue =
+            serde_json::from_str(self.as_json()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 

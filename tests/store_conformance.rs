@@ -195,7 +195,7 @@ mod cases {
         assert_eq!(inc.status, Status::Open);
         assert_eq!(inc.priority, Some(Priority::High));
         assert_eq!(inc.title.as_deref(), Some("web is down"));
-        assert_eq!(inc.labels, labels);
+        assert_eq!(inc.labels.to_map(), labels);
         assert_eq!(
             (inc.opened_at, inc.last_event_at, inc.resolved_at),
             (1_000, 1_000, None)
@@ -225,7 +225,11 @@ mod cases {
             (3, Some(Priority::Critical))
         );
         assert_eq!(inc3.title.as_deref(), Some("web is still down"));
-        assert_eq!(inc3.labels, labels, "labels are kept from the open");
+        assert_eq!(
+            inc3.labels.to_map(),
+            labels,
+            "labels are kept from the open"
+        );
 
         let resolved = s
             .apply("statuscake", &resolve("web|https://example.com"), 4_000)

@@ -10,14 +10,14 @@
 //! incidents. A key entry is dropped once it has neither an open incident nor an
 //! `event_time` to remember.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
     IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
 };
-use crate::engine::{Action, Outcome, Priority};
+use crate::engine::{Action, Labels, Outcome, Priority};
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -71,9 +71,9 @@ struct Record {
     status: Status,
     priority: Option<Priority>,
     title: Option<Arc<str>>,
-    /// The labels as a JSON object, `None` when empty: a `BTreeMap` of `Value`s costs
-    /// ~10× the bytes, and labels are read far less often than they are kept.
-    labels: Option<Arc<str>>,
+    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
+    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
+    labels: Labels,
     opened_at: i64,
     last_event_at: i64,
     resolved_at: Option<i64>,
@@ -82,11 +82,6 @@ struct Record {
 
 impl Record {
     fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
-        let labels = match &self.labels {
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| StoreError::Corrupt(format!("labels of incident {id}: {e}")))?,
-            None => BTreeMap::new(),
-        };
         Ok(Incident {
             id: id.to_string(),
             source: self.source.to_string(),
@@ -94,7 +89,7 @@ impl Record {
             status: self.status,
             priority: self.priority,
             title: self.title.as_deref().map(str::to_owned),
-            labels,
+            labels: self.labels.clone(),
             opened_at: self.opened_at,
             last_event_at: self.last_event_at,
             resolved_at: self.resolved_at,
@@ -249,7 +244,7 @@ impl Inner {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         // First, so that a failure leaves nothing half made.
-        let labels = (!outcome.labels.is_empty()).then(|| Arc::from(outcome.labels.as_json()));
+        let labels = outcome.labels.clone();
         let id = self.incidents.len() as u64 + 1;
         self.by_status.open.insert(id);
         self.by_source

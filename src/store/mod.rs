@@ -15,13 +15,12 @@
 mod memory;
 mod redis;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use serde::Serialize;
 
 use crate::clock;
-use crate::engine::{Action, Outcome, Priority};
+use crate::engine::{Action, Labels, Outcome, Priority};
 
 pub use self::memory::MemoryStore;
 pub use self::redis::{RedisSettings, RedisStore};
@@ -108,7 +107,7 @@ pub struct Incident {
     pub status: Status,
     pub priority: Option<Priority>,
     pub title: Option<String>,
-    pub labels: BTreeMap<String, serde_json::Value>,
+    pub labels: Labels,
     #[serde(with = "clock::rfc3339_ms")]
     pub opened_at: i64,
     #[serde(with = "clock::rfc3339_ms")]

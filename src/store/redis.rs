@@ -18,7 +18,7 @@ use super::{
     page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
     IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
 };
-use crate::engine::{Action, Outcome, Priority};
+use crate::engine::{Action, Labels, Outcome, Priority};
 
 /// Each connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -415,7 +415,7 @@ fn parse_incident(fields: Vec<(String, String)>) -> Result<Incident, StoreError>
     let status = need("status")?;
     let status = Status::parse(&status).ok_or_else(|| corrupt("status", &status))?;
     let labels = need("labels")?;
-    let labels = serde_json::from_str(&labels).map_err(|_| corrupt("labels", &labels))?;
+    let labels = Labels::from_json(&labels).map_err(|_| corrupt("labels", &labels))?;
     let opened_at = parse_ms("opened_at", &need("opened_at")?)?;
     let last_event_at = parse_ms("last_event_at", &need("last_event_at")?)?;
     let count = need("event_count")?;
