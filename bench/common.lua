@@ -42,14 +42,19 @@ local sc_pad = ""
 function common.statuscake_init(target, sample_id, run)
    local sample = common.statuscake_body("Down", sample_id, run)
    local missing = (target or 600) - #sample
-   while #sc_pad < missing do sc_pad = sc_pad .. "%2Cbench" end
-   sc_pad = string.sub(sc_pad, 1, math.max(0, missing))
+   -- The padding lengthens the URL's query string (as monitored URLs often are), so
+   -- the body grows without inventing fields or tags a real sender would not send.
+   if missing > 0 then
+      sc_pad = "%26q%3D"
+      while #sc_pad < missing do sc_pad = sc_pad .. "x" end
+      sc_pad = string.sub(sc_pad, 1, missing)
+   end
 end
 function common.statuscake_body(status, id, run)
    local code = status == "Down" and "503" or "200"
    return sc_head .. status .. "&StatusCode=" .. code
-      .. "&URL=https%3A%2F%2Fcheck-" .. id .. ".bench.example.com%2Fhealth%2Fdeep%3Fregion%3Deu-west-1"
-      .. "&IP=93.184.216.34&Tags=" .. sc_tags .. sc_pad
+      .. "&URL=https%3A%2F%2Fcheck-" .. id .. ".bench.example.com%2Fhealth%2Fdeep%3Fregion%3Deu-west-1" .. sc_pad
+      .. "&IP=93.184.216.34&Tags=" .. sc_tags
       .. "&Name=Bench+Check+" .. run .. "+" .. id
       .. "&CheckRate=300&TestID=" .. id .. "&Method=GET&ContactGroup=bench-on-call"
 end

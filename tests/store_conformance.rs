@@ -190,8 +190,8 @@ mod cases {
         let opened = s.apply("statuscake", &first, 1_000).await.expect("open");
         assert_eq!(opened.transition, Transition::Opened);
         let inc = opened.incident.expect("opened incident");
-        assert_eq!(inc.source, "statuscake");
-        assert_eq!(inc.fingerprint, "web|https://example.com");
+        assert_eq!(&*inc.source, "statuscake");
+        assert_eq!(&*inc.fingerprint, "web|https://example.com");
         assert_eq!(inc.status, Status::Open);
         assert_eq!(inc.priority, Some(Priority::High));
         assert_eq!(inc.title.as_deref(), Some("web is down"));
@@ -417,7 +417,7 @@ mod cases {
             .apply("statuscake", &resolve("shared"), 3)
             .await
             .expect("resolve a");
-        assert_eq!(r.incident.expect("a").source, "statuscake");
+        assert_eq!(&*r.incident.expect("a").source, "statuscake");
         let open_ids = list_all(s, query(Some(Status::Open), None, 10)).await;
         assert_eq!(open_ids.len(), 1, "the other source's incident stays open");
     }
@@ -433,7 +433,7 @@ mod cases {
             .expect("open")
             .incident
             .expect("incident");
-        assert_eq!(opened.fingerprint, fp);
+        assert_eq!(&*opened.fingerprint, fp);
         let updated = s.apply("sc", &open(&fp), 2).await.expect("update");
         assert_eq!(updated.transition, Transition::Updated);
         let mut other = fp.clone();
@@ -441,7 +441,7 @@ mod cases {
         let different = s.apply("sc", &open(&other), 3).await.expect("open other");
         assert_eq!(different.transition, Transition::Opened);
         let resolved = s.apply("sc", &resolve(&fp), 4).await.expect("resolve");
-        assert_eq!(resolved.incident.expect("incident").fingerprint, fp);
+        assert_eq!(&*resolved.incident.expect("incident").fingerprint, fp);
     }
 
     pub async fn list_is_newest_first_and_filters_by_status_and_source<B: Backend>(b: &B) {
@@ -503,7 +503,7 @@ mod cases {
         assert!(page
             .incidents
             .iter()
-            .all(|i| i.source == "a" && i.status == Status::Open));
+            .all(|i| &*i.source == "a" && i.status == Status::Open));
         assert_eq!(page.next_cursor, None);
     }
 

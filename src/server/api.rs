@@ -111,7 +111,7 @@ pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Ful
         ),
         Err(e) => {
             let e = ApiError::from(e);
-            e.log();
+            e.log(&http::Method::GET, "/-/ready");
             e.into_response()
         }
     }

@@ -119,16 +119,19 @@ impl ApiError {
         }
     }
 
-    /// Logs the error at the level its cause deserves (inside the request's span).
-    pub fn log(&self) {
+    /// Logs the error at the level its cause deserves, naming the request (its path only:
+    /// the query may hold a token).
+    pub fn log(&self, method: &http::Method, path: &str) {
         let (status, code) = (self.status().as_u16(), self.code());
         match self {
-            ApiError::Internal(detail) => tracing::error!(status, code, detail, "request failed"),
-            ApiError::Unavailable(detail) => {
-                tracing::warn!(status, code, detail, "store unavailable")
+            ApiError::Internal(detail) => {
+                tracing::error!(%method, path, status, code, detail, "request failed")
             }
-            ApiError::NotFound(_) => tracing::debug!(status, code, "{self}"),
-            _ => tracing::warn!(status, code, "{self}"),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(%method, path, status, code, detail, "store unavailable")
+            }
+            ApiError::NotFound(_) => tracing::debug!(%method, path, status, code, "{self}"),
+            _ => tracing::warn!(%method, path, status, code, "{self}"),
         }
     }
 
@@ -160,9 +163,20 @@ impl ApiError {
     }
 }
 
-/// A JSON response; serialising a `serde_json::Value` cannot fail.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+/// A JSON response, serialised straight into the body.
+pub fn json_response<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<Full<Bytes>> {
+    let (status, bytes) = match serde_json::to_vec(body) {
+        Ok(bytes) => (status, bytes),
+        // Only a type with a failing `Serialize` gets here; none of ours has one.
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"error":{"code":"internal","message":"response did not serialise"}}"#.to_vec(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
     response
         .headers_mut()

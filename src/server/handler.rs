@@ -28,11 +28,14 @@ where
     let started = tokio::time::Instant::now();
     let snapshot = state.snapshot();
     let hook_source = hook_source(&snapshot, request.uri().path());
-    // The path only: the query may hold a token and must never reach the logs.
-    let span = tracing::info_span!(
+    // The path only: the query may hold a token and must never reach the logs. DEBUG:
+    // an INFO span per request costs more than a webhook's whole evaluation at load,
+    // and error lines carry the method and path themselves.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let span = tracing::debug_span!(
         "request",
-        method = %request.method(),
-        path = %request.uri().path(),
+        method = %method,
+        path = uri.path(),
         status = tracing::field::Empty,
     );
     let timeout = snapshot.limits().request_timeout;
@@ -47,7 +50,7 @@ where
     let response = match routed {
         Ok(response) => response,
         Err(e) => {
-            span.in_scope(|| e.log());
+            span.in_scope(|| e.log(&method, uri.path()));
             e.into_response()
         }
     };
@@ -217,6 +220,9 @@ fn static_name(name: &str) -> &'static str {
 }
 
 /// A `202`/`200` JSON body.
-pub(super) fn ok_json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+pub(super) fn ok_json<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<Full<Bytes>> {
     super::error::json_response(status, body)
 }

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Body;
+use serde::Serialize;
 
 use super::error::ApiError;
 use super::handler::{check_content_length, ok_json, query_param, read_body};
@@ -17,7 +18,7 @@ use super::{AppState, TOKEN_HEADER};
 use crate::clock;
 use crate::config::{Snapshot, Source, TokenDigest};
 use crate::decode::{self, TOKEN_PARAM};
-use crate::engine::{self, Action};
+use crate::engine::{self, Action, Priority};
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -68,31 +69,44 @@ where
             .await?;
         (applied.transition, applied.incident)
     };
-    tracing::info!(
+    // DEBUG, not INFO: at tens of thousands of webhooks a second a line each would cost
+    // more than the rest of the request; `alertgate_webhooks_total` counts them.
+    tracing::debug!(
         source = %source.id,
         action = %outcome.action,
         transition = transition.as_str(),
         incident_id = incident.as_ref().map(|i| i.id.as_str()),
         "webhook applied"
     );
-    let priority = incident
-        .as_ref()
-        .and_then(|i| i.priority)
-        .or(outcome.priority);
-    let mut body = serde_json::json!({
-        "action": outcome.action,
-        "transition": transition,
-        "incident_id": incident.as_ref().map(|i| i.id.as_str()),
-        "fingerprint": outcome.fingerprint,
-        "priority": priority,
-    });
-    if let Some(reason) = &outcome.reason {
-        body["reason"] = serde_json::Value::from(reason.as_str());
-    }
+    let body = HookResponse {
+        action: outcome.action,
+        transition,
+        incident_id: incident.as_ref().map(|i| i.id.as_str()),
+        fingerprint: outcome.fingerprint.as_deref(),
+        priority: incident
+            .as_ref()
+            .and_then(|i| i.priority)
+            .or(outcome.priority),
+        reason: outcome.reason.as_deref(),
+    };
     let mut response = ok_json(StatusCode::ACCEPTED, &body);
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
     Ok(response)
+}
+
+/// The 202 answer to a webhook.
+#[derive(Serialize)]
+struct HookResponse<'a> {
+    action: Action,
+    transition: Transition,
+    /// Null when the step touched no incident (`already_resolved`, `ignored`).
+    incident_id: Option<&'a str>,
+    fingerprint: Option<&'a str>,
+    priority: Option<Priority>,
+    /// Why the payload was ignored; only on `ignored`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 /// The token from header `X-ITOC360-Token` or query `token`, checked against the

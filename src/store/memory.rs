@@ -84,11 +84,11 @@ impl Record {
     fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
         Ok(Incident {
             id: id.to_string(),
-            source: self.source.to_string(),
-            fingerprint: self.fingerprint.to_string(),
+            source: Arc::clone(&self.source),
+            fingerprint: Arc::clone(&self.fingerprint),
             status: self.status,
             priority: self.priority,
-            title: self.title.as_deref().map(str::to_owned),
+            title: self.title.clone(),
             labels: self.labels.clone(),
             opened_at: self.opened_at,
             last_event_at: self.last_event_at,

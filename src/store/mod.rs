@@ -16,6 +16,7 @@ mod memory;
 mod redis;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -102,11 +103,11 @@ impl Transition {
 pub struct Incident {
     /// Unique, increasing id (decimal); newer incidents have larger ids.
     pub id: String,
-    pub source: String,
-    pub fingerprint: String,
+    pub source: Arc<str>,
+    pub fingerprint: Arc<str>,
     pub status: Status,
     pub priority: Option<Priority>,
-    pub title: Option<String>,
+    pub title: Option<Arc<str>>,
     pub labels: Labels,
     #[serde(with = "clock::rfc3339_ms")]
     pub opened_at: i64,

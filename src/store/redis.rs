@@ -430,11 +430,11 @@ fn parse_incident(fields: Vec<(String, String)>) -> Result<Incident, StoreError>
     };
     Ok(Incident {
         id,
-        source,
-        fingerprint,
+        source: source.into(),
+        fingerprint: fingerprint.into(),
         status,
         priority,
-        title: f.remove("title"),
+        title: f.remove("title").map(Into::into),
         labels,
         opened_at,
         last_event_at,
