@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use jmespath::{Rcvar, Variable};
-use percent_encoding::percent_decode;
 use serde::Deserialize;
 
 /// A decoded payload: a shared, immutable JSON value.
@@ -141,28 +140,48 @@ fn decode_form(body: &[u8], skip_key: Option<&str>) -> Result<Payload, DecodeErr
     Ok(Rcvar::new(Variable::Object(object)))
 }
 
-/// Decodes one form key or value: `+` → space, then percent-decoding, then strict UTF-8.
-/// Allocates once: the returned string.
+/// Decodes one form key or value: `+` → space, `%XY` → that byte, then strict UTF-8. A
+/// `%` not followed by two hex digits stays as it is (as browsers and the
+/// `percent-encoding` crate do). One pass, one allocation: the byte-iterator decoder of
+/// `percent-encoding` cost a fifth of a StatusCake event's CPU (callgrind).
 fn form_component(raw: &[u8]) -> Result<String, DecodeError> {
-    let spaced;
-    let raw = if raw.contains(&b'+') {
-        spaced = raw
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect::<Vec<u8>>();
-        &spaced[..]
-    } else {
-        raw
-    };
-    percent_decode(raw)
-        .decode_utf8()
-        .map(std::borrow::Cow::into_owned)
-        .map_err(|e| {
-            DecodeError::Form(format!(
-                "invalid UTF-8 after percent-decoding at byte {}",
-                e.valid_up_to()
-            ))
-        })
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|e| {
+        DecodeError::Form(format!(
+            "invalid UTF-8 after percent-decoding at byte {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// One query-string component, decoded like a form's; borrowed when nothing needs
+/// decoding, `None` when the result is not UTF-8.
+pub fn decode_component(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(std::borrow::Cow::Borrowed(raw));
+    }
+    form_component(raw.as_bytes())
+        .ok()
+        .map(std::borrow::Cow::Owned)
+}
+
+fn hex(digit: &u8) -> Option<u8> {
+    (*digit as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -236,6 +255,17 @@ mod tests {
         .expect_err("invalid utf-8");
         assert!(matches!(err, DecodeError::Form(_)), "{err}");
         assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn form_percent_without_two_hex_digits_stays_literal() {
+        let p = form("A=100%25&B=50%&C=%zz&D=%4&E=%41%42");
+        let get = |k: &str| field(&p, k).as_string().cloned();
+        assert_eq!(get("A").as_deref(), Some("100%"));
+        assert_eq!(get("B").as_deref(), Some("50%"));
+        assert_eq!(get("C").as_deref(), Some("%zz"));
+        assert_eq!(get("D").as_deref(), Some("%4"));
+        assert_eq!(get("E").as_deref(), Some("AB"));
     }
 
     #[test]

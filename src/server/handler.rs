@@ -16,6 +16,7 @@ use tracing::Instrument;
 use super::error::ApiError;
 use super::{admin, api, hooks, AppState};
 use crate::config::Snapshot;
+use crate::decode::decode_component;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
 
@@ -193,18 +194,6 @@ pub(super) fn query_names(query: Option<&str>) -> Vec<String> {
         .filter_map(|p| decode_component(p.split_once('=').map_or(p, |(k, _)| k)))
         .map(Cow::into_owned)
         .collect()
-}
-
-fn decode_component(raw: &str) -> Option<Cow<'_, str>> {
-    if raw.contains('+') {
-        let spaced = raw.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .ok()
-            .map(|s| Cow::Owned(s.into_owned()))
-    } else {
-        percent_encoding::percent_decode_str(raw).decode_utf8().ok()
-    }
 }
 
 /// Parameter names are compile-time constants of the routes; map one back for errors.
