@@ -265,9 +265,11 @@ impl Metrics {
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        // Writing into a String cannot fail; an encoder error would be a bug in a metric.
-        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)
-            .expect("encoding metrics into a String");
+        // Writing into a String cannot fail; an encoder error would be a bug in a metric,
+        // logged rather than allowed to take the scrape (or the process) down.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.inner.registry) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
         out
     }
 }

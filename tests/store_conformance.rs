@@ -9,6 +9,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[path = "support/relay.rs"]
+mod relay;
+
 use alertgate::engine::{Action, Labels, Outcome, Priority};
 use alertgate::store::{
     IncidentStore, ListQuery, MemoryStore, RedisSettings, RedisStore, Status, StoreError,
@@ -738,6 +741,7 @@ mod memory {
 
 mod redis {
     use super::*;
+    use relay::Relay;
     conformance!(Redis);
 
     /// Not part of the shared suite: only a networked store can be down.
@@ -761,51 +765,12 @@ mod redis {
         );
     }
 
-    /// A TCP relay to the test Redis that can be cut, as a network failure would.
-    struct Relay {
-        addr: std::net::SocketAddr,
-        tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    }
-
-    impl Relay {
-        async fn start(addr: &str) -> Relay {
-            let url = redis_url();
-            let rest = url.split("://").nth(1).unwrap_or("127.0.0.1:6379");
-            let rest = rest.rsplit('@').next().unwrap_or(rest);
-            let upstream = rest.split('/').next().unwrap_or(rest).to_owned();
-            let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
-            let conns = Arc::clone(&tasks);
-            let accept = tokio::spawn(async move {
-                while let Ok((mut client, _)) = listener.accept().await {
-                    let upstream = upstream.clone();
-                    let conn = tokio::spawn(async move {
-                        if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                    conns.lock().expect("relay tasks").push(conn);
-                }
-            });
-            tasks.lock().expect("relay tasks").push(accept);
-            Relay { addr, tasks }
-        }
-
-        /// Drops every relayed connection and stops listening.
-        fn cut(&self) {
-            for task in self.tasks.lock().expect("relay tasks").drain(..) {
-                task.abort();
-            }
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_going_away_makes_calls_fail_fast_as_unavailable() {
         let Some(backend) = <Redis as Backend>::setup("going_away", STREAM_LEN).await else {
             return;
         };
-        let relay = Relay::start("127.0.0.1:0").await;
+        let relay = Relay::start("127.0.0.1:0", &redis_url()).await;
         let settings = RedisSettings {
             url: format!("redis://{}", relay.addr),
             ..backend.settings.clone()
@@ -836,7 +801,7 @@ mod redis {
         }
 
         // Once Redis is reachable again, the next calls reconnect by themselves.
-        let _back = Relay::start(&relay.addr.to_string()).await;
+        let _back = Relay::start(&relay.addr.to_string(), &redis_url()).await;
         let mut recovered = None;
         for _ in 0..3 {
             match store.apply("sc", &open("k"), 3).await {

@@ -108,6 +108,14 @@ pub struct RedisCleanup {
     prefix: String,
 }
 
+impl RedisCleanup {
+    pub fn new(prefix: &str) -> RedisCleanup {
+        RedisCleanup {
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
 impl Drop for RedisCleanup {
     fn drop(&mut self) {
         let Ok(client) = redis::Client::open(redis_url().as_str()) else {

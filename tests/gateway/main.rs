@@ -5,6 +5,7 @@ mod harness;
 mod api;
 mod cli;
 mod errors;
+mod outage;
 mod race;
 mod webhooks;
 

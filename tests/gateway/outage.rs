@@ -1,0 +1,111 @@
+//! Redis going away under a running gateway: webhooks get 503 with `Retry-After`,
+//! readiness fails, nothing is half-written, and service resumes by itself.
+
+use alertgate::config::StoreSettings;
+use alertgate::server::AppState;
+use alertgate::store::{RedisStore, Store};
+use http::{Method, StatusCode};
+
+use crate::harness::{
+    config_dir, fixture, redis_url, skip_redis, unique_prefix, Gateway, RedisCleanup,
+    STATUSCAKE_TOKEN,
+};
+
+#[path = "../support/relay.rs"]
+mod relay;
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_gives_503_with_retry_after_and_recovers() {
+    if skip_redis() {
+        return;
+    }
+    let prefix = unique_prefix("outage");
+    let relay = relay::Relay::start("127.0.0.1:0", &redis_url()).await;
+    let store_yaml = format!(
+        "store:\n  backend: redis\n  url: \"redis://{}\"\n  key_prefix: \"{prefix}\"",
+        relay.addr
+    );
+    let (dir, snapshot) = config_dir(&store_yaml, "");
+    let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
+        panic!("redis config expected");
+    };
+    let store = RedisStore::connect(settings)
+        .await
+        .expect("redis through the relay");
+    let cleanup = RedisCleanup::new(&prefix);
+    let gw = Gateway::serve(
+        AppState::new(snapshot, Store::Redis(store)),
+        Some(dir),
+        Some(cleanup),
+    )
+    .await;
+    let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
+
+    let (status, json) = gw.post_fixture("statuscake", "down-basic.form").await;
+    assert_eq!(
+        (status, json["transition"].as_str()),
+        (StatusCode::ACCEPTED, Some("opened"))
+    );
+
+    relay.cut();
+    let (status, headers, json) = gw
+        .send(
+            Method::POST,
+            &hook,
+            &[FORM],
+            fixture("statuscake/down-repeat.form"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert_eq!(json["error"]["code"], "store_unavailable");
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    let (status, _, json) = gw
+        .send(Method::GET, "/-/ready", &[], bytes::Bytes::new())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    // An ignored payload needs no store: it is still answered.
+    let (status, _, json) = gw
+        .send(
+            Method::POST,
+            &hook,
+            &[FORM],
+            "Status=Paused&Name=Site&URL=https%3A%2F%2Fsite",
+        )
+        .await;
+    assert_eq!(
+        (status, json["transition"].as_str()),
+        (StatusCode::ACCEPTED, Some("ignored"))
+    );
+
+    // Redis back on the same address: the next requests reconnect by themselves.
+    let _back = relay::Relay::start(&relay.addr.to_string(), &redis_url()).await;
+    let mut answer = None;
+    for _ in 0..20 {
+        let (status, _, json) = gw
+            .send(
+                Method::POST,
+                &hook,
+                &[FORM],
+                fixture("statuscake/down-repeat.form"),
+            )
+            .await;
+        if status == StatusCode::ACCEPTED {
+            answer = Some(json);
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let json = answer.expect("the gateway recovers once Redis is back");
+    // The refused DOWN left nothing behind: this one is the first update of incident 1.
+    assert_eq!(json["transition"], "updated");
+    let incidents = gw.incidents().await;
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["event_count"], 2);
+    gw.stop().await;
+}
