@@ -2,7 +2,7 @@
 //! disturb: `valgrind --tool=callgrind target/release/examples/profile_engine sc|sp`
 //! (StatusCake DOWN or Statuspage incident, 20 000 events each).
 
-use alertgate::{decode, engine, mapping};
+use alertgate::{engine, mapping};
 use std::path::Path;
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "sc".into());
@@ -23,7 +23,7 @@ fn main() {
     let body = std::fs::read(f).expect("fixture");
     let mut n = 0;
     for _ in 0..20000 {
-        let p = decode::decode(&body, Some(ct), mapping.decode).expect("decode");
+        let p = mapping.decode_body(&body, Some(ct)).expect("decode");
         let o = engine::evaluate(&mapping, &p).expect("eval");
         n += o.fingerprint.map_or(0, |f| f.len());
     }

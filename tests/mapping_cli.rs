@@ -341,3 +341,61 @@ fn check_passes_on_the_shipped_mappings() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The server decodes only what a mapping reads; every fixture must get the outcome the
+/// whole payload gets.
+#[test]
+fn shaped_decode_gives_the_outcome_of_the_whole_payload() {
+    use alertgate::{decode, engine, mapping};
+    for (source, content_type) in [
+        ("statuscake", "application/x-www-form-urlencoded"),
+        ("statuspage", "application/json"),
+    ] {
+        let m = mapping::load_file(&root().join("mappings").join(format!("{source}.yaml")))
+            .expect("mapping");
+        let dir = root().join("tests/fixtures").join(source);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 9, "{source}: {files:?}");
+        for file in files {
+            let body = std::fs::read(&file).expect("fixture");
+            let whole = decode::decode(&body, Some(content_type), m.decode).expect("decodes");
+            let shaped = m.decode_body(&body, Some(content_type)).expect("decodes");
+            assert_eq!(
+                engine::evaluate(&m, &shaped),
+                engine::evaluate(&m, &whole),
+                "{}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn statuspage_mapping_never_builds_the_update_history() {
+    let m =
+        alertgate::mapping::load_file(&root().join("mappings/statuspage.yaml")).expect("mapping");
+    let body =
+        std::fs::read(root().join("tests/fixtures/statuspage/incident-resolved-critical.json"))
+            .expect("fixture");
+    let shaped = m
+        .decode_body(&body, Some("application/json"))
+        .expect("decodes");
+    assert!(shaped
+        .get_field("incident")
+        .get_field("incident_updates")
+        .is_null());
+    assert!(shaped.get_field("meta").is_null());
+    assert_eq!(
+        shaped
+            .get_field("incident")
+            .get_field("status")
+            .as_string()
+            .map(String::as_str),
+        Some("resolved")
+    );
+}

@@ -10,6 +10,7 @@ use super::spec::{MappingSpec, RuleSpec, SelectorSpec, SelectorSpecOrConst};
 use super::table::{Selector, Table};
 use super::template::Template;
 use super::{Mapping, Rule};
+use crate::decode::Shape;
 use crate::engine::{Action, Priority};
 
 /// One problem in a mapping or config file, with its place.
@@ -191,7 +192,11 @@ pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
+    let reads = rules
+        .iter()
+        .fold(Shape::none(), |shape, rule| shape.union(rule.reads()));
     Ok(Mapping {
+        reads,
         integration: spec.integration,
         description: spec.description,
         decode: spec.decode,

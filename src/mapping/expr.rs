@@ -12,7 +12,7 @@ use jmespath::ast::Ast;
 use jmespath::functions::{ArgumentType, CustomFunction, Signature};
 use jmespath::{Context, Expression, Rcvar, Runtime, Variable};
 
-use crate::decode::Payload;
+use crate::decode::{Payload, Shape};
 
 // A `Runtime` is `Sync` but not `Send` (its functions are `dyn Function + Sync`), so the
 // one instance is leaked once and shared by reference.
@@ -102,6 +102,12 @@ impl Expr {
         self.expr.as_str()
     }
 
+    /// The parts of a payload this expression reads: for its value, or (`truthy`) only
+    /// for its truthiness, as a `when` does.
+    pub fn reads(&self, truthy: bool) -> Shape {
+        reads(self.expr.as_ast(), truthy)
+    }
+
     /// Evaluates against a payload. Errors are runtime type errors (a function given a
     /// number where it wants a string, say), described in one line.
     pub fn search(&self, payload: &Payload) -> Result<Rcvar, String> {
@@ -156,6 +162,53 @@ fn walk(ast: &Ast, f: &mut impl FnMut(&Ast)) {
         | Ast::Index { .. }
         | Ast::Literal { .. }
         | Ast::Slice { .. } => {}
+    }
+}
+
+/// What `ast`, evaluated against a value, reads of it. Conservative: whatever it cannot
+/// follow (projections, filters, slices, multi-selects, `@` as a value) reads it all.
+fn reads(ast: &Ast, truthy: bool) -> Shape {
+    match ast {
+        Ast::Field { name, .. } => {
+            Shape::field(name, if truthy { Shape::truthy() } else { Shape::All })
+        }
+        Ast::Subexpr { lhs, rhs, .. } => match path(lhs) {
+            Some(names) => names
+                .iter()
+                .rev()
+                .fold(reads(rhs, truthy), |inner, name| Shape::field(name, inner)),
+            None => Shape::All,
+        },
+        Ast::Identity { .. } if truthy => Shape::truthy(),
+        Ast::Literal { .. } => Shape::none(),
+        Ast::Or { lhs, rhs, .. } | Ast::And { lhs, rhs, .. } => {
+            reads(lhs, truthy).union(reads(rhs, truthy))
+        }
+        Ast::Not { node, .. } => reads(node, true),
+        Ast::Condition {
+            predicate, then, ..
+        } => reads(predicate, true).union(reads(then, truthy)),
+        Ast::Comparison { lhs, rhs, .. } => reads(lhs, false).union(reads(rhs, false)),
+        // An expression reference is applied to values other arguments produced, which
+        // are read whole already.
+        Ast::Function { args, .. } => args
+            .iter()
+            .filter(|a| !matches!(a, Ast::Expref { .. }))
+            .fold(Shape::none(), |shape, a| shape.union(reads(a, false))),
+        _ => Shape::All,
+    }
+}
+
+/// The field names of a plain path (`a.b.c`), or `None`.
+fn path(ast: &Ast) -> Option<Vec<&str>> {
+    match ast {
+        Ast::Field { name, .. } => Some(vec![name.as_str()]),
+        Ast::Subexpr { lhs, rhs, .. } => {
+            let mut names = path(lhs)?;
+            names.extend(path(rhs)?);
+            Some(names)
+        }
+        _ => None,
     }
 }
 
@@ -299,6 +352,60 @@ mod tests {
             let actual = expr.search(&data).expect(source);
             assert_eq!(actual, expected, "{source}");
         }
+    }
+
+    /// Evaluating on the shaped decode must give what the full decode gives.
+    #[test]
+    fn reads_cover_what_evaluation_needs() {
+        let json = r#"{"incident":{"status":"identified","impact":"none","id":"x1","n":3,
+             "updates":[{"s":"a"},{"s":"b"}],"name":"N"},"component_update":{"new_status":"x"},
+             "Tags":" a, b ,,c ","Status":"DOWN","flag":false,"empty":{},"meta":{"m":1}}"#;
+        let full = payload(json);
+        let cases = [
+            ("incident", true),
+            ("empty", true),
+            ("meta && !component", true),
+            ("incident.status", false),
+            ("incident.updates[0].s", false),
+            ("component.id || component_update.new_status", false),
+            ("incident.n > `2`", false),
+            ("Tags && split(Tags, ',')", false),
+            ("map(&lower(@), split(Tags, ','))", false),
+            ("incident.updates[?s == 'b'].s | [0]", false),
+            ("incident.*", false),
+            ("@", false),
+            ("incident.impact == 'none' && incident.name", true),
+        ];
+        for (source, truthy) in cases {
+            let expr = Expr::compile(source).expect(source);
+            let shape = expr.reads(truthy);
+            let shaped = Rcvar::new(crate::decode::Shape::decode_json_for_tests(json, &shape));
+            let (a, b) = (
+                expr.search(&full).expect(source),
+                expr.search(&shaped).expect(source),
+            );
+            if truthy {
+                assert_eq!(a.is_truthy(), b.is_truthy(), "{source}: {shape:?}");
+            } else {
+                assert_eq!(a, b, "{source}: {shape:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_follow_paths_and_stop_at_what_they_cannot_follow() {
+        let reads = |s: &str, t: bool| Expr::compile(s).expect(s).reads(t);
+        assert_eq!(
+            reads("a.b", false),
+            Shape::field("a", Shape::field("b", Shape::All))
+        );
+        assert_eq!(reads("a", true), Shape::field("a", Shape::truthy()));
+        assert_eq!(reads("'lit'", false), Shape::none());
+        assert_eq!(reads("a[*].b", false), Shape::All);
+        assert_eq!(
+            reads("a.b[0]", false),
+            Shape::field("a", Shape::field("b", Shape::All))
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use self::compile::{from_yaml, from_yaml_rewriting};
 pub use self::expr::Expr;
 pub use self::table::{Selected, Selector};
 pub use self::template::{RenderError, Template};
-use crate::decode::DecodeMode;
+use crate::decode::{self, DecodeError, DecodeMode, Payload, Shape};
 
 /// A compiled mapping file.
 #[derive(Debug, Clone)]
@@ -37,6 +37,45 @@ pub struct Mapping {
     pub tests: Vec<suite::MappingTest>,
     /// The file it was loaded from.
     pub file: PathBuf,
+    /// What its rules read of a payload: the rest is never built.
+    pub reads: Shape,
+}
+
+impl Mapping {
+    /// Decodes a webhook body for this mapping (its `decode` mode, what its rules read).
+    pub fn decode_body(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<Payload, DecodeError> {
+        decode::decode_shaped(body, content_type, self.decode, &self.reads)
+    }
+
+    /// Decodes a GET webhook's query string for this mapping.
+    pub fn decode_query(&self, query: &str) -> Result<Payload, DecodeError> {
+        decode::decode_query_shaped(query, &self.reads)
+    }
+}
+
+impl Rule {
+    /// The parts of a payload this rule reads.
+    pub fn reads(&self) -> Shape {
+        let mut shape = self.when.as_ref().map_or(Shape::none(), |w| w.reads(true));
+        shape = shape.union(self.action.reads());
+        for template in self.fingerprint.iter().chain(&self.title) {
+            shape = shape.union(template.reads());
+        }
+        if let Some(priority) = &self.priority {
+            shape = shape.union(priority.reads());
+        }
+        for (_, expr) in &self.labels {
+            shape = shape.union(expr.reads(false));
+        }
+        if let Some(expr) = &self.event_time {
+            shape = shape.union(expr.reads(false));
+        }
+        shape
+    }
 }
 
 /// A compiled rule.

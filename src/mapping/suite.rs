@@ -6,7 +6,7 @@ use std::path::Path;
 use super::compile::Errors;
 use super::spec::TestSpec;
 use super::Mapping;
-use crate::decode::{self, DecodeError, Payload};
+use crate::decode::{DecodeError, Payload};
 use crate::engine::{self, Action, Outcome, Priority, Rejection};
 
 /// A compiled test.
@@ -145,9 +145,9 @@ pub fn decode_payload(
     if get {
         let query = std::str::from_utf8(body)
             .map_err(|_| DecodeError::Form("query string is not UTF-8".into()))?;
-        decode::decode_query(query.trim_end_matches(['\r', '\n']))
+        mapping.decode_query(query.trim_end_matches(['\r', '\n']))
     } else {
-        decode::decode(body, content_type, mapping.decode)
+        mapping.decode_body(body, content_type)
     }
 }
 

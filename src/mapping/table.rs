@@ -104,6 +104,14 @@ impl<T: Copy> Selector<T> {
         }
     }
 
+    /// The parts of a payload the lookup reads.
+    pub fn reads(&self) -> crate::decode::Shape {
+        match self {
+            Selector::Const(_) => crate::decode::Shape::none(),
+            Selector::Table(t) => t.from.reads(false),
+        }
+    }
+
     /// Every value this selector can yield.
     pub fn values(&self) -> Vec<T> {
         match self {

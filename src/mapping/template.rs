@@ -93,6 +93,16 @@ impl Template {
         Ok(out)
     }
 
+    /// The parts of a payload the holes read.
+    pub fn reads(&self) -> crate::decode::Shape {
+        self.parts
+            .iter()
+            .fold(crate::decode::Shape::none(), |shape, part| match part {
+                Part::Text(_) => shape,
+                Part::Hole(expr) => shape.union(expr.reads(false)),
+            })
+    }
+
     fn len_hint(&self) -> usize {
         self.parts
             .iter()

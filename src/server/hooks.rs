@@ -17,7 +17,7 @@ use super::handler::{check_content_length, ok_json, query_param, read_body};
 use super::{AppState, TOKEN_HEADER};
 use crate::clock;
 use crate::config::{Snapshot, Source, TokenDigest};
-use crate::decode::{self, TOKEN_PARAM};
+use crate::decode::TOKEN_PARAM;
 use crate::engine::{self, Action, Priority};
 use crate::store::{IncidentStore, Transition};
 
@@ -42,7 +42,9 @@ where
     authorize(source, &request)?;
 
     let payload = if is_get {
-        decode::decode_query(request.uri().query().unwrap_or(""))?
+        source
+            .mapping
+            .decode_query(request.uri().query().unwrap_or(""))?
     } else {
         let content_type = request
             .headers()
@@ -54,7 +56,7 @@ where
             })
             .transpose()?;
         let body = read_body(request, limit).await?;
-        decode::decode(&body, content_type.as_deref(), source.mapping.decode)?
+        source.mapping.decode_body(&body, content_type.as_deref())?
     };
     let outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);

@@ -5,10 +5,14 @@
 //! payload is never converted again on the way to evaluation. Does not know about mappings
 //! beyond the `DecodeMode` a mapping may force.
 
+mod shape;
+
 use std::collections::BTreeMap;
 
 use jmespath::{Rcvar, Variable};
 use serde::Deserialize;
+
+pub use self::shape::Shape;
 
 /// A decoded payload: a shared, immutable JSON value.
 pub type Payload = Rcvar;
@@ -56,11 +60,22 @@ enum Format {
     Json,
 }
 
-/// Decodes a request body by `mode`, falling back to its Content-Type.
+/// Decodes a request body by `mode`, falling back to its Content-Type; the whole body.
 pub fn decode(
     body: &[u8],
     content_type: Option<&str>,
     mode: DecodeMode,
+) -> Result<Payload, DecodeError> {
+    decode_shaped(body, content_type, mode, &Shape::All)
+}
+
+/// Decodes a request body, building only the parts `shape` says are read (the rest is
+/// still parsed, so malformed input is an error all the same).
+pub fn decode_shaped(
+    body: &[u8],
+    content_type: Option<&str>,
+    mode: DecodeMode,
+    shape: &Shape,
 ) -> Result<Payload, DecodeError> {
     let format = match mode {
         DecodeMode::Form => Format::Form,
@@ -71,14 +86,19 @@ pub fn decode(
         },
     };
     match format {
-        Format::Json => Ok(Rcvar::new(serde_json::from_slice::<Variable>(body)?)),
-        Format::Form => decode_form(body, None),
+        Format::Json => Ok(Rcvar::new(shape::from_json_slice(body, shape)?)),
+        Format::Form => decode_form(body, None, shape),
     }
 }
 
 /// Decodes a GET query string as a form, leaving out the `token` parameter.
 pub fn decode_query(query: &str) -> Result<Payload, DecodeError> {
-    decode_form(query.as_bytes(), Some(TOKEN_PARAM))
+    decode_query_shaped(query, &Shape::All)
+}
+
+/// `decode_query`, building only the fields `shape` reads.
+pub fn decode_query_shaped(query: &str, shape: &Shape) -> Result<Payload, DecodeError> {
+    decode_form(query.as_bytes(), Some(TOKEN_PARAM), shape)
 }
 
 /// Maps a Content-Type header (parameters such as `charset` allowed) to a format.
@@ -109,7 +129,7 @@ fn sniff(body: &[u8]) -> Format {
 /// `application/x-www-form-urlencoded` → an object of strings. `+` and `%20` both decode
 /// to a space; decoded bytes must be UTF-8. A key given more than once keeps every value,
 /// in order, as an array of strings.
-fn decode_form(body: &[u8], skip_key: Option<&str>) -> Result<Payload, DecodeError> {
+fn decode_form(body: &[u8], skip_key: Option<&str>, shape: &Shape) -> Result<Payload, DecodeError> {
     let mut object: BTreeMap<String, Rcvar> = BTreeMap::new();
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match pair.iter().position(|&b| b == b'=') {
@@ -117,7 +137,9 @@ fn decode_form(body: &[u8], skip_key: Option<&str>) -> Result<Payload, DecodeErr
             None => (pair, &[][..]),
         };
         let key = form_component(key)?;
-        if skip_key == Some(key.as_str()) {
+        if skip_key == Some(key.as_str()) || !shape.reads_field(&key) {
+            // Still checked, so a malformed field is an error whether or not it is read.
+            form_component(value)?;
             continue;
         }
         let value = Rcvar::new(Variable::String(form_component(value)?));
