@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use alertgate::engine::{Action, Labels, Outcome, Priority};
 use alertgate::store::{
-    IncidentStore, ListQuery, MemoryStore, RedisSettings, RedisStore, Status, StoreError,
-    Transition,
+    IncidentStore, ListQuery, MemorySettings, MemoryStore, RedisSettings, RedisStore, Status,
+    StoreError, Transition,
 };
 
 /// Event stream bound for every case but the one that tests the bound.
@@ -37,7 +37,10 @@ impl Backend for Memory {
     type S = MemoryStore;
 
     async fn setup(_test: &str, event_stream_len: usize) -> Option<Self> {
-        Some(Memory(MemoryStore::new(event_stream_len)))
+        Some(Memory(MemoryStore::new(MemorySettings {
+            event_stream_len,
+            ..MemorySettings::default()
+        })))
     }
 
     fn store(&self) -> &MemoryStore {

@@ -90,11 +90,20 @@ impl Snapshot {
                     }
                 }
             }
-            (a, b) if a.backend_name() != b.backend_name() => {
-                changed.push("store.backend".to_owned())
+            (StoreSettings::Memory(a), StoreSettings::Memory(b)) => {
+                for (key, differs) in [
+                    (
+                        "store.event_stream_len",
+                        a.event_stream_len != b.event_stream_len,
+                    ),
+                    ("store.max_resolved", a.max_resolved != b.max_resolved),
+                ] {
+                    if differs {
+                        changed.push(key.to_owned());
+                    }
+                }
             }
-            (a, b) if a != b => changed.push("store.event_stream_len".to_owned()),
-            _ => {}
+            _ => changed.push("store.backend".to_owned()),
         }
         changed
     }
