@@ -19,7 +19,7 @@
 //! too (statuspage fingerprints are per incident); the one entry not bounded this way is
 //! a key that never had an incident (a resolve of nothing carrying an `event_time`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
@@ -28,6 +28,10 @@ use super::{
     DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::engine::{Action, Labels, Outcome, Priority};
+
+mod index;
+
+use self::index::StatusIndex;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -152,41 +156,6 @@ impl Event {
 
 /// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
 type Step = (Transition, Option<(u64, Record)>);
-
-/// Incident ids of one status, newest last.
-#[derive(Debug, Default)]
-struct StatusIndex {
-    open: BTreeSet<u64>,
-    resolved: BTreeSet<u64>,
-}
-
-impl StatusIndex {
-    fn get(&self, status: Status) -> &BTreeSet<u64> {
-        match status {
-            Status::Open => &self.open,
-            Status::Resolved => &self.resolved,
-        }
-    }
-
-    fn resolve(&mut self, id: u64) {
-        self.open.remove(&id);
-        self.resolved.insert(id);
-    }
-
-    /// Up to `n` ids below `below`, newest first, of one status or (`None`) both merged.
-    fn ids_below(&self, status: Option<Status>, below: u64, n: usize) -> Vec<u64> {
-        match status {
-            Some(status) => take_newest(self.get(status).range(..below), n),
-            None => {
-                let mut ids = take_newest(self.open.range(..below), n);
-                ids.extend(take_newest(self.resolved.range(..below), n));
-                ids.sort_unstable_by(|a, b| b.cmp(a));
-                ids.truncate(n);
-                ids
-            }
-        }
-    }
-}
 
 /// The state behind the lock.
 #[derive(Debug, Default)]
@@ -420,10 +389,6 @@ impl Inner {
             },
         }
     }
-}
-
-fn take_newest<'a>(ids: impl DoubleEndedIterator<Item = &'a u64>, n: usize) -> Vec<u64> {
-    ids.rev().take(n).copied().collect()
 }
 
 impl IncidentStore for MemoryStore {
