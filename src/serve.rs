@@ -89,9 +89,7 @@ pub async fn serve(args: &ServeArgs) -> ExitCode {
         );
     }
     let store = match &snapshot.settings.store {
-        StoreSettings::Memory { event_stream_len } => {
-            Store::Memory(MemoryStore::new(*event_stream_len))
-        }
+        StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
         StoreSettings::Redis(settings) => match RedisStore::connect(settings.clone()).await {
             Ok(store) => Store::Redis(store),
             Err(e) => {

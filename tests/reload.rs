@@ -13,7 +13,7 @@ use alertgate::metrics::Metrics;
 use alertgate::reload::Watchers;
 use alertgate::serve;
 use alertgate::server::{self, AppState};
-use alertgate::store::{MemoryStore, Store};
+use alertgate::store::{MemorySettings, MemoryStore, Store};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -94,7 +94,13 @@ impl Gateway {
         };
         let triggers = serve::spawn_reload_triggers(&reloader, &config, until(stopped.clone()));
         assert!(triggers.watching_files());
-        let state = AppState::with_reloader(reloader, Store::Memory(MemoryStore::new(1000)));
+        let state = AppState::with_reloader(
+            reloader,
+            Store::Memory(MemoryStore::new(MemorySettings {
+                event_stream_len: 1000,
+                ..MemorySettings::default()
+            })),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

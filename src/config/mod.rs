@@ -90,11 +90,20 @@ impl Snapshot {
                     }
                 }
             }
-            (a, b) if a.backend_name() != b.backend_name() => {
-                changed.push("store.backend".to_owned())
+            (StoreSettings::Memory(a), StoreSettings::Memory(b)) => {
+                for (key, differs) in [
+                    (
+                        "store.event_stream_len",
+                        a.event_stream_len != b.event_stream_len,
+                    ),
+                    ("store.max_resolved", a.max_resolved != b.max_resolved),
+                ] {
+                    if differs {
+                        changed.push(key.to_owned());
+                    }
+                }
             }
-            (a, b) if a != b => changed.push("store.event_stream_len".to_owned()),
-            _ => {}
+            _ => changed.push("store.backend".to_owned()),
         }
         changed
     }
@@ -190,4 +199,59 @@ pub fn build_snapshot(
         loaded_at_ms: crate::clock::now_ms(),
         env_fallbacks: fallbacks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot of a config whose `store:` block is `store`, using the shipped mappings.
+    fn snapshot_with(
+        dir: &Path,
+        store: &str,
+        overrides: &Overrides,
+    ) -> Result<Snapshot, Vec<CompileError>> {
+        let mappings = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+        let text = format!(
+            "mappings_dir: {}\nadmin_token: t\nstore:\n{store}\n",
+            mappings.display()
+        );
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, text).expect("write config");
+        build_snapshot(&path, overrides)
+    }
+
+    #[test]
+    fn max_resolved_defaults_and_needs_a_restart_to_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = Overrides::default();
+        let old = snapshot_with(dir.path(), "  backend: memory", &none).expect("default");
+        assert_eq!(
+            old.settings.store,
+            StoreSettings::Memory(crate::store::MemorySettings::default())
+        );
+        let new = snapshot_with(dir.path(), "  max_resolved: 5", &none).expect("set");
+        assert_eq!(old.restart_needed(&new), vec!["store.max_resolved"]);
+    }
+
+    #[test]
+    fn max_resolved_is_an_error_with_backend_redis_but_not_with_redis_url() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let errors = snapshot_with(
+            dir.path(),
+            "  backend: redis\n  url: redis://127.0.0.1:6379\n  max_resolved: 5",
+            &Overrides::default(),
+        )
+        .expect_err("memory-only key with redis");
+        assert!(
+            errors.iter().any(|e| e.path == "store.max_resolved"),
+            "{errors:?}"
+        );
+        let switched = Overrides {
+            redis_url: Some("redis://127.0.0.1:6379".into()),
+            ..Overrides::default()
+        };
+        let snap = snapshot_with(dir.path(), "  max_resolved: 5", &switched).expect("switched");
+        assert_eq!(snap.settings.store.backend_name(), "redis");
+    }
 }

@@ -52,6 +52,13 @@ pub struct StoreConfig {
     /// Default 10000.
     #[serde(default)]
     pub event_stream_len: Option<usize>,
+    /// Memory only: how many resolved incidents are kept; beyond it the oldest-resolved is
+    /// forgotten (404 by id, gone from listings; the event stream keeps its copies), and
+    /// with it the last `event_time` of its key if nothing newer of that key is kept.
+    /// Open incidents are never evicted. `0` keeps none. Default 10000. Changing it
+    /// needs a restart. An error with `backend: redis`, which does not bound them yet.
+    #[serde(default)]
+    pub max_resolved: Option<usize>,
 }
 
 /// A store backend name.

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use super::raw::{BackendConfig, FileConfig};
 use super::Overrides;
 use crate::mapping::Errors;
-use crate::store::{RedisSettings, DEFAULT_EVENT_STREAM_LEN};
+use crate::store::{MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
@@ -39,14 +39,14 @@ pub struct Settings {
 /// The store backend to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {
-    Memory { event_stream_len: usize },
+    Memory(MemorySettings),
     Redis(RedisSettings),
 }
 
 impl StoreSettings {
     pub fn backend_name(&self) -> &'static str {
         match self {
-            StoreSettings::Memory { .. } => "memory",
+            StoreSettings::Memory(_) => "memory",
             StoreSettings::Redis(_) => "redis",
         }
     }
@@ -194,6 +194,15 @@ fn check_store(
     } else {
         store.backend
     };
+    // A memory-only key in a file that asks for redis is a mistake; `--redis-url` switching
+    // a memory config (such as the example) to redis is not, so it ignores such keys.
+    if store.backend == BackendConfig::Redis && store.max_resolved.is_some() {
+        errors.push(
+            "store.max_resolved",
+            "only used by the memory backend (the redis backend does not bound resolved \
+             incidents yet): remove it",
+        );
+    }
     match backend {
         BackendConfig::Memory => {
             for (key, set) in [
@@ -207,7 +216,10 @@ fn check_store(
                     );
                 }
             }
-            Some(StoreSettings::Memory { event_stream_len })
+            Some(StoreSettings::Memory(MemorySettings {
+                event_stream_len,
+                max_resolved: store.max_resolved.unwrap_or(DEFAULT_MAX_RESOLVED),
+            }))
         }
         BackendConfig::Redis => {
             let Some(url) = overrides.redis_url.clone().or_else(|| store.url.clone()) else {

@@ -9,15 +9,29 @@
 //! index of that source; a fingerprint is stored once and shared by its key entry and its
 //! incidents. A key entry is dropped once it has neither an open incident nor an
 //! `event_time` to remember.
+//!
+//! Retention: open incidents are kept until resolved; at most `max_resolved` resolved
+//! incidents are kept, and the oldest-resolved one is evicted first (it disappears from
+//! `get` and `list`; the event ring keeps its own copies). A key's record lives as long as
+//! the key has an open incident or its newest incident is still kept: evicting that
+//! incident also forgets the key's last `event_time`, so a late event for a key whose
+//! incidents are all gone is judged like one for a new key. That is what bounds the keys
+//! too (statuspage fingerprints are per incident); the one entry not bounded this way is
+//! a key that never had an incident (a resolve of nothing carrying an `event_time`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
     IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::engine::{Action, Labels, Outcome, Priority};
+
+mod index;
+
+use self::index::StatusIndex;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -30,12 +44,31 @@ pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// The bounds of a memory store (`store.*` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemorySettings {
+    /// The event ring keeps the newest this many events.
+    pub event_stream_len: usize,
+    /// At most this many resolved incidents are kept, oldest-resolved evicted first; `0`
+    /// keeps none (a resolve still answers with, and records an event of, the incident).
+    pub max_resolved: usize,
+}
+
+impl Default for MemorySettings {
+    fn default() -> Self {
+        MemorySettings {
+            event_stream_len: DEFAULT_EVENT_STREAM_LEN,
+            max_resolved: DEFAULT_MAX_RESOLVED,
+        }
+    }
+}
+
 impl MemoryStore {
-    /// An empty store whose event ring keeps the newest `event_stream_len` events.
-    pub fn new(event_stream_len: usize) -> Self {
+    /// An empty store with these bounds.
+    pub fn new(settings: MemorySettings) -> Self {
         MemoryStore {
             inner: Arc::new(Mutex::new(Inner {
-                event_stream_len,
+                settings,
                 ..Inner::default()
             })),
         }
@@ -52,7 +85,11 @@ impl MemoryStore {
 struct KeyState {
     /// The id of the key's open incident.
     open: Option<u64>,
-    /// The newest `event_time` applied to the key; outlives the incident.
+    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
+    /// nothing open, the key's entry goes with it.
+    newest: u64,
+    /// The newest `event_time` applied to the key; outlives the open incident, for as
+    /// long as the key's newest incident is kept.
     last_event_time: Option<i64>,
 }
 
@@ -120,43 +157,27 @@ impl Event {
 /// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
 type Step = (Transition, Option<(u64, Record)>);
 
-/// Incident ids of one status, newest last.
-#[derive(Debug, Default)]
-struct StatusIndex {
-    open: BTreeSet<u64>,
-    resolved: BTreeSet<u64>,
-}
-
-impl StatusIndex {
-    fn get(&self, status: Status) -> &BTreeSet<u64> {
-        match status {
-            Status::Open => &self.open,
-            Status::Resolved => &self.resolved,
-        }
-    }
-
-    fn resolve(&mut self, id: u64) {
-        self.open.remove(&id);
-        self.resolved.insert(id);
-    }
-}
-
 /// The state behind the lock.
 #[derive(Debug, Default)]
 struct Inner {
     /// source → fingerprint → key state. The outer key is the one shared copy of a source
     /// name; the inner key is the shared copy of a fingerprint.
     keys: HashMap<Arc<str>, HashMap<Arc<str>, KeyState>>,
-    /// Every incident by id; doubles as the unfiltered listing index.
-    /// Every incident; the one with id `n` is at index `n - 1`. Ids are dense and nothing
-    /// is deleted, so a `Vec` is the whole id index (and the unfiltered listing) for
-    /// the price of the records themselves.
-    incidents: Vec<Record>,
+    /// Every kept incident by id. A `HashMap`, not a `BTreeMap`: ids appended in order
+    /// leave a B-tree's nodes about half full (~9 % more memory per incident at 100k);
+    /// listing in id order is the status indexes' job.
+    incidents: HashMap<u64, Record>,
+    /// The id the last created incident got; ids are never reused, evicted or not.
+    last_id: u64,
+    /// Every kept incident by status: the unfiltered listing merges the two.
     by_status: StatusIndex,
     /// source → its incidents by status. The unfiltered per-source listing merges the two.
     by_source: HashMap<Arc<str>, StatusIndex>,
+    /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
+    /// order: an incident opened long ago may be resolved last.
+    resolved_order: VecDeque<u64>,
     events: VecDeque<Event>,
-    event_stream_len: usize,
+    settings: MemorySettings,
 }
 
 impl Inner {
@@ -206,6 +227,7 @@ impl Inner {
             (Action::Open, None) => {
                 let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
                 state.open = Some(id);
+                state.newest = id;
                 (Transition::Opened, Some(id))
             }
             (Action::Resolve, Some(id)) => {
@@ -233,6 +255,11 @@ impl Inner {
                 record: record.clone(),
             });
         }
+        // After the snapshot: with `max_resolved: 0` the answer still shows the incident.
+        if let (Transition::Resolved, Some(id)) = (transition, id) {
+            self.resolved_order.push_back(id);
+            self.evict_resolved();
+        }
         Ok((transition, snapshot))
     }
 
@@ -245,25 +272,29 @@ impl Inner {
     ) -> Result<u64, StoreError> {
         // First, so that a failure leaves nothing half made.
         let labels = outcome.labels.clone();
-        let id = self.incidents.len() as u64 + 1;
+        let id = self.last_id + 1;
+        self.last_id = id;
         self.by_status.open.insert(id);
         self.by_source
             .entry(Arc::clone(&source))
             .or_default()
             .open
             .insert(id);
-        self.incidents.push(Record {
-            source,
-            fingerprint,
-            status: Status::Open,
-            priority: outcome.priority,
-            title: outcome.title.as_deref().map(Arc::from),
-            labels,
-            opened_at: now_ms,
-            last_event_at: now_ms,
-            resolved_at: None,
-            event_count: 1,
-        });
+        self.incidents.insert(
+            id,
+            Record {
+                source,
+                fingerprint,
+                status: Status::Open,
+                priority: outcome.priority,
+                title: outcome.title.as_deref().map(Arc::from),
+                labels,
+                opened_at: now_ms,
+                last_event_at: now_ms,
+                resolved_at: None,
+                event_count: 1,
+            },
+        );
         Ok(id)
     }
 
@@ -303,55 +334,61 @@ impl Inner {
         }
     }
 
+    /// Evicts the oldest-resolved incidents beyond `max_resolved`, with every index entry
+    /// that names them and the key entries they were the last reason to keep.
+    fn evict_resolved(&mut self) {
+        while self.resolved_order.len() > self.settings.max_resolved {
+            let Some(id) = self.resolved_order.pop_front() else {
+                return;
+            };
+            let Some(rec) = self.incidents.remove(&id) else {
+                continue;
+            };
+            self.by_status.resolved.remove(&id);
+            if let Some(index) = self.by_source.get_mut(&rec.source) {
+                index.resolved.remove(&id);
+            }
+            if let Some(fps) = self.keys.get_mut(&rec.source) {
+                // A newer incident of the key (open, or resolved and still kept) keeps it.
+                if fps
+                    .get(&rec.fingerprint)
+                    .is_some_and(|k| k.open.is_none() && k.newest == id)
+                {
+                    fps.remove(&rec.fingerprint);
+                }
+            }
+        }
+    }
+
     fn push_event(&mut self, event: Event) {
-        if self.event_stream_len == 0 {
+        let len = self.settings.event_stream_len;
+        if len == 0 {
             return;
         }
-        while self.events.len() >= self.event_stream_len {
+        while self.events.len() >= len {
             self.events.pop_front();
         }
         self.events.push_back(event);
     }
 
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
-        let index = usize::try_from(id.checked_sub(1)?).ok()?;
-        self.incidents.get(index).map(|rec| (id, rec.clone()))
+        self.incidents.get(&id).map(|rec| (id, rec.clone()))
     }
 
     fn record_mut(&mut self, id: u64) -> Option<&mut Record> {
-        let index = usize::try_from(id.checked_sub(1)?).ok()?;
-        self.incidents.get_mut(index)
+        self.incidents.get_mut(&id)
     }
 
     /// Up to `n` ids below `below`, newest first, from the index the query selects.
     fn ids_below(&self, query: &ListQuery, below: u64, n: usize) -> Vec<u64> {
         match (&query.source, query.status) {
-            (None, None) => {
-                let end = below.min(self.incidents.len() as u64 + 1);
-                (1..end).rev().take(n).collect()
-            }
-            (None, Some(status)) => take_newest(self.by_status.get(status).range(..below), n),
-            (Some(source), status) => {
-                let Some(index) = self.by_source.get(source.as_str()) else {
-                    return Vec::new();
-                };
-                match status {
-                    Some(status) => take_newest(index.get(status).range(..below), n),
-                    None => {
-                        let mut ids = take_newest(index.open.range(..below), n);
-                        ids.extend(take_newest(index.resolved.range(..below), n));
-                        ids.sort_unstable_by(|a, b| b.cmp(a));
-                        ids.truncate(n);
-                        ids
-                    }
-                }
-            }
+            (None, status) => self.by_status.ids_below(status, below, n),
+            (Some(source), status) => match self.by_source.get(source.as_str()) {
+                Some(index) => index.ids_below(status, below, n),
+                None => Vec::new(),
+            },
         }
     }
-}
-
-fn take_newest<'a>(ids: impl DoubleEndedIterator<Item = &'a u64>, n: usize) -> Vec<u64> {
-    ids.rev().take(n).copied().collect()
 }
 
 impl IncidentStore for MemoryStore {

@@ -23,11 +23,14 @@ use serde::Serialize;
 use crate::clock;
 use crate::engine::{Action, Labels, Outcome, Priority};
 
-pub use self::memory::MemoryStore;
+pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::redis::{RedisSettings, RedisStore};
 
 /// Default bound on the event stream (Redis `MAXLEN ~`, memory ring size).
 pub const DEFAULT_EVENT_STREAM_LEN: usize = 10_000;
+
+/// Default bound on the resolved incidents the memory store keeps.
+pub const DEFAULT_MAX_RESOLVED: usize = 10_000;
 
 /// Whether an incident is still open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

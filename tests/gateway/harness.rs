@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use alertgate::config::{self, Overrides, Snapshot, StoreSettings};
 use alertgate::server::{self, AppState};
-use alertgate::store::{MemoryStore, RedisSettings, RedisStore, Store};
+use alertgate::store::{MemorySettings, MemoryStore, RedisSettings, RedisStore, Store};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -144,7 +144,10 @@ impl Gateway {
         match backend {
             Backend::Memory => {
                 let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
-                let store = Store::Memory(MemoryStore::new(1000));
+                let store = Store::Memory(MemoryStore::new(MemorySettings {
+                    event_stream_len: 1000,
+                    ..MemorySettings::default()
+                }));
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await)
             }
             Backend::Redis => {
