@@ -1,6 +1,6 @@
 -- wrk helper: preloads open incidents through the gateway's own webhook API (so the store's
 -- key layout is whatever the gateway writes), then exits.
--- Args (after `--`): TOKEN FROM TO
+-- Args (after `--`): TOKEN FROM TO [BODY_BYTES, default 600; smaller means no padding]
 -- Sends StatusCake DOWNs for names "Bench Check pre <id>" with id in [FROM, TO), then wraps
 -- around (a repeat DOWN only updates the open incident). wrk discards the first request()
 -- result of a thread, so it counts 202 answers and exits once TO-FROM+SLACK have arrived:
@@ -17,7 +17,7 @@ function init(args)
    from = tonumber(args[2] or "0")
    to = tonumber(args[3] or "1")
    want = to - from
-   common.statuscake_init(600, string.format("%07d", 0), "pre")
+   common.statuscake_init(tonumber(args[4] or "600"), string.format("%07d", 0), "pre")
 end
 
 function request()
