@@ -49,7 +49,7 @@ OUT=${OUT:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
 export STATUSCAKE_TOKEN=${STATUSCAKE_TOKEN:-bench-statuscake-token}
 export STATUSPAGE_TOKEN=${STATUSPAGE_TOKEN:-bench-statuspage-token}
 export ALERTGATE_ADMIN_TOKEN=${ALERTGATE_ADMIN_TOKEN:-bench-admin-token}
-export RUST_LOG=${RUST_LOG:-warn}
+# The gateway runs at its default log level (info: no line per webhook); set RUST_LOG to change it.
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
