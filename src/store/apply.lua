@@ -3,12 +3,12 @@
 --
 -- Key names mirror `Keys` in redis.rs (the one documented scheme); P is the key prefix.
 -- Every key but the incident's own hash is built in Rust and passed in KEYS; the incident
--- id is only known once the script has read KEYS[1] (or bumped KEYS[4]), so the script
+-- id is only known once the script has read KEYS[1] (or bumped KEYS[3]), so the script
 -- derives that one name itself, P.."inc:"..id (fine on one Redis node, not on a cluster).
 --
 -- KEYS[1]  P.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time}
--- KEYS[2]  P.."idx:st:open:src:"..source      KEYS[3]  P.."idx:st:resolved:src:"..source
--- KEYS[4]  P.."seq"   KEYS[5]  P.."events"   KEYS[6]  P.."sources"
+-- KEYS[2]  P.."idx:src:"..source  sorted set of ids, score -id while open, +id once resolved
+-- KEYS[3]  P.."seq"   KEYS[4]  P.."events"   KEYS[5]  P.."sources"
 -- ARGV[1]  P                    ARGV[2]  action: "open" | "resolve"
 -- ARGV[3]  source               ARGV[4]  fingerprint
 -- ARGV[5]  now (Unix ms)        ARGV[6]  event_time (Unix ms) or ""
@@ -42,7 +42,7 @@ local stamp = event_time ~= ''
 
 local transition, reply
 if action == 'open' and not open then
-  local id = tostring(redis.call('INCR', KEYS[4]))
+  local id = tostring(redis.call('INCR', KEYS[3]))
   -- reply[1] is the transition; the rest is the hash, written once, streamed, returned.
   reply = {'opened', 'id', id, 'source', ARGV[3], 'fingerprint', ARGV[4], 'status', 'open',
     'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1'}
@@ -50,8 +50,8 @@ if action == 'open' and not open then
   if ARGV[7] ~= '' then reply[n + 1] = 'priority'; reply[n + 2] = ARGV[7]; n = n + 2 end
   if ARGV[8] == '1' then reply[n + 1] = 'title'; reply[n + 2] = ARGV[9] end
   redis.call('HSET', ARGV[1] .. 'inc:' .. id, unpack(reply, 2))
-  redis.call('ZADD', KEYS[2], id, id)
-  redis.call('SADD', KEYS[6], ARGV[3])
+  redis.call('ZADD', KEYS[2], '-' .. id, id)
+  redis.call('SADD', KEYS[5], ARGV[3])
   if stamp then
     redis.call('HSET', fp_key, 'open', id, 'ts', event_time)
   else
@@ -75,8 +75,7 @@ elseif action == 'open' then
 elseif action == 'resolve' and open then
   local inc = ARGV[1] .. 'inc:' .. open
   redis.call('HSET', inc, 'status', 'resolved', 'resolved_at', now, 'last_event_at', now)
-  redis.call('ZREM', KEYS[2], open)
-  redis.call('ZADD', KEYS[3], open, open)
+  redis.call('ZADD', KEYS[2], open, open)
   if stamp then
     -- The key keeps its last time; only the open id goes.
     redis.call('HSET', fp_key, 'ts', event_time)
@@ -96,6 +95,6 @@ if not reply then
   reply = redis.call('HGETALL', ARGV[1] .. 'inc:' .. open)
   table.insert(reply, 1, transition)
 end
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[11], '*',
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*',
   'transition', transition, 'at', now, unpack(reply, 2))
 return reply

@@ -128,10 +128,9 @@ fn classify(e: RedisError) -> StoreError {
 /// - `P seq` counter: `INCR` makes each new incident id.
 /// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
 ///   `priority`, `title`, `resolved_at` are absent fields).
-/// - `P idx:st:{status}:src:{source}` sorted set of the ids (score = id) of one source's
-///   incidents in one status, for listing newest first. Status comes first in the name, so
-///   no source name can make one index's name equal another's. Every other listing merges
-///   these: a source's two, or every source's (one status or both).
+/// - `P idx:src:{source}` sorted set of one source's incident ids, scored -id while open
+///   and +id once resolved: a resolve is one ZADD (score update), and each status is one
+///   score range, read newest first. Listings without a source merge every source's.
 /// - `P sources` set of every source that has opened an incident (whose indexes to merge).
 /// - `P events` stream: one entry per incident-changing transition, fields `transition`,
 ///   `at`, then the incident's hash fields.
@@ -157,8 +156,8 @@ impl Keys {
         format!("{}inc:{id}", self.prefix)
     }
 
-    fn index(&self, status: Status, source: &str) -> String {
-        format!("{}idx:st:{}:src:{source}", self.prefix, status.as_str())
+    fn index(&self, source: &str) -> String {
+        format!("{}idx:src:{source}", self.prefix)
     }
 
     fn sources(&self) -> String {
@@ -193,8 +192,7 @@ impl IncidentStore for RedisStore {
             .apply_script
             .key(self.keys.fingerprint(source, fingerprint));
         invocation
-            .key(self.keys.index(Status::Open, source))
-            .key(self.keys.index(Status::Resolved, source))
+            .key(self.keys.index(source))
             .key(self.keys.seq())
             .key(self.keys.events())
             .key(self.keys.sources());
@@ -232,9 +230,9 @@ impl IncidentStore for RedisStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let max = match &query.cursor {
-            Some(cursor) => format!("({}", parse_cursor(cursor)?),
-            None => "+inf".to_owned(),
+        let before = match &query.cursor {
+            Some(cursor) => Some(parse_cursor(cursor)?),
+            None => None,
         };
         let limit = page_limit(query);
         let mut conn = self.conn.clone();
@@ -255,18 +253,28 @@ impl IncidentStore for RedisStore {
             Some(Status::Resolved) => &[Status::Resolved],
             None => &[Status::Open, Status::Resolved],
         };
-        // One more than a page from each index tells whether another page follows; the
-        // merge reads at most (indexes × (limit + 1)) ids, whatever the filters.
+        // One more than a page from each (source, status) range tells whether another page
+        // follows; the merge reads at most (ranges × (limit + 1)) ids, whatever the filters.
+        // Open ids are scored -id, resolved ones +id (see `Keys`), so both statuses read
+        // newest first: open ones ascending from -cursor, resolved ones descending from
+        // +cursor, never crossing 0.
         let mut pipe = redis::pipe();
         for source in &sources {
             for &status in statuses {
-                pipe.cmd("ZREVRANGEBYSCORE")
-                    .arg(self.keys.index(status, source))
-                    .arg(&max)
-                    .arg("-inf")
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(limit + 1);
+                let key = self.keys.index(source);
+                match status {
+                    Status::Open => pipe
+                        .cmd("ZRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("-inf".to_owned(), |c| format!("(-{c}")))
+                        .arg("(0"),
+                    Status::Resolved => pipe
+                        .cmd("ZREVRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("+inf".to_owned(), |c| format!("({c}")))
+                        .arg("(0"),
+                };
+                pipe.arg("LIMIT").arg(0).arg(limit + 1);
             }
         }
         let lists: Vec<Value> = if sources.is_empty() {
@@ -490,11 +498,7 @@ mod tests {
         assert_eq!(keys.events(), "ag:events");
         assert_eq!(keys.seq(), "ag:seq");
         assert_eq!(keys.sources(), "ag:sources");
-        assert_eq!(keys.index(Status::Open, "sc"), "ag:idx:st:open:src:sc");
-        assert_eq!(
-            keys.index(Status::Resolved, "sc"),
-            "ag:idx:st:resolved:src:sc"
-        );
+        assert_eq!(keys.index("sc"), "ag:idx:src:sc");
     }
 
     #[test]
