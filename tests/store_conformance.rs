@@ -197,6 +197,11 @@ mod cases {
         assert_eq!(inc.title.as_deref(), Some("web is down"));
         assert_eq!(inc.labels.to_map(), labels);
         assert_eq!(
+            s.get(&inc.id).await.expect("get").as_ref(),
+            Some(&inc),
+            "an open's reply is the incident as stored"
+        );
+        assert_eq!(
             (inc.opened_at, inc.last_event_at, inc.resolved_at),
             (1_000, 1_000, None)
         );

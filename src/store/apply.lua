@@ -16,7 +16,8 @@
 -- ARGV[9]  title                ARGV[10] labels (a JSON object)
 -- ARGV[11] event stream MAXLEN (approximate)
 --
--- Returns {transition, field, value, field, value, ...}: the incident's hash as it stands
+-- Returns {"opened", id} for a create (the caller knows every other field: it sent them),
+-- else {transition, field, value, field, value, ...}: the incident's hash as it stands
 -- after the step, or no fields when the transition carries no incident.
 --
 -- Cost (measured, see the commit log): every redis.call costs ~1.3 µs over the command
@@ -40,9 +41,9 @@ end
 -- Not stale, so ts <= event_time: the key's new last time is event_time itself.
 local stamp = event_time ~= ''
 
-local transition, reply
+local transition, reply, id
 if action == 'open' and not open then
-  local id = tostring(redis.call('INCR', KEYS[3]))
+  id = tostring(redis.call('INCR', KEYS[3]))
   -- reply[1] is the transition; the rest is the hash, written once, streamed, returned.
   reply = {'opened', 'id', id, 'source', ARGV[3], 'fingerprint', ARGV[4], 'status', 'open',
     'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1'}
@@ -97,4 +98,5 @@ if not reply then
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*',
   'transition', transition, 'at', now, unpack(reply, 2))
+if id then return {'opened', id} end
 return reply

@@ -219,7 +219,20 @@ impl IncidentStore for RedisStore {
             .arg(self.event_stream_len);
         let mut conn = self.conn.clone();
         let reply: Value = bounded(invocation.invoke_async(&mut conn)).await?;
-        parse_applied(reply)
+        // A create replies with its new id only: the script stored exactly what was sent.
+        parse_applied(reply, |id| Incident {
+            id,
+            source: source.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            status: Status::Open,
+            priority: outcome.priority,
+            title: outcome.title.clone(),
+            labels: outcome.labels.clone(),
+            opened_at: now_ms,
+            last_event_at: now_ms,
+            resolved_at: None,
+            event_count: 1,
+        })
     }
 
     async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
@@ -390,15 +403,35 @@ fn pairs_of(flat: Vec<Value>) -> Result<Vec<(String, String)>, StoreError> {
     Ok(pairs)
 }
 
-/// The script's reply: `{transition, field, value, …}`.
-fn parse_applied(reply: Value) -> Result<Applied, StoreError> {
+/// The script's reply: `{"opened", id}`, made into the incident by `opened`, or
+/// `{transition, field, value, …}`.
+fn parse_applied(
+    reply: Value,
+    opened: impl FnOnce(String) -> Incident,
+) -> Result<Applied, StoreError> {
     let mut flat = items(reply)?.into_iter();
     let first = flat
         .next()
         .ok_or_else(|| StoreError::Corrupt("empty apply reply".into()))?;
     let name = text(first)?;
     let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
-    let fields = pairs_of(flat.collect())?;
+    let rest: Vec<Value> = flat.collect();
+    if transition == Transition::Opened && rest.len() == 1 {
+        let id = rest
+            .into_iter()
+            .next()
+            .map(text)
+            .transpose()?
+            .unwrap_or_default();
+        if parse_id(&id).is_none() {
+            return Err(corrupt("incident id", &id));
+        }
+        return Ok(Applied {
+            transition,
+            incident: Some(opened(id)),
+        });
+    }
+    let fields = pairs_of(rest)?;
     let incident = if fields.is_empty() {
         None
     } else {
@@ -520,6 +553,36 @@ mod tests {
         assert!(lua.contains("'inc:'"), "apply.lua lacks 'inc:'");
     }
 
+    fn stub(id: String) -> Incident {
+        Incident {
+            id,
+            source: "s".into(),
+            fingerprint: "f".into(),
+            status: Status::Open,
+            priority: None,
+            title: None,
+            labels: Labels::default(),
+            opened_at: 1,
+            last_event_at: 1,
+            resolved_at: None,
+            event_count: 1,
+        }
+    }
+
+    #[test]
+    fn opened_reply_carries_only_the_new_id() {
+        let reply = Value::Array(vec![bulk("opened"), bulk("7")]);
+        let applied = parse_applied(reply, stub).expect("applied");
+        assert_eq!(applied.incident.map(|i| i.id), Some("7".to_owned()));
+        for bad in ["", "x", "-1"] {
+            let reply = Value::Array(vec![bulk("opened"), bulk(bad)]);
+            assert!(
+                matches!(parse_applied(reply, stub), Err(StoreError::Corrupt(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
     fn bulk(s: &str) -> Value {
         Value::BulkString(s.as_bytes().to_vec())
     }
@@ -527,7 +590,10 @@ mod tests {
     #[test]
     fn malformed_incident_hash_is_corrupt_not_a_panic() {
         let reply = Value::Array(vec![bulk("opened"), bulk("id"), bulk("1"), bulk("status")]);
-        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            parse_applied(reply, stub),
+            Err(StoreError::Corrupt(_))
+        ));
         let fields = [
             ("id", "1"),
             ("source", "s"),
@@ -542,6 +608,9 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         let reply = Value::Array(vec![bulk("exploded")]);
-        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            parse_applied(reply, stub),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }
