@@ -7,7 +7,7 @@
 -- derives that one name itself, P.."inc:"..id (fine on one Redis node, not on a cluster).
 --
 -- KEYS[1]  P.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time}
--- KEYS[2]  P.."idx:src:"..source  sorted set of ids, score -id while open, +id once resolved
+-- KEYS[2]  P.."ids:"..source   sorted set of ids, score -id while open, +id once resolved
 -- KEYS[3]  P.."seq"   KEYS[4]  P.."events"   KEYS[5]  P.."sources"
 -- ARGV[1]  P                    ARGV[2]  action: "open" | "resolve"
 -- ARGV[3]  source               ARGV[4]  fingerprint
@@ -21,8 +21,8 @@
 -- after the step, or no fields when the transition carries no incident.
 --
 -- Cost (measured, see the commit log): every redis.call costs ~1.3 µs over the command
--- itself, so the script makes as few as it can; a create builds its fields once and reuses
--- them for HSET, XADD and the reply rather than reading the hash back.
+-- itself, so the script makes as few as it can; a create builds its fields once for HSET
+-- and XADD and never reads the hash back.
 
 local fp_key = KEYS[1]
 local action, now, event_time = ARGV[2], ARGV[5], ARGV[6]

@@ -128,9 +128,10 @@ fn classify(e: RedisError) -> StoreError {
 /// - `P seq` counter: `INCR` makes each new incident id.
 /// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
 ///   `priority`, `title`, `resolved_at` are absent fields).
-/// - `P idx:src:{source}` sorted set of one source's incident ids, scored -id while open
-///   and +id once resolved: a resolve is one ZADD (score update), and each status is one
-///   score range, read newest first. Listings without a source merge every source's.
+/// - `P ids:{source}` sorted set of one source's incident ids, scored -id while open and
+///   +id once resolved: a resolve is one ZADD (score update), and each status is one score
+///   range, read newest first. Listings without a source merge every source's. (Named
+///   apart from the `idx:*` sets of earlier versions, whose scores mean something else.)
 /// - `P sources` set of every source that has opened an incident (whose indexes to merge).
 /// - `P events` stream: one entry per incident-changing transition, fields `transition`,
 ///   `at`, then the incident's hash fields.
@@ -157,7 +158,7 @@ impl Keys {
     }
 
     fn index(&self, source: &str) -> String {
-        format!("{}idx:src:{source}", self.prefix)
+        format!("{}ids:{source}", self.prefix)
     }
 
     fn sources(&self) -> String {
@@ -531,7 +532,7 @@ mod tests {
         assert_eq!(keys.events(), "ag:events");
         assert_eq!(keys.seq(), "ag:seq");
         assert_eq!(keys.sources(), "ag:sources");
-        assert_eq!(keys.index("sc"), "ag:idx:src:sc");
+        assert_eq!(keys.index("sc"), "ag:ids:sc");
     }
 
     #[test]
