@@ -203,6 +203,11 @@ mod cases {
         assert_eq!(inc.title.as_deref(), Some("web is down"));
         assert_eq!(inc.labels.to_map(), labels);
         assert_eq!(
+            s.get(&inc.id).await.expect("get").as_ref(),
+            Some(&inc),
+            "an open's reply is the incident as stored"
+        );
+        assert_eq!(
             (inc.opened_at, inc.last_event_at, inc.resolved_at),
             (1_000, 1_000, None)
         );
@@ -556,6 +561,52 @@ mod cases {
         assert!(!open_ids.contains(&ids[5]));
     }
 
+    pub async fn every_filter_pages_newest_first_across_sources<B: Backend>(b: &B) {
+        let s = b.store();
+        // Nine incidents over three sources; every third one (and the last) resolved.
+        let mut all = Vec::new();
+        for i in 0..9 {
+            let source = ["a", "b", "c"][i % 3];
+            let o = open(&format!("k{i}"));
+            let inc = s.apply(source, &o, i as i64).await.expect("open");
+            all.push((source, inc.incident.expect("incident").id, i));
+        }
+        for &(source, _, i) in &all {
+            if i % 3 == 1 || i == 8 {
+                s.apply(source, &resolve(&format!("k{i}")), 20)
+                    .await
+                    .expect("resolve");
+            }
+        }
+        let status_of = |i: usize| {
+            if i % 3 == 1 || i == 8 {
+                Status::Resolved
+            } else {
+                Status::Open
+            }
+        };
+        for status in [None, Some(Status::Open), Some(Status::Resolved)] {
+            for source in [None, Some("a"), Some("b"), Some("c")] {
+                let want: Vec<String> = all
+                    .iter()
+                    .rev()
+                    .filter(|(src, _, i)| {
+                        source.is_none_or(|s| s == *src)
+                            && status.is_none_or(|st| st == status_of(*i))
+                    })
+                    .map(|(_, id, _)| id.clone())
+                    .collect();
+                for limit in [1, 2, 4, 10] {
+                    assert_eq!(
+                        list_all(s, query(status, source, limit)).await,
+                        want,
+                        "{status:?} {source:?} limit {limit}"
+                    );
+                }
+            }
+        }
+    }
+
     pub async fn list_rejects_bad_cursor<B: Backend>(b: &B) {
         let s = b.store();
         s.apply("sc", &open("k"), 1).await.expect("open");
@@ -717,6 +768,7 @@ macro_rules! conformance {
             ten_kilobyte_fingerprint_round_trips,
             list_is_newest_first_and_filters_by_status_and_source,
             list_pages_with_cursor_until_exhausted,
+            every_filter_pages_newest_first_across_sources,
             list_rejects_bad_cursor,
             get_unknown_or_malformed_id_is_none,
             event_stream_records_transitions_in_order,

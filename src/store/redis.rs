@@ -92,7 +92,7 @@ impl RedisStore {
             // An empty hash is an id whose incident vanished (someone deleted keys by
             // hand); skip it rather than fail the whole page.
             if !fields.is_empty() {
-                incidents.push(parse_incident(fields)?);
+                incidents.push(parse_incident(fields.into_iter().collect())?);
             }
         }
         Ok(incidents)
@@ -128,9 +128,11 @@ fn classify(e: RedisError) -> StoreError {
 /// - `P seq` counter: `INCR` makes each new incident id.
 /// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
 ///   `priority`, `title`, `resolved_at` are absent fields).
-/// - `P idx:all`, `P idx:st:{status}`, `P idx:src:{source}`, `P idx:st:{status}:src:{source}`
-///   sorted sets of incident ids (score = id) for listing newest first. Status comes first
-///   in the combined name, so no source name can make one index's name equal another's.
+/// - `P ids:{source}` sorted set of one source's incident ids, scored -id while open and
+///   +id once resolved: a resolve is one ZADD (score update), and each status is one score
+///   range, read newest first. Listings without a source merge every source's. (Named
+///   apart from the `idx:*` sets of earlier versions, whose scores mean something else.)
+/// - `P sources` set of every source that has opened an incident (whose indexes to merge).
 /// - `P events` stream: one entry per incident-changing transition, fields `transition`,
 ///   `at`, then the incident's hash fields.
 #[derive(Debug, Clone)]
@@ -155,14 +157,16 @@ impl Keys {
         format!("{}inc:{id}", self.prefix)
     }
 
-    fn index(&self, status: Option<Status>, source: Option<&str>) -> String {
-        let p = &self.prefix;
-        match (status, source) {
-            (None, None) => format!("{p}idx:all"),
-            (Some(st), None) => format!("{p}idx:st:{}", st.as_str()),
-            (None, Some(src)) => format!("{p}idx:src:{src}"),
-            (Some(st), Some(src)) => format!("{p}idx:st:{}:src:{src}", st.as_str()),
-        }
+    fn index(&self, source: &str) -> String {
+        format!("{}ids:{source}", self.prefix)
+    }
+
+    fn sources(&self) -> String {
+        format!("{}sources", self.prefix)
+    }
+
+    fn seq(&self) -> String {
+        format!("{}seq", self.prefix)
     }
 
     fn events(&self) -> String {
@@ -189,6 +193,11 @@ impl IncidentStore for RedisStore {
             .apply_script
             .key(self.keys.fingerprint(source, fingerprint));
         invocation
+            .key(self.keys.index(source))
+            .key(self.keys.seq())
+            .key(self.keys.events())
+            .key(self.keys.sources());
+        invocation
             .arg(&self.keys.prefix)
             .arg(if action == Action::Open {
                 "open"
@@ -211,7 +220,20 @@ impl IncidentStore for RedisStore {
             .arg(self.event_stream_len);
         let mut conn = self.conn.clone();
         let reply: Value = bounded(invocation.invoke_async(&mut conn)).await?;
-        parse_applied(reply)
+        // A create replies with its new id only: the script stored exactly what was sent.
+        parse_applied(reply, |id| Incident {
+            id,
+            source: source.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            status: Status::Open,
+            priority: outcome.priority,
+            title: outcome.title.clone(),
+            labels: outcome.labels.clone(),
+            opened_at: now_ms,
+            last_event_at: now_ms,
+            resolved_at: None,
+            event_count: 1,
+        })
     }
 
     async fn get(&self, id: &str) -> Result<Option<Incident>, StoreError> {
@@ -222,32 +244,67 @@ impl IncidentStore for RedisStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let max = match &query.cursor {
-            Some(cursor) => format!("({}", parse_cursor(cursor)?),
-            None => "+inf".to_owned(),
+        let before = match &query.cursor {
+            Some(cursor) => Some(parse_cursor(cursor)?),
+            None => None,
         };
         let limit = page_limit(query);
-        let index = self.keys.index(query.status, query.source.as_deref());
         let mut conn = self.conn.clone();
-        // One more than a page tells whether another page follows.
-        let ids: Vec<Value> = bounded(
-            redis::cmd("ZREVRANGEBYSCORE")
-                .arg(index)
-                .arg(max)
-                .arg("-inf")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit + 1)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let mut ids = ids
-            .into_iter()
-            .map(|v| {
+        let sources = match &query.source {
+            Some(source) => vec![source.clone()],
+            None => {
+                let members: Vec<Value> = bounded(
+                    redis::cmd("SMEMBERS")
+                        .arg(self.keys.sources())
+                        .query_async(&mut conn),
+                )
+                .await?;
+                members.into_iter().map(text).collect::<Result<_, _>>()?
+            }
+        };
+        let statuses: &[Status] = match query.status {
+            Some(Status::Open) => &[Status::Open],
+            Some(Status::Resolved) => &[Status::Resolved],
+            None => &[Status::Open, Status::Resolved],
+        };
+        // One more than a page from each (source, status) range tells whether another page
+        // follows; the merge reads at most (ranges × (limit + 1)) ids, whatever the filters.
+        // Open ids are scored -id, resolved ones +id (see `Keys`), so both statuses read
+        // newest first: open ones ascending from -cursor, resolved ones descending from
+        // +cursor, never crossing 0.
+        let mut pipe = redis::pipe();
+        for source in &sources {
+            for &status in statuses {
+                let key = self.keys.index(source);
+                match status {
+                    Status::Open => pipe
+                        .cmd("ZRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("-inf".to_owned(), |c| format!("(-{c}")))
+                        .arg("(0"),
+                    Status::Resolved => pipe
+                        .cmd("ZREVRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("+inf".to_owned(), |c| format!("({c}")))
+                        .arg("(0"),
+                };
+                pipe.arg("LIMIT").arg(0).arg(limit + 1);
+            }
+        }
+        let lists: Vec<Value> = if sources.is_empty() {
+            Vec::new()
+        } else {
+            bounded(pipe.query_async(&mut conn)).await?
+        };
+        let mut ids = Vec::new();
+        for list in lists {
+            for v in items(list)? {
                 let text = text(v)?;
-                parse_id(&text).ok_or_else(|| corrupt("index member", &text))
-            })
-            .collect::<Result<Vec<u64>, StoreError>>()?;
+                ids.push(parse_id(&text).ok_or_else(|| corrupt("index member", &text))?);
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
         let more = ids.len() > limit;
         ids.truncate(limit);
         let incidents = self.fetch_incidents(&ids).await?;
@@ -347,19 +404,39 @@ fn pairs_of(flat: Vec<Value>) -> Result<Vec<(String, String)>, StoreError> {
     Ok(pairs)
 }
 
-/// The script's reply: `{transition, field, value, …}`.
-fn parse_applied(reply: Value) -> Result<Applied, StoreError> {
+/// The script's reply: `{"opened", id}`, made into the incident by `opened`, or
+/// `{transition, field, value, …}`.
+fn parse_applied(
+    reply: Value,
+    opened: impl FnOnce(String) -> Incident,
+) -> Result<Applied, StoreError> {
     let mut flat = items(reply)?.into_iter();
     let first = flat
         .next()
         .ok_or_else(|| StoreError::Corrupt("empty apply reply".into()))?;
     let name = text(first)?;
     let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
-    let fields = pairs_of(flat.collect())?;
+    let rest: Vec<Value> = flat.collect();
+    if transition == Transition::Opened && rest.len() == 1 {
+        let id = rest
+            .into_iter()
+            .next()
+            .map(text)
+            .transpose()?
+            .unwrap_or_default();
+        if parse_id(&id).is_none() {
+            return Err(corrupt("incident id", &id));
+        }
+        return Ok(Applied {
+            transition,
+            incident: Some(opened(id)),
+        });
+    }
+    let fields = pairs_of(rest)?;
     let incident = if fields.is_empty() {
         None
     } else {
-        Some(parse_incident(fields)?)
+        Some(parse_incident(fields.into_iter().collect())?)
     };
     Ok(Applied {
         transition,
@@ -377,14 +454,16 @@ fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreError> {
     };
     let mut transition = None;
     let mut at = None;
-    let mut incident_fields = Vec::new();
+    let mut incident_fields = BTreeMap::new();
     for (k, v) in field_pairs(fields)? {
         match k.as_str() {
             "transition" => {
                 transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?)
             }
             "at" => at = Some(parse_ms("at", &v)?),
-            _ => incident_fields.push((k, v)),
+            _ => {
+                incident_fields.insert(k, v);
+            }
         }
     }
     Ok(IncidentEvent {
@@ -400,8 +479,7 @@ fn parse_ms(what: &str, v: &str) -> Result<i64, StoreError> {
 }
 
 /// An incident from its hash fields; unknown fields are ignored (room to add some).
-fn parse_incident(fields: Vec<(String, String)>) -> Result<Incident, StoreError> {
-    let mut f: BTreeMap<String, String> = fields.into_iter().collect();
+fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident, StoreError> {
     let mut need = |name: &str| {
         f.remove(name)
             .ok_or_else(|| StoreError::Corrupt(format!("incident has no {name}")))
@@ -452,13 +530,9 @@ mod tests {
         let keys = Keys::new("ag:".into());
         assert_eq!(keys.incident(7), "ag:inc:7");
         assert_eq!(keys.events(), "ag:events");
-        assert_eq!(keys.index(None, None), "ag:idx:all");
-        assert_eq!(keys.index(Some(Status::Open), None), "ag:idx:st:open");
-        assert_eq!(keys.index(None, Some("sc")), "ag:idx:src:sc");
-        assert_eq!(
-            keys.index(Some(Status::Resolved), Some("sc")),
-            "ag:idx:st:resolved:src:sc"
-        );
+        assert_eq!(keys.seq(), "ag:seq");
+        assert_eq!(keys.sources(), "ag:sources");
+        assert_eq!(keys.index("sc"), "ag:ids:sc");
     }
 
     #[test]
@@ -476,16 +550,37 @@ mod tests {
     #[test]
     fn lua_script_mirrors_key_names() {
         let lua = include_str!("apply.lua");
-        for piece in [
-            "'inc:'",
-            "'idx:st:'",
-            "':src:'",
-            "'idx:src:'",
-            "'idx:all'",
-            "'seq'",
-            "'events'",
-        ] {
-            assert!(lua.contains(piece), "apply.lua lacks {piece}");
+        // The one name the script derives; the rest arrive as KEYS.
+        assert!(lua.contains("'inc:'"), "apply.lua lacks 'inc:'");
+    }
+
+    fn stub(id: String) -> Incident {
+        Incident {
+            id,
+            source: "s".into(),
+            fingerprint: "f".into(),
+            status: Status::Open,
+            priority: None,
+            title: None,
+            labels: Labels::default(),
+            opened_at: 1,
+            last_event_at: 1,
+            resolved_at: None,
+            event_count: 1,
+        }
+    }
+
+    #[test]
+    fn opened_reply_carries_only_the_new_id() {
+        let reply = Value::Array(vec![bulk("opened"), bulk("7")]);
+        let applied = parse_applied(reply, stub).expect("applied");
+        assert_eq!(applied.incident.map(|i| i.id), Some("7".to_owned()));
+        for bad in ["", "x", "-1"] {
+            let reply = Value::Array(vec![bulk("opened"), bulk(bad)]);
+            assert!(
+                matches!(parse_applied(reply, stub), Err(StoreError::Corrupt(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -496,18 +591,27 @@ mod tests {
     #[test]
     fn malformed_incident_hash_is_corrupt_not_a_panic() {
         let reply = Value::Array(vec![bulk("opened"), bulk("id"), bulk("1"), bulk("status")]);
-        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
-        let fields = vec![
-            ("id".to_owned(), "1".to_owned()),
-            ("source".to_owned(), "s".to_owned()),
-            ("fingerprint".to_owned(), "f".to_owned()),
-            ("status".to_owned(), "half-open".to_owned()),
-        ];
+        assert!(matches!(
+            parse_applied(reply, stub),
+            Err(StoreError::Corrupt(_))
+        ));
+        let fields = [
+            ("id", "1"),
+            ("source", "s"),
+            ("fingerprint", "f"),
+            ("status", "half-open"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         assert!(matches!(
             parse_incident(fields),
             Err(StoreError::Corrupt(_))
         ));
         let reply = Value::Array(vec![bulk("exploded")]);
-        assert!(matches!(parse_applied(reply), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            parse_applied(reply, stub),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }
