@@ -223,11 +223,11 @@ impl IncidentStore for RedisStore {
         // A create replies with its new id only: the script stored exactly what was sent.
         parse_applied(reply, |id| Incident {
             id,
-            source: source.to_owned(),
-            fingerprint: fingerprint.to_owned(),
+            source: source.into(),
+            fingerprint: fingerprint.into(),
             status: Status::Open,
             priority: outcome.priority,
-            title: outcome.title.clone(),
+            title: outcome.title.as_deref().map(Into::into),
             labels: outcome.labels.clone(),
             opened_at: now_ms,
             last_event_at: now_ms,
