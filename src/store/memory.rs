@@ -23,9 +23,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
-    page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
-    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
-    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
+    ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
+    DEFAULT_MAX_RESOLVED,
 };
 use crate::engine::{Action, Labels, Outcome, Priority};
 
@@ -235,7 +235,7 @@ impl Inner {
                 state.open = None;
                 (Transition::Resolved, Some(id))
             }
-            // `store_action` never yields `Ignore`; treating it as a resolve of nothing
+            // `step_of` never yields `Ignore`; treating it as a resolve of nothing
             // keeps this match total without a panic.
             (Action::Resolve | Action::Ignore, None) | (Action::Ignore, Some(_)) => {
                 (Transition::AlreadyResolved, None)
@@ -398,13 +398,9 @@ impl IncidentStore for MemoryStore {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<Applied, StoreError> {
-        let Some(action) = store_action(outcome) else {
-            return Ok(Applied {
-                transition: Transition::Ignored,
-                incident: None,
-            });
+        let Some((action, fingerprint)) = step_of(outcome)? else {
+            return Ok(Applied::ignored());
         };
-        let fingerprint = require_fingerprint(outcome)?;
         let (transition, snapshot) =
             self.lock()
                 .apply(source, action, fingerprint, outcome, now_ms)?;

@@ -254,21 +254,28 @@ impl IncidentStore for Store {
     }
 }
 
-/// Which action an outcome asks the store for; `None` for `Ignore`.
-pub(crate) fn store_action(outcome: &Outcome) -> Option<Action> {
-    match outcome.action {
-        Action::Ignore => None,
-        a => Some(a),
+/// What an outcome asks of a store: `None` for `ignore` (answered `Applied::ignored()`
+/// without touching anything), else the action and the fingerprint. The engine always
+/// sets a fingerprint on `open`/`resolve` (it rejects one that renders empty), so its
+/// absence is a caller bug, reported as `Corrupt` (HTTP 500) rather than guessed around.
+pub(crate) fn step_of(outcome: &Outcome) -> Result<Option<(Action, &str)>, StoreError> {
+    if outcome.action == Action::Ignore {
+        return Ok(None);
     }
+    let fingerprint = outcome.fingerprint.as_deref().ok_or_else(|| {
+        StoreError::Corrupt(format!("{} outcome has no fingerprint", outcome.action))
+    })?;
+    Ok(Some((outcome.action, fingerprint)))
 }
 
-/// The fingerprint of an `open` or `resolve` outcome. The engine always sets one (it
-/// rejects a payload whose fingerprint renders empty), so its absence is a caller bug,
-/// reported as `Corrupt` (HTTP 500) rather than guessed around.
-pub(crate) fn require_fingerprint(outcome: &Outcome) -> Result<&str, StoreError> {
-    outcome.fingerprint.as_deref().ok_or_else(|| {
-        StoreError::Corrupt(format!("{} outcome has no fingerprint", outcome.action))
-    })
+impl Applied {
+    /// The answer to an `ignore` outcome.
+    pub fn ignored() -> Applied {
+        Applied {
+            transition: Transition::Ignored,
+            incident: None,
+        }
+    }
 }
 
 /// Parses a page cursor: the decimal id of the last incident of the previous page.

@@ -15,8 +15,8 @@ use redis::{ErrorKind, RedisError, Script, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    page_limit, parse_cursor, parse_id, require_fingerprint, store_action, Applied, Incident,
-    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
+    page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
+    ListQuery, Page, Status, StoreError, Transition,
 };
 use crate::engine::{Action, Labels, Outcome, Priority};
 
@@ -181,13 +181,9 @@ impl IncidentStore for RedisStore {
         outcome: &Outcome,
         now_ms: i64,
     ) -> Result<Applied, StoreError> {
-        let Some(action) = store_action(outcome) else {
-            return Ok(Applied {
-                transition: Transition::Ignored,
-                incident: None,
-            });
+        let Some((action, fingerprint)) = step_of(outcome)? else {
+            return Ok(Applied::ignored());
         };
-        let fingerprint = require_fingerprint(outcome)?;
         let labels = outcome.labels.as_json();
         let mut invocation = self
             .apply_script
