@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             url,
             key_prefix: format!("alertgate-bench:{nanos}:"),
             event_stream_len: 10_000,
+            resolved_ttl: alertgate::store::DEFAULT_RESOLVED_TTL,
         })
         .await?,
     );

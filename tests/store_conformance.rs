@@ -21,6 +21,9 @@ use alertgate::store::{
 /// Event stream bound for every case but the one that tests the bound.
 const STREAM_LEN: usize = 1_000;
 
+/// Redis `resolved_ttl` for every case but the expiry ones: longer than any test runs.
+const RESOLVED_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A store under test, set up fresh for one test.
 trait Backend: Sized {
     type S: IncidentStore + Clone;
@@ -69,6 +72,26 @@ impl Backend for Redis {
     type S = RedisStore;
 
     async fn setup(test: &str, event_stream_len: usize) -> Option<Self> {
+        Redis::with_ttl(test, event_stream_len, RESOLVED_TTL).await
+    }
+
+    fn store(&self) -> &RedisStore {
+        &self.store
+    }
+
+    async fn replica(&self) -> RedisStore {
+        RedisStore::connect(self.settings.clone())
+            .await
+            .expect("second redis store")
+    }
+}
+
+impl Redis {
+    async fn with_ttl(
+        test: &str,
+        event_stream_len: usize,
+        resolved_ttl: std::time::Duration,
+    ) -> Option<Self> {
         if std::env::var("ALERTGATE_SKIP_REDIS_TESTS").as_deref() == Ok("1") {
             eprintln!("skipping {test}: ALERTGATE_SKIP_REDIS_TESTS=1");
             return None;
@@ -81,6 +104,7 @@ impl Backend for Redis {
             url: redis_url(),
             key_prefix: format!("alertgate-test:{test}:{}:{nanos}:", std::process::id()),
             event_stream_len,
+            resolved_ttl,
         };
         let store = RedisStore::connect(settings.clone())
             .await
@@ -92,16 +116,6 @@ impl Backend for Redis {
                 )
             });
         Some(Redis { store, settings })
-    }
-
-    fn store(&self) -> &RedisStore {
-        &self.store
-    }
-
-    async fn replica(&self) -> RedisStore {
-        RedisStore::connect(self.settings.clone())
-            .await
-            .expect("second redis store")
     }
 }
 
@@ -1013,6 +1027,7 @@ mod redis {
             url: "redis://127.0.0.1:1".into(),
             key_prefix: "alertgate-test:unreachable:".into(),
             event_stream_len: 10,
+            resolved_ttl: RESOLVED_TTL,
         };
         let err = RedisStore::connect(settings)
             .await

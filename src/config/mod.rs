@@ -80,6 +80,7 @@ impl Snapshot {
                 for (key, differs) in [
                     ("store.url", a.url != b.url),
                     ("store.key_prefix", a.key_prefix != b.key_prefix),
+                    ("store.resolved_ttl", a.resolved_ttl != b.resolved_ttl),
                     (
                         "store.event_stream_len",
                         a.event_stream_len != b.event_stream_len,
@@ -253,5 +254,50 @@ mod tests {
         };
         let snap = snapshot_with(dir.path(), "  max_resolved: 5", &switched).expect("switched");
         assert_eq!(snap.settings.store.backend_name(), "redis");
+    }
+
+    #[test]
+    fn resolved_ttl_defaults_to_seven_days_parses_units_and_needs_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = Overrides::default();
+        let redis = "  backend: redis\n  url: redis://127.0.0.1:6379";
+        let ttl_of = |snap: &Snapshot| match &snap.settings.store {
+            StoreSettings::Redis(r) => r.resolved_ttl,
+            other => panic!("{other:?}"),
+        };
+        let old = snapshot_with(dir.path(), redis, &none).expect("default");
+        assert_eq!(ttl_of(&old), crate::store::DEFAULT_RESOLVED_TTL);
+        assert_eq!(ttl_of(&old), std::time::Duration::from_secs(7 * 86_400));
+        let new = snapshot_with(dir.path(), &format!("{redis}\n  resolved_ttl: 24h"), &none)
+            .expect("set");
+        assert_eq!(ttl_of(&new), std::time::Duration::from_secs(86_400));
+        assert_eq!(old.restart_needed(&new), vec!["store.resolved_ttl"]);
+        for bad in ["0s", "0d", "7", "1w", "soon"] {
+            let errors = snapshot_with(
+                dir.path(),
+                &format!("{redis}\n  resolved_ttl: {bad}"),
+                &none,
+            )
+            .expect_err(bad);
+            assert!(
+                errors.iter().any(|e| e.path == "store.resolved_ttl"),
+                "{bad}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolved_ttl_is_an_error_with_the_memory_backend() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let errors = snapshot_with(
+            dir.path(),
+            "  backend: memory\n  resolved_ttl: 1d",
+            &Overrides::default(),
+        )
+        .expect_err("redis-only key with memory");
+        assert!(
+            errors.iter().any(|e| e.path == "store.resolved_ttl"),
+            "{errors:?}"
+        );
     }
 }

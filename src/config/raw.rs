@@ -56,9 +56,18 @@ pub struct StoreConfig {
     /// forgotten (404 by id, gone from listings; the event stream keeps its copies), and
     /// with it the last `event_time` of its key if nothing newer of that key is kept.
     /// Open incidents are never evicted. `0` keeps none. Default 10000. Changing it
-    /// needs a restart. An error with `backend: redis`, which does not bound them yet.
+    /// needs a restart. An error with `backend: redis`, which bounds them by
+    /// `resolved_ttl` instead.
     #[serde(default)]
     pub max_resolved: Option<usize>,
+    /// Redis only: how long a resolved incident is kept after its resolve (`PEXPIRE` on
+    /// its hash), then it is gone (404 by id, gone from listings; the event stream keeps
+    /// its copies). Its key's last `event_time` (for stale detection) expires after the
+    /// same time unless a newer event on that key comes; an open incident never expires.
+    /// A duration: `30m`, `24h`, `7d` (units `ms`, `s`, `m`, `h`, `d`). Default `7d`.
+    /// Changing it needs a restart and applies to later resolves only.
+    #[serde(default)]
+    pub resolved_ttl: Option<String>,
 }
 
 /// A store backend name.

@@ -12,7 +12,10 @@ use subtle::ConstantTimeEq;
 use super::raw::{BackendConfig, FileConfig};
 use super::Overrides;
 use crate::mapping::Errors;
-use crate::store::{MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED};
+use crate::store::{
+    MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_RESOLVED_TTL,
+};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
@@ -199,8 +202,8 @@ fn check_store(
     if store.backend == BackendConfig::Redis && store.max_resolved.is_some() {
         errors.push(
             "store.max_resolved",
-            "only used by the memory backend (the redis backend does not bound resolved \
-             incidents yet): remove it",
+            "only used by the memory backend (the redis backend bounds resolved incidents \
+             by time: use `resolved_ttl`): remove it",
         );
     }
     match backend {
@@ -208,6 +211,7 @@ fn check_store(
             for (key, set) in [
                 ("url", store.url.is_some()),
                 ("key_prefix", store.key_prefix.is_some()),
+                ("resolved_ttl", store.resolved_ttl.is_some()),
             ] {
                 if set {
                     errors.push(
@@ -233,6 +237,22 @@ fn check_store(
             {
                 errors.push("store.url", "expected a redis:// or rediss:// url");
             }
+            let resolved_ttl = match &store.resolved_ttl {
+                None => DEFAULT_RESOLVED_TTL,
+                Some(text) => match parse_duration(text) {
+                    Some(d) if d >= Duration::from_millis(1) => d,
+                    _ => {
+                        errors.push(
+                            "store.resolved_ttl",
+                            format!(
+                                "invalid duration {text:?}: expected a positive number with \
+                                 ms, s, m, h or d, like 7d"
+                            ),
+                        );
+                        return None;
+                    }
+                },
+            };
             Some(StoreSettings::Redis(RedisSettings {
                 url,
                 key_prefix: store
@@ -240,6 +260,7 @@ fn check_store(
                     .clone()
                     .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
                 event_stream_len,
+                resolved_ttl,
             }))
         }
     }
@@ -256,7 +277,7 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
                 ok = false;
                 errors.push(
                     format!("limits.{key}"),
-                    format!("invalid duration {text:?}: expected a positive number with ms, s, m or h, like 10s"),
+                    format!("invalid duration {text:?}: expected a positive number with ms, s, m, h or d, like 10s"),
                 );
                 default
             }
@@ -288,7 +309,7 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
     ok.then_some(limits)
 }
 
-/// `500ms`, `10s`, `2m`, `1h` → a duration.
+/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
@@ -299,6 +320,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "s" => Some(Duration::from_secs(n)),
         "m" => n.checked_mul(60).map(Duration::from_secs),
         "h" => n.checked_mul(3600).map(Duration::from_secs),
+        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
         _ => None,
     }
 }
@@ -312,7 +334,10 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        for bad in ["10", "s", "1.5s", "-1s", "10 parsecs"] {
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration(&format!("{}d", u64::MAX)), None);
+        for bad in ["10", "s", "1.5s", "-1s", "10 parsecs", "1w", "d"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

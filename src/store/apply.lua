@@ -15,6 +15,13 @@
 -- ARGV[7]  priority or ""       ARGV[8]  "1" if a title is given, else "0"
 -- ARGV[9]  title                ARGV[10] labels (a JSON object)
 -- ARGV[11] event stream MAXLEN (approximate)
+-- ARGV[12] resolved TTL (ms, >= 1): how long a resolved incident's hash, and a key that
+--          holds no open incident (only its last `ts`), live after their last write
+--
+-- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs the
+-- fp key, which a resolve may have set to expire; a new incident's hash is a new key).
+-- A resolve PEXPIREs both; a later resolve that stamps the key refreshes the key's TTL.
+-- Ids of expired incidents stay in the ids:* sets until a listing meets and ZREMs them.
 --
 -- Returns {"opened", id} for a create (the caller knows every other field: it sent them),
 -- else {transition, field, value, field, value, ...}: the incident's hash as it stands
@@ -26,6 +33,7 @@
 
 local fp_key = KEYS[1]
 local action, now, event_time = ARGV[2], ARGV[5], ARGV[6]
+local ttl = ARGV[12]
 
 local state = redis.call('HMGET', fp_key, 'open', 'ts')
 local open, ts = state[1], state[2]
@@ -58,6 +66,8 @@ if action == 'open' and not open then
   else
     redis.call('HSET', fp_key, 'open', id)
   end
+  -- A resolve before may have set the key to expire; it now records an open incident.
+  redis.call('PERSIST', fp_key)
   transition = 'opened'
 elseif action == 'open' then
   local inc = ARGV[1] .. 'inc:' .. open
@@ -76,16 +86,22 @@ elseif action == 'open' then
 elseif action == 'resolve' and open then
   local inc = ARGV[1] .. 'inc:' .. open
   redis.call('HSET', inc, 'status', 'resolved', 'resolved_at', now, 'last_event_at', now)
+  redis.call('PEXPIRE', inc, ttl)
   redis.call('ZADD', KEYS[2], open, open)
   if stamp then
     -- The key keeps its last time; only the open id goes.
     redis.call('HSET', fp_key, 'ts', event_time)
   end
-  -- With no `ts` left either, the now empty hash disappears.
+  -- With no `ts` left either, the now empty hash disappears (and PEXPIRE does nothing).
   redis.call('HDEL', fp_key, 'open')
+  redis.call('PEXPIRE', fp_key, ttl)
   transition = 'resolved'
 elseif action == 'resolve' then
-  if stamp then redis.call('HSET', fp_key, 'ts', event_time) end
+  -- The key holds no open incident: its last time lives as long as a resolved incident.
+  if stamp then
+    redis.call('HSET', fp_key, 'ts', event_time)
+    redis.call('PEXPIRE', fp_key, ttl)
+  end
   return {'already_resolved'}
 else
   return redis.error_reply('ERR alertgate apply: unknown action ' .. tostring(action))

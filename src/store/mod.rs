@@ -32,6 +32,9 @@ pub const DEFAULT_EVENT_STREAM_LEN: usize = 10_000;
 /// Default bound on the resolved incidents the memory store keeps.
 pub const DEFAULT_MAX_RESOLVED: usize = 10_000;
 
+/// Default time the Redis store keeps a resolved incident after its resolve: 7 days.
+pub const DEFAULT_RESOLVED_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Whether an incident is still open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -31,6 +31,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const RECONNECT_RETRIES: usize = 0;
 /// A last bound on any one store call (waiting for a reconnect included).
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A listing reads the indexes at most this many times to fill a page that expired
+/// incidents thinned out; after that it returns a shorter page with a cursor (the ids it
+/// skipped are removed from the indexes, so the next call gets further).
+const MAX_LIST_ROUNDS: usize = 8;
 
 /// How to reach Redis and where to keep the keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +45,10 @@ pub struct RedisSettings {
     pub key_prefix: String,
     /// Approximate bound on the event stream (`XADD … MAXLEN ~`); reads never return more.
     pub event_stream_len: usize,
+    /// How long a resolved incident (its hash) and its key's last `event_time` are kept
+    /// after the resolve (`PEXPIRE`, millisecond precision, at least 1 ms). Open incidents
+    /// never expire.
+    pub resolved_ttl: Duration,
 }
 
 /// A cheap-clone handle on the Redis incident store.
@@ -50,6 +58,8 @@ pub struct RedisStore {
     keys: Keys,
     apply_script: Script,
     event_stream_len: usize,
+    /// `resolved_ttl` in ms, at least 1 (`PEXPIRE` rejects 0).
+    resolved_ttl_ms: u64,
 }
 
 impl RedisStore {
@@ -68,6 +78,9 @@ impl RedisStore {
             keys: Keys::new(settings.key_prefix),
             apply_script: Script::new(include_str!("apply.lua")),
             event_stream_len: settings.event_stream_len,
+            resolved_ttl_ms: u64::try_from(settings.resolved_ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
         };
         // Loading now surfaces a script Redis rejects at startup, not on the first webhook;
         // `Script` reloads it by itself if Redis restarts and forgets it.
@@ -76,7 +89,9 @@ impl RedisStore {
         Ok(store)
     }
 
-    async fn fetch_incidents(&self, ids: &[u64]) -> Result<Vec<Incident>, StoreError> {
+    /// Each id's incident, in order; `None` where its hash is gone (expired after its
+    /// resolve, or deleted by hand).
+    async fn fetch_incidents(&self, ids: &[u64]) -> Result<Vec<Option<Incident>>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -86,16 +101,88 @@ impl RedisStore {
         }
         let mut conn = self.conn.clone();
         let hashes: Vec<Value> = bounded(pipe.query_async(&mut conn)).await?;
-        let mut incidents = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            let fields = field_pairs(hash)?;
-            // An empty hash is an id whose incident vanished (someone deleted keys by
-            // hand); skip it rather than fail the whole page.
-            if !fields.is_empty() {
-                incidents.push(parse_incident(fields.into_iter().collect())?);
+        if hashes.len() != ids.len() {
+            return Err(StoreError::Corrupt("short pipeline reply".into()));
+        }
+        hashes
+            .into_iter()
+            .map(|hash| {
+                let fields = field_pairs(hash)?;
+                if fields.is_empty() {
+                    Ok(None)
+                } else {
+                    parse_incident(fields.into_iter().collect()).map(Some)
+                }
+            })
+            .collect()
+    }
+
+    /// Up to `per_range` ids from each (source, status) range strictly older than
+    /// `before`, newest first, each with the index (source) it came from.
+    async fn read_index(
+        &self,
+        sources: &[String],
+        statuses: &[Status],
+        before: Option<u64>,
+        per_range: usize,
+    ) -> Result<Vec<(u64, usize)>, StoreError> {
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Open ids are scored -id, resolved ones +id (see `Keys`), so both statuses read
+        // newest first: open ones ascending from -cursor, resolved ones descending from
+        // +cursor, never crossing 0.
+        let mut pipe = redis::pipe();
+        let mut origin = Vec::new();
+        for (n, source) in sources.iter().enumerate() {
+            for &status in statuses {
+                let key = self.keys.index(source);
+                match status {
+                    Status::Open => pipe
+                        .cmd("ZRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("-inf".to_owned(), |c| format!("(-{c}")))
+                        .arg("(0"),
+                    Status::Resolved => pipe
+                        .cmd("ZREVRANGEBYSCORE")
+                        .arg(key)
+                        .arg(before.map_or("+inf".to_owned(), |c| format!("({c}")))
+                        .arg("(0"),
+                };
+                pipe.arg("LIMIT").arg(0).arg(per_range);
+                origin.push(n);
             }
         }
-        Ok(incidents)
+        let mut conn = self.conn.clone();
+        let lists: Vec<Value> = bounded(pipe.query_async(&mut conn)).await?;
+        let mut ids = Vec::new();
+        for (list, n) in lists.into_iter().zip(origin) {
+            for v in items(list)? {
+                let text = text(v)?;
+                let id = parse_id(&text).ok_or_else(|| corrupt("index member", &text))?;
+                ids.push((id, n));
+            }
+        }
+        ids.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+        ids.dedup_by_key(|e| e.0);
+        Ok(ids)
+    }
+
+    /// Removes ids whose incident is gone from the indexes they were read from. Ids are
+    /// never reused, so a gone id never comes back.
+    async fn forget(&self, sources: &[String], gone: &[(u64, usize)]) -> Result<(), StoreError> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for &(id, n) in gone {
+            pipe.cmd("ZREM")
+                .arg(self.keys.index(&sources[n]))
+                .arg(id)
+                .ignore();
+        }
+        let mut conn = self.conn.clone();
+        bounded(pipe.query_async::<()>(&mut conn)).await
     }
 }
 
@@ -213,7 +300,8 @@ impl IncidentStore for RedisStore {
             .arg(if outcome.title.is_some() { "1" } else { "0" })
             .arg(outcome.title.as_deref().unwrap_or(""))
             .arg(labels)
-            .arg(self.event_stream_len);
+            .arg(self.event_stream_len)
+            .arg(self.resolved_ttl_ms);
         let mut conn = self.conn.clone();
         let reply: Value = bounded(invocation.invoke_async(&mut conn)).await?;
         // A create replies with its new id only: the script stored exactly what was sent.
@@ -236,7 +324,7 @@ impl IncidentStore for RedisStore {
         let Some(id) = parse_id(id) else {
             return Ok(None);
         };
-        Ok(self.fetch_incidents(&[id]).await?.pop())
+        Ok(self.fetch_incidents(&[id]).await?.pop().flatten())
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
@@ -263,52 +351,41 @@ impl IncidentStore for RedisStore {
             Some(Status::Resolved) => &[Status::Resolved],
             None => &[Status::Open, Status::Resolved],
         };
-        // One more than a page from each (source, status) range tells whether another page
-        // follows; the merge reads at most (ranges × (limit + 1)) ids, whatever the filters.
-        // Open ids are scored -id, resolved ones +id (see `Keys`), so both statuses read
-        // newest first: open ones ascending from -cursor, resolved ones descending from
-        // +cursor, never crossing 0.
-        let mut pipe = redis::pipe();
-        for source in &sources {
-            for &status in statuses {
-                let key = self.keys.index(source);
-                match status {
-                    Status::Open => pipe
-                        .cmd("ZRANGEBYSCORE")
-                        .arg(key)
-                        .arg(before.map_or("-inf".to_owned(), |c| format!("(-{c}")))
-                        .arg("(0"),
-                    Status::Resolved => pipe
-                        .cmd("ZREVRANGEBYSCORE")
-                        .arg(key)
-                        .arg(before.map_or("+inf".to_owned(), |c| format!("({c}")))
-                        .arg("(0"),
-                };
-                pipe.arg("LIMIT").arg(0).arg(limit + 1);
+        // One more than the ids still wanted from each (source, status) range tells
+        // whether more follow; a round reads at most (ranges × (limit + 1)) ids. Ids whose
+        // incident expired are skipped and removed from their index; the next round
+        // continues below the last id examined, until the page is full, the indexes are
+        // exhausted, or `MAX_LIST_ROUNDS` (then the page is shorter, with a cursor).
+        let mut incidents = Vec::with_capacity(limit);
+        let mut cursor = before;
+        let mut next_cursor = None;
+        for round in 1..=MAX_LIST_ROUNDS {
+            let need = limit - incidents.len();
+            let mut ids = self
+                .read_index(&sources, statuses, cursor, need + 1)
+                .await?;
+            let more = ids.len() > need;
+            ids.truncate(need);
+            let found = self
+                .fetch_incidents(&ids.iter().map(|e| e.0).collect::<Vec<_>>())
+                .await?;
+            let mut gone = Vec::new();
+            for (entry, incident) in ids.iter().zip(found) {
+                match incident {
+                    Some(incident) => incidents.push(incident),
+                    None => gone.push(*entry),
+                }
+            }
+            self.forget(&sources, &gone).await?;
+            cursor = ids.last().map(|e| e.0);
+            if !more {
+                break;
+            }
+            if incidents.len() == limit || round == MAX_LIST_ROUNDS {
+                next_cursor = cursor.map(|c| c.to_string());
+                break;
             }
         }
-        let lists: Vec<Value> = if sources.is_empty() {
-            Vec::new()
-        } else {
-            bounded(pipe.query_async(&mut conn)).await?
-        };
-        let mut ids = Vec::new();
-        for list in lists {
-            for v in items(list)? {
-                let text = text(v)?;
-                ids.push(parse_id(&text).ok_or_else(|| corrupt("index member", &text))?);
-            }
-        }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        let more = ids.len() > limit;
-        ids.truncate(limit);
-        let incidents = self.fetch_incidents(&ids).await?;
-        let next_cursor = if more {
-            ids.last().map(u64::to_string)
-        } else {
-            None
-        };
         Ok(Page {
             incidents,
             next_cursor,
