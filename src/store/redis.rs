@@ -209,12 +209,14 @@ fn classify(e: RedisError) -> StoreError {
 ///
 /// Under prefix `P` (used verbatim):
 /// - `P fp:{sha256hex}` hash `{open, ts}` per (source, fingerprint): the open incident id
-///   and the last applied `event_time`. Hashed so any fingerprint length makes a short key;
+///   and the last applied `event_time`; no TTL while an incident is open, `resolved_ttl`
+///   from a resolve (or a resolve with nothing open). Hashed so any fingerprint length makes a short key;
 ///   the digest covers the source's length, the source, then the fingerprint, so no two
 ///   pairs share an input.
 /// - `P seq` counter: `INCR` makes each new incident id.
 /// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
-///   `priority`, `title`, `resolved_at` are absent fields).
+///   `priority`, `title`, `resolved_at` are absent fields); expires `resolved_ttl` after
+///   its resolve. Listings skip ids whose hash is gone and `ZREM` them from `ids:*`.
 /// - `P ids:{source}` sorted set of one source's incident ids, scored -id while open and
 ///   +id once resolved: a resolve is one ZADD (score update), and each status is one score
 ///   range, read newest first. Listings without a source merge every source's. (Named
