@@ -100,64 +100,51 @@ fn check_accepts_the_example_config() {
     );
 }
 
+/// Writes `config` to `path`, runs `alertgate check --config` on it, and returns whether
+/// it passed and its stderr.
+fn check_config(path: &std::path::Path, config: &str) -> (bool, String) {
+    std::fs::write(path, config).expect("write");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(path)
+        .output()
+        .expect("run check");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn check_reports_every_config_problem_with_file_line_and_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("bad.yaml");
     let mappings = repo_root().join("mappings");
-    std::fs::write(
+    let head = format!(
+        "mappings_dir: {}\nsources:\n  cake:\n    integration: nothere\n",
+        mappings.display()
+    );
+
+    let (ok, stderr) = check_config(
         &path,
-        format!(
-            "mappings_dir: {}\nsources:\n  cake:\n    integration: nothere\n    tokens: [\"${{ALERTGATE_TEST_SURELY_UNSET}}\"]\nadmin_token: x\n",
-            mappings.display()
-        ),
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("run check");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+        &format!("{head}    tokens: [\"${{ALERTGATE_TEST_SURELY_UNSET}}\"]\nadmin_token: x\n"),
+    );
+    assert!(!ok);
     assert!(
         stderr.contains("bad.yaml:5:") && stderr.contains("ALERTGATE_TEST_SURELY_UNSET"),
         "{stderr}"
     );
 
-    std::fs::write(
+    let (_, stderr) = check_config(
         &path,
-        format!(
-            "mappings_dir: {}\nsources:\n  cake:\n    integration: nothere\n    tokens: [t]\nadmin_token: x\nlimitz: {{}}\n",
-            mappings.display()
-        ),
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("check");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        &format!("{head}    tokens: [t]\nadmin_token: x\nlimitz: {{}}\n"),
+    );
     assert!(
         stderr.contains("bad.yaml:7:1: limitz: unknown field"),
         "{stderr}"
     );
 
-    std::fs::write(
-        &path,
-        format!(
-            "mappings_dir: {}\nsources:\n  cake:\n    integration: nothere\n    tokens: [t]\nadmin_token: x\n",
-            mappings.display()
-        ),
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("check");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_, stderr) = check_config(&path, &format!("{head}    tokens: [t]\nadmin_token: x\n"));
     assert!(
         stderr.contains("bad.yaml:4:18: sources.cake.integration: no mapping"),
         "{stderr}"
