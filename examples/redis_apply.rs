@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use alertgate::engine::{Action, Labels, Outcome, Priority};
+use alertgate::outcome::{Action, Labels, Outcome, Priority};
 use alertgate::store::{IncidentStore, RedisSettings, RedisStore};
 
 fn outcome(action: Action, i: usize, labels: &Labels) -> Outcome {

@@ -19,7 +19,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::clock;
-use crate::mapping::CompileError;
+use crate::yaml::CompileError;
 use crate::metrics::Metrics;
 
 pub use self::watch::{

@@ -11,7 +11,7 @@ use std::time::Duration;
 use alertgate::config::{self, Overrides};
 use alertgate::metrics::Metrics;
 use alertgate::reload::Watchers;
-use alertgate::serve;
+use alertgate::app;
 use alertgate::server::{self, AppState};
 use alertgate::store::{MemorySettings, MemoryStore, Store};
 use bytes::Bytes;
@@ -87,12 +87,12 @@ impl Gateway {
         std::fs::write(&config, config_text(&["demo"])).expect("write config");
 
         let snapshot = config::build_snapshot(&config, &Overrides::default()).expect("valid");
-        let reloader = serve::reloader(&config, Overrides::default(), snapshot, Metrics::new());
+        let reloader = app::reloader(&config, Overrides::default(), snapshot, Metrics::new());
         let (stop, stopped) = tokio::sync::watch::channel(());
         let until = |mut rx: tokio::sync::watch::Receiver<()>| async move {
             let _ = rx.changed().await;
         };
-        let triggers = serve::spawn_reload_triggers(&reloader, &config, until(stopped.clone()));
+        let triggers = app::spawn_reload_triggers(&reloader, &config, until(stopped.clone()));
         assert!(triggers.watching_files());
         let state = AppState::with_reloader(
             reloader,

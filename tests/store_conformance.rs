@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[path = "support/relay.rs"]
 mod relay;
 
-use alertgate::engine::{Action, Labels, Outcome, Priority};
+use alertgate::outcome::{Action, Labels, Outcome, Priority};
 use alertgate::store::{
     IncidentStore, ListQuery, MemorySettings, MemoryStore, RedisSettings, RedisStore, Status,
     StoreError, Transition,

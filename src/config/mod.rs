@@ -22,7 +22,8 @@ pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, Store
 pub use self::settings::{
     parse_duration, Limits, Settings, SourceSettings, StoreSettings, TokenDigest, DEFAULT_LISTEN,
 };
-use crate::mapping::{self, CompileError, Errors, Mapping, MappingSet};
+use crate::mapping::{self, Mapping, MappingSet};
+use crate::yaml::{self, CompileError, Errors};
 
 /// Command-line settings that win over the config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,10 +124,10 @@ pub fn build_snapshot(
     config_path: &Path,
     overrides: &Overrides,
 ) -> Result<Snapshot, Vec<CompileError>> {
-    let text = mapping::read(config_path).map_err(|e| vec![e])?;
+    let text = yaml::read(config_path).map_err(|e| vec![e])?;
     let mut fallbacks = Vec::new();
     let lookup = |name: &str| std::env::var(name).ok();
-    let raw: FileConfig = mapping::from_yaml_rewriting(config_path, &text, &mut |path, value| {
+    let raw: FileConfig = yaml::from_yaml_rewriting(config_path, &text, &mut |path, value| {
         env::expand(value, path, &lookup, &mut fallbacks)
     })?;
     let base = config_path

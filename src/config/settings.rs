@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
 use super::Overrides;
-use crate::mapping::Errors;
+use crate::yaml::Errors;
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,

@@ -3,11 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::compile::Errors;
+use crate::yaml::Errors;
 use super::spec::TestSpec;
-use super::Mapping;
-use crate::decode::{DecodeError, Payload};
-use crate::engine::{self, Action, Outcome, Priority, Rejection};
+use crate::outcome::{Action, Priority};
 
 /// A compiled test.
 #[derive(Debug, Clone)]
@@ -133,117 +131,4 @@ pub(crate) fn compile_tests(
         });
     }
     tests
-}
-
-/// Decodes a test's payload the way the server would.
-pub fn decode_payload(
-    mapping: &Mapping,
-    get: bool,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<Payload, DecodeError> {
-    if get {
-        let query = std::str::from_utf8(body)
-            .map_err(|_| DecodeError::Form("query string is not UTF-8".into()))?;
-        mapping.decode_query(query.trim_end_matches(['\r', '\n']))
-    } else {
-        mapping.decode_body(body, content_type)
-    }
-}
-
-/// Runs one test; returns one line per difference (`field: expected X, got Y`).
-pub fn run(mapping: &Mapping, test: &MappingTest) -> Vec<String> {
-    let payload = match decode_payload(mapping, test.get, test.content_type.as_deref(), &test.body)
-    {
-        Ok(p) => p,
-        Err(e) => return vec![format!("payload: cannot decode: {e}")],
-    };
-    check(&test.expect, &engine::evaluate(mapping, &payload))
-}
-
-fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
-    let mut diffs = Vec::new();
-    let outcome = match (result, &expect.reject) {
-        (Err(rejection), Some(text)) => {
-            if !rejection.to_string().contains(text.as_str()) {
-                diffs.push(format!(
-                    "reject: expected a message containing {text:?}, got {:?}",
-                    rejection.to_string()
-                ));
-            }
-            return diffs;
-        }
-        (Err(rejection), None) => {
-            diffs.push(format!(
-                "action: expected {:?}, got rejection {:?}",
-                expect.action.map(Action::as_str),
-                rejection.to_string()
-            ));
-            return diffs;
-        }
-        (Ok(outcome), Some(text)) => {
-            diffs.push(format!(
-                "reject: expected a rejection containing {text:?}, got action {}",
-                outcome.action
-            ));
-            return diffs;
-        }
-        (Ok(outcome), None) => outcome,
-    };
-    let mut compare = |field: &str, expected: Option<String>, actual: Option<String>| {
-        if expected != actual {
-            diffs.push(format!(
-                "{field}: expected {}, got {}",
-                shown(&expected),
-                shown(&actual)
-            ));
-        }
-    };
-    if let Some(a) = expect.action {
-        compare(
-            "action",
-            Some(a.to_string()),
-            Some(outcome.action.to_string()),
-        );
-    }
-    if let Some(f) = &expect.fingerprint {
-        compare("fingerprint", Some(f.clone()), outcome.fingerprint.clone());
-    }
-    if let Some(p) = expect.priority {
-        compare(
-            "priority",
-            p.map(|p| p.to_string()),
-            outcome.priority.map(|p| p.to_string()),
-        );
-    }
-    if let Some(t) = &expect.title {
-        compare("title", Some(t.clone()), outcome.title.clone());
-    }
-    if let Some(r) = &expect.rule {
-        compare("rule", Some(r.clone()), outcome.rule.clone());
-    }
-    if let Some(labels) = &expect.labels {
-        let actual = outcome.labels.to_map();
-        if labels != &actual {
-            diffs.push(format!(
-                "labels: expected {}, got {}",
-                serde_json::Value::from(serde_json::Map::from_iter(labels.clone())),
-                serde_json::Value::from(serde_json::Map::from_iter(actual))
-            ));
-        }
-    }
-    if let Some(r) = &expect.reason {
-        let actual = outcome.reason.clone().unwrap_or_default();
-        if !actual.contains(r.as_str()) {
-            diffs.push(format!("reason: expected text {r:?}, got {actual:?}"));
-        }
-    }
-    diffs
-}
-
-/// `"text"` for a value, `none` for its absence.
-fn shown(value: &Option<String>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
 }

@@ -39,6 +39,7 @@ fn build_fake(dir: &Path) -> Result<Fake, Vec<CompileError>> {
         .enumerate()
         .filter(|(_, l)| l.trim() == "invalid")
         .map(|(i, _)| CompileError {
+            kind: crate::yaml::ErrorKind::Invalid,
             file: table_file.clone(),
             line: Some(i + 1),
             column: Some(1),

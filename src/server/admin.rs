@@ -9,9 +9,10 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
-use super::api::authorize_admin;
+use super::auth::authorize_admin;
 use super::error::{json_response, ApiError};
-use super::AppState;
+use super::http::only_get;
+use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
 use crate::reload::{FailureKind, Reloader, Trigger};
@@ -55,7 +56,7 @@ pub(super) fn config<B>(
     snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    super::handler::only_get(request.method())?;
+    only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
     Ok(json_response(StatusCode::OK, &to_json(&status)?))
@@ -66,7 +67,7 @@ pub(super) fn metrics<B>(
     state: &AppState,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    super::handler::only_get(request.method())?;
+    only_get(request.method())?;
     let mut response = Response::new(Full::new(Bytes::from(state.metrics().encode())));
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -4,10 +4,11 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 
+use super::auth::authorize_admin;
 use super::error::ApiError;
-use super::handler::{ok_json, query_names, query_param};
-use super::AppState;
-use crate::config::{Snapshot, TokenDigest};
+use super::http::{ok_json, query_names, query_param};
+use super::state::AppState;
+use crate::config::Snapshot;
 use crate::store::{IncidentStore, ListQuery, Status};
 
 /// Page size when the request names none (clamped to `limits.max_page_size` too).
@@ -114,39 +115,5 @@ pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Ful
             e.log(&http::Method::GET, "/-/ready");
             e.into_response()
         }
-    }
-}
-
-/// `Authorization: Bearer <admin_token>`, compared in constant time.
-pub(super) fn authorize_admin<B>(
-    snapshot: &Snapshot,
-    request: &Request<B>,
-) -> Result<(), ApiError> {
-    let header = request
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let Some(header) = header else {
-        return Err(ApiError::Unauthorized {
-            message: "missing admin token: send Authorization: Bearer <token>",
-            bearer: true,
-        });
-    };
-    let token = match header.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => {
-            return Err(ApiError::Unauthorized {
-                message: "expected Authorization: Bearer <token>",
-                bearer: true,
-            })
-        }
-    };
-    if TokenDigest::matches_any(std::slice::from_ref(&snapshot.settings.admin_token), token) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized {
-            message: "wrong admin token",
-            bearer: true,
-        })
     }
 }

@@ -11,7 +11,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 
 use crate::decode::DecodeError;
-use crate::engine::Rejection;
+use crate::outcome::Rejection;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying after a 503.

@@ -1,6 +1,6 @@
 //! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
 //!
-//! The order is the contract's (DESIGN §2): method and source first, then the token
+//! The order is the contract's (docs/design.md §2): method and source first, then the token
 //! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
 //! then the bounded body, decode, evaluate, and one store step.
 
@@ -12,13 +12,14 @@ use http_body_util::Full;
 use hyper::body::Body;
 use serde::Serialize;
 
+use super::auth::authorize_source;
 use super::error::ApiError;
-use super::handler::{check_content_length, ok_json, query_param, read_body};
-use super::{AppState, TOKEN_HEADER};
+use super::http::{check_content_length, ok_json, read_body};
+use super::state::AppState;
 use crate::clock;
-use crate::config::{Snapshot, Source, TokenDigest};
-use crate::decode::TOKEN_PARAM;
-use crate::engine::{self, Action, Priority};
+use crate::config::Snapshot;
+use crate::engine;
+use crate::outcome::{Action, Priority};
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -39,7 +40,7 @@ where
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
-    authorize(source, &request)?;
+    authorize_source(source, &request)?;
 
     let payload = if is_get {
         source
@@ -109,29 +110,4 @@ struct HookResponse<'a> {
     /// Why the payload was ignored; only on `ignored`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
-}
-
-/// The token from header `X-ITOC360-Token` or query `token`, checked against the
-/// source's digests in constant time.
-fn authorize<B>(source: &Source, request: &Request<B>) -> Result<(), ApiError> {
-    let presented = match request.headers().get(TOKEN_HEADER) {
-        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(
-            |_| ApiError::Unauthorized {
-                message: "wrong token",
-                bearer: false,
-            },
-        )?)),
-        None => query_param(request.uri().query(), TOKEN_PARAM)?,
-    };
-    match presented {
-        None => Err(ApiError::Unauthorized {
-            message: "missing token: pass ?token= or the X-ITOC360-Token header",
-            bearer: false,
-        }),
-        Some(token) if TokenDigest::matches_any(&source.tokens, &token) => Ok(()),
-        Some(_) => Err(ApiError::Unauthorized {
-            message: "wrong token",
-            bearer: false,
-        }),
-    }
 }

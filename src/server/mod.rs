@@ -1,23 +1,24 @@
 //! The HTTP server: accept loop, per-connection limits, graceful shutdown, routes.
 //!
-//! Owns HTTP (hyper 1.x via hyper-util's `auto::Builder`: HTTP/1.1 and HTTP/2), the
-//! request limits (header read time, request time, body size), routing, and turning typed
-//! errors into responses (`error`). The webhook route (`hooks`) runs decode → engine →
-//! store; `api` serves incidents and health. It does not decide what a payload means, and
-//! does not build or reload config: it reads whatever `Snapshot` `AppState` holds, once
-//! per request.
+//! Owns HTTP (hyper 1.x via hyper-util's `auto::Builder`: HTTP/1.1 and HTTP/2) and the
+//! request limits (header read time, request time, body size). Inside, one way down:
+//! `router` → the handlers (`hooks` runs decode → engine → store; `api` serves incidents
+//! and health; `admin` reload, config and metrics) → `auth` (tokens) and `http` (bounded
+//! bodies, query parameters, JSON answers) → `error` (the one error → status table) and
+//! `state`. It does not decide what a payload means, and does not build or reload config:
+//! it reads whatever `Snapshot` `AppState` holds, once per request.
 
 mod admin;
 mod api;
+mod auth;
 mod error;
-mod handler;
 mod hooks;
+mod http;
+mod router;
+mod state;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -25,75 +26,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
-pub use self::handler::handle;
-use crate::config::Snapshot;
-use crate::metrics::Metrics;
-use crate::reload::Reloader;
-use crate::store::Store;
-
-/// Header that may carry a source's token (the query's `token` is the other place).
-pub const TOKEN_HEADER: &str = "x-itoc360-token";
-
-/// What every request needs: a cheap-clone handle.
-#[derive(Clone)]
-pub struct AppState {
-    snapshot: Arc<ArcSwap<Snapshot>>,
-    store: Store,
-    metrics: Metrics,
-    /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
-    /// and `GET /-/config` then answer 404.
-    reloader: Option<Reloader<Snapshot>>,
-}
-
-impl AppState {
-    /// A state serving one fixed snapshot, with no reloading.
-    pub fn new(snapshot: Snapshot, store: Store) -> AppState {
-        AppState {
-            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-            store,
-            metrics: Metrics::new(),
-            reloader: None,
-        }
-    }
-
-    /// A state serving whatever `reloader` swaps in, recording into its metrics.
-    pub fn with_reloader(reloader: Reloader<Snapshot>, store: Store) -> AppState {
-        AppState {
-            snapshot: Arc::clone(reloader.current()),
-            store,
-            metrics: reloader.metrics().clone(),
-            reloader: Some(reloader),
-        }
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    pub fn reloader(&self) -> Option<&Reloader<Snapshot>> {
-        self.reloader.as_ref()
-    }
-
-    /// The current snapshot. A request calls this once and keeps it to the end, so a
-    /// reload never changes the rules under a request in flight.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
-    }
-
-    /// The swappable cell itself, for the reload machinery.
-    pub fn snapshot_cell(&self) -> &Arc<ArcSwap<Snapshot>> {
-        &self.snapshot
-    }
-
-    /// Replaces the snapshot for every later request; returns the previous one.
-    pub fn replace_snapshot(&self, newer: Arc<Snapshot>) -> Arc<Snapshot> {
-        self.snapshot.swap(newer)
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-}
+pub use self::router::handle;
+pub use self::state::{AppState, TOKEN_HEADER};
 
 /// Serves `listener` until `shutdown` completes, then stops accepting and gives requests
 /// in flight up to `limits.shutdown_grace` to finish.

@@ -27,7 +27,7 @@ use super::{
     ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,
 };
-use crate::engine::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, Labels, Outcome, Priority};
 
 mod index;
 

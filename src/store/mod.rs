@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock;
-use crate::engine::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, Labels, Outcome, Priority};
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::redis::{RedisSettings, RedisStore};

@@ -18,7 +18,7 @@ use super::{
     page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
     ListQuery, Page, Status, StoreError, Transition,
 };
-use crate::engine::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, Labels, Outcome, Priority};
 
 /// Each connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);

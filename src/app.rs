@@ -1,22 +1,21 @@
-//! `alertgate serve`: build the first snapshot, connect the store, bind, start the reload
+//! Startup wiring: build the first snapshot, connect the store, bind, start the reload
 //! triggers, serve.
 //!
-//! The glue between the binary and the library; owns no policy of its own. It also joins
-//! `config` to `reload` (the snapshot's [`Versioned`] impl, [`reloader`],
+//! The glue between the command line and the library; owns no policy of its own. It also
+//! joins `config` to `reload` (the snapshot's [`Versioned`] impl, [`reloader`],
 //! [`spawn_reload_triggers`]), so tests can assemble the same gateway `serve` runs.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
-use crate::cli::{print_errors, ServeArgs};
 use crate::config::{self, Overrides, Snapshot, StoreSettings};
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
-use crate::store::{MemoryStore, RedisStore, Store};
+use crate::store::{MemoryStore, RedisStore, Store, StoreError};
+use crate::yaml::CompileError;
 
 impl Versioned for Snapshot {
     fn version(&self) -> String {
@@ -62,24 +61,35 @@ pub fn spawn_reload_triggers(
     reload::spawn_watchers(reloader.clone(), paths, shutdown)
 }
 
-/// Exit code when the config does not load.
-const EXIT_CONFIG: u8 = 2;
+/// What `serve` needs from the command line.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub config: PathBuf,
+    pub overrides: Overrides,
+}
 
-/// Runs the gateway until SIGTERM/SIGINT. Config errors exit 2, startup failures 1.
-pub async fn serve(args: &ServeArgs) -> ExitCode {
-    let overrides = Overrides {
-        listen: args.listen,
-        redis_url: args.redis_url.clone(),
-        mappings_dir: None,
-    };
-    let snapshot = match config::build_snapshot(&args.config, &overrides) {
-        Ok(s) => s,
-        Err(errors) => {
-            print_errors(&errors);
-            eprintln!("{} problem(s) in the config; not starting", errors.len());
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+/// Why the gateway did not start, or stopped with a fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{} problem(s) in the config; not starting", .0.len())]
+    Config(Vec<CompileError>),
+    #[error("cannot connect to redis")]
+    Store(#[source] StoreError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server failed")]
+    Server(#[source] std::io::Error),
+}
+
+/// Runs the gateway until SIGTERM/SIGINT.
+pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
+    let overrides = options.overrides.clone();
+    let snapshot =
+        config::build_snapshot(&options.config, &overrides).map_err(StartError::Config)?;
     for fallback in snapshot.secret_fallbacks() {
         tracing::warn!(
             var = %fallback.var,
@@ -90,22 +100,19 @@ pub async fn serve(args: &ServeArgs) -> ExitCode {
     }
     let store = match &snapshot.settings.store {
         StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
-        StoreSettings::Redis(settings) => match RedisStore::connect(settings.clone()).await {
-            Ok(store) => Store::Redis(store),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot connect to redis");
-                return ExitCode::FAILURE;
-            }
-        },
+        StoreSettings::Redis(settings) => Store::Redis(
+            RedisStore::connect(settings.clone())
+                .await
+                .map_err(StartError::Store)?,
+        ),
     };
     let listen = snapshot.settings.listen;
-    let listener = match TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(%listen, error = %e, "cannot listen");
-            return ExitCode::FAILURE;
-        }
-    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
     let local = listener.local_addr().unwrap_or(listen);
     tracing::info!(
         listen = %local,
@@ -115,7 +122,7 @@ pub async fn serve(args: &ServeArgs) -> ExitCode {
         version = %snapshot.version,
         "alertgate serving"
     );
-    let reloader = reloader(&args.config, overrides, snapshot, Metrics::new());
+    let reloader = reloader(&options.config, overrides, snapshot, Metrics::new());
     let (stop, stopped) = tokio::sync::watch::channel(());
     let until_stopped = {
         let mut stopped = stopped.clone();
@@ -124,19 +131,13 @@ pub async fn serve(args: &ServeArgs) -> ExitCode {
             let _ = stopped.changed().await;
         }
     };
-    let triggers = spawn_reload_triggers(&reloader, &args.config, until_stopped);
+    let triggers = spawn_reload_triggers(&reloader, &options.config, until_stopped);
     let state = AppState::with_reloader(reloader, store);
     let result = server::run(listener, state, server::shutdown_signal()).await;
     let _ = stop.send(());
     drop(stopped);
     triggers.join().await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    result.map_err(StartError::Server)
 }
 
 /// Logs to stderr; filter from `ALERTGATE_LOG`, else `RUST_LOG`, else `info`.

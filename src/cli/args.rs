@@ -1,0 +1,76 @@
+//! The command line's shape, as clap reads it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Config-driven webhook gateway for incident management.
+#[derive(Debug, Parser)]
+#[command(name = "alertgate", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Check a mapping file or directory (and the config) without running anything.
+    Check(CheckArgs),
+    /// Run one payload through one mapping and print the outcome as JSON.
+    Eval(EvalArgs),
+    /// Run the `tests:` of every mapping file.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The config file.
+    #[arg(long, default_value = "config.example.yaml")]
+    pub config: PathBuf,
+    /// Listen address (ip:port), instead of the config's `listen`.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Use the Redis store at this url, whatever the config's `store` says.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The config file to check, with the mappings it names.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Mappings directory (default: `mappings`, or the config's `mappings_dir`).
+    #[arg(long)]
+    pub mappings: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The mapping file.
+    #[arg(long)]
+    pub mapping: PathBuf,
+    /// The payload file: the HTTP body, or the query string with `--method GET`.
+    #[arg(long)]
+    pub payload: PathBuf,
+    /// Content-Type of the payload (default: by the mapping's `decode`, else sniffed).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// `POST` (default) or `GET`.
+    #[arg(long, default_value = "POST", value_parser = ["GET", "POST", "get", "post"])]
+    pub method: String,
+    /// Also print each step: rules tried, `when` results, table lookups.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Mappings directory, or one mapping file.
+    #[arg(long, default_value = "mappings")]
+    pub mappings: PathBuf,
+}
+

@@ -1,0 +1,70 @@
+//! Who may call what: a source's token on its webhook (header `X-ITOC360-Token` or query
+//! `token`), the admin bearer token on the API. Every comparison is against SHA-256
+//! digests, in constant time (`config::TokenDigest`).
+
+use http::Request;
+
+use super::error::ApiError;
+use super::http::query_param;
+use super::state::TOKEN_HEADER;
+use crate::config::{Snapshot, Source, TokenDigest};
+use crate::decode::TOKEN_PARAM;
+
+/// The token from header `X-ITOC360-Token` or query `token`, checked against the
+/// source's digests in constant time.
+pub(super) fn authorize_source<B>(source: &Source, request: &Request<B>) -> Result<(), ApiError> {
+    let presented = match request.headers().get(TOKEN_HEADER) {
+        Some(value) => Some(std::borrow::Cow::Borrowed(value.to_str().map_err(
+            |_| ApiError::Unauthorized {
+                message: "wrong token",
+                bearer: false,
+            },
+        )?)),
+        None => query_param(request.uri().query(), TOKEN_PARAM)?,
+    };
+    match presented {
+        None => Err(ApiError::Unauthorized {
+            message: "missing token: pass ?token= or the X-ITOC360-Token header",
+            bearer: false,
+        }),
+        Some(token) if TokenDigest::matches_any(&source.tokens, &token) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized {
+            message: "wrong token",
+            bearer: false,
+        }),
+    }
+}
+
+/// `Authorization: Bearer <admin_token>`, compared in constant time.
+pub(super) fn authorize_admin<B>(
+    snapshot: &Snapshot,
+    request: &Request<B>,
+) -> Result<(), ApiError> {
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return Err(ApiError::Unauthorized {
+            message: "missing admin token: send Authorization: Bearer <token>",
+            bearer: true,
+        });
+    };
+    let token = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Err(ApiError::Unauthorized {
+                message: "expected Authorization: Bearer <token>",
+                bearer: true,
+            })
+        }
+    };
+    if TokenDigest::matches_any(std::slice::from_ref(&snapshot.settings.admin_token), token) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized {
+            message: "wrong admin token",
+            bearer: true,
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! The state every request shares: a cheap-clone handle on the current snapshot, the
+//! store, the metrics and (when serving from a config file) the reloader.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::Snapshot;
+use crate::metrics::Metrics;
+use crate::reload::Reloader;
+use crate::store::Store;
+
+/// Header that may carry a source's token (the query's `token` is the other place).
+pub const TOKEN_HEADER: &str = "x-itoc360-token";
+
+/// What every request needs: a cheap-clone handle.
+#[derive(Clone)]
+pub struct AppState {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    store: Store,
+    metrics: Metrics,
+    /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
+    /// and `GET /-/config` then answer 404.
+    reloader: Option<Reloader<Snapshot>>,
+}
+
+impl AppState {
+    /// A state serving one fixed snapshot, with no reloading.
+    pub fn new(snapshot: Snapshot, store: Store) -> AppState {
+        AppState {
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            store,
+            metrics: Metrics::new(),
+            reloader: None,
+        }
+    }
+
+    /// A state serving whatever `reloader` swaps in, recording into its metrics.
+    pub fn with_reloader(reloader: Reloader<Snapshot>, store: Store) -> AppState {
+        AppState {
+            snapshot: Arc::clone(reloader.current()),
+            store,
+            metrics: reloader.metrics().clone(),
+            reloader: Some(reloader),
+        }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn reloader(&self) -> Option<&Reloader<Snapshot>> {
+        self.reloader.as_ref()
+    }
+
+    /// The current snapshot. A request calls this once and keeps it to the end, so a
+    /// reload never changes the rules under a request in flight.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// The swappable cell itself, for the reload machinery.
+    pub fn snapshot_cell(&self) -> &Arc<ArcSwap<Snapshot>> {
+        &self.snapshot
+    }
+
+    /// Replaces the snapshot for every later request; returns the previous one.
+    pub fn replace_snapshot(&self, newer: Arc<Snapshot>) -> Arc<Snapshot> {
+        self.snapshot.swap(newer)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
