@@ -11,8 +11,8 @@ mod raw;
 mod settings;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+
+use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -20,21 +20,10 @@ use sha2::{Digest, Sha256};
 pub use self::env::Fallback;
 pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
 pub use self::settings::{
-    parse_duration, Limits, Settings, SourceSettings, StoreSettings, TokenDigest, DEFAULT_LISTEN,
+    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest, DEFAULT_LISTEN,
 };
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::yaml::{self, CompileError, Errors};
-
-/// Command-line settings that win over the config file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Overrides {
-    /// `serve --listen`.
-    pub listen: Option<SocketAddr>,
-    /// `serve --redis-url`: selects the redis backend with this url.
-    pub redis_url: Option<String>,
-    /// `check --mappings`: the mappings directory instead of the config's.
-    pub mappings_dir: Option<PathBuf>,
-}
 
 /// A source ready to serve: its token digests and its compiled mapping.
 #[derive(Debug, Clone)]

@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
-use super::Overrides;
 use crate::yaml::Errors;
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
@@ -323,6 +322,17 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
         _ => None,
     }
+}
+
+/// Command-line settings that win over the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `serve --listen`.
+    pub listen: Option<SocketAddr>,
+    /// `serve --redis-url`: selects the redis backend with this url.
+    pub redis_url: Option<String>,
+    /// `check --mappings`: the mappings directory instead of the config's.
+    pub mappings_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

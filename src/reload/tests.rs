@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
+use crate::metrics::Metrics;
+use crate::yaml::CompileError;
 use crate::metrics::ReloadResult;
 
 /// A stand-in for the server's snapshot: `listen` is restart-only; `table` is the

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Reloader, Trigger, Versioned};
+use super::reloader::{Reloader, Trigger, Versioned};
 
 /// What to watch: the config file (through its directory) and the mappings directory.
 #[derive(Debug, Clone)]

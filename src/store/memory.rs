@@ -1,6 +1,6 @@
 //! The embedded store: every incident in this process, behind one lock.
 //!
-//! Owns the in-process state of the lifecycle (DESIGN §4): per-key records, incidents by
+//! Owns the in-process state of the lifecycle (docs/design.md §4): per-key records, incidents by
 //! id, the indexes that list them newest first, and a bounded ring of incident events.
 //! It is the default backend (no setup) and is not shared between replicas; that is what
 //! the `redis` backend is for.
@@ -22,7 +22,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{
+use super::model::{
     page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
     ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::Status;
+use crate::store::model::Status;
 
 /// Incident ids of one status, newest last.
 #[derive(Debug, Default)]

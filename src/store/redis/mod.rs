@@ -6,19 +6,23 @@
 //! never a panic). Connection trouble is `StoreError::Unavailable`, reported fast rather
 //! than waited out, so the server can answer 503.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, Value};
-use sha2::{Digest, Sha256};
 
-use super::{
+
+mod keys;
+mod reply;
+
+use self::keys::Keys;
+use self::reply::*;
+use super::model::{
     page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError, Transition,
+    ListQuery, Page, Status, StoreError,
 };
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, Outcome, Priority};
 
 /// Each connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -205,64 +209,6 @@ fn classify(e: RedisError) -> StoreError {
     }
 }
 
-/// Every Redis key name, built in this one place; `apply.lua` mirrors it.
-///
-/// Under prefix `P` (used verbatim):
-/// - `P fp:{sha256hex}` hash `{open, ts}` per (source, fingerprint): the open incident id
-///   and the last applied `event_time`; no TTL while an incident is open, `resolved_ttl`
-///   from a resolve (or a resolve with nothing open). Hashed so any fingerprint length makes a short key;
-///   the digest covers the source's length, the source, then the fingerprint, so no two
-///   pairs share an input.
-/// - `P seq` counter: `INCR` makes each new incident id.
-/// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
-///   `priority`, `title`, `resolved_at` are absent fields); expires `resolved_ttl` after
-///   its resolve. Listings skip ids whose hash is gone and `ZREM` them from `ids:*`.
-/// - `P ids:{source}` sorted set of one source's incident ids, scored -id while open and
-///   +id once resolved: a resolve is one ZADD (score update), and each status is one score
-///   range, read newest first. Listings without a source merge every source's. (Named
-///   apart from the `idx:*` sets of earlier versions, whose scores mean something else.)
-/// - `P sources` set of every source that has opened an incident (whose indexes to merge).
-/// - `P events` stream: one entry per incident-changing transition, fields `transition`,
-///   `at`, then the incident's hash fields.
-#[derive(Debug, Clone)]
-struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    fn new(prefix: String) -> Keys {
-        Keys { prefix }
-    }
-
-    fn fingerprint(&self, source: &str, fingerprint: &str) -> String {
-        let mut digest = Sha256::new();
-        digest.update((source.len() as u64).to_be_bytes());
-        digest.update(source.as_bytes());
-        digest.update(fingerprint.as_bytes());
-        format!("{}fp:{}", self.prefix, hex::encode(digest.finalize()))
-    }
-
-    fn incident(&self, id: u64) -> String {
-        format!("{}inc:{id}", self.prefix)
-    }
-
-    fn index(&self, source: &str) -> String {
-        format!("{}ids:{source}", self.prefix)
-    }
-
-    fn sources(&self) -> String {
-        format!("{}sources", self.prefix)
-    }
-
-    fn seq(&self) -> String {
-        format!("{}seq", self.prefix)
-    }
-
-    fn events(&self) -> String {
-        format!("{}events", self.prefix)
-    }
-}
-
 impl IncidentStore for RedisStore {
     async fn apply(
         &self,
@@ -427,178 +373,10 @@ impl IncidentStore for RedisStore {
     }
 }
 
-fn corrupt(what: &str, value: &str) -> StoreError {
-    const SHOWN: usize = 64;
-    let shown: String = value.chars().take(SHOWN).collect();
-    StoreError::Corrupt(format!("{what} {shown:?}"))
-}
-
-/// A reply element as text.
-fn text(v: Value) -> Result<String, StoreError> {
-    match v {
-        Value::BulkString(bytes) => {
-            String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("non-UTF-8 text".into()))
-        }
-        Value::SimpleString(s) => Ok(s),
-        Value::Int(n) => Ok(n.to_string()),
-        other => Err(StoreError::Corrupt(format!("expected text, got {other:?}"))),
-    }
-}
-
-/// A reply element as a list.
-fn items(v: Value) -> Result<Vec<Value>, StoreError> {
-    match v {
-        Value::Array(items) | Value::Set(items) => Ok(items),
-        Value::Nil => Ok(Vec::new()),
-        other => Err(StoreError::Corrupt(format!(
-            "expected a list, got {other:?}"
-        ))),
-    }
-}
-
-/// A hash reply (flat RESP2 array or RESP3 map) as field/value pairs.
-fn field_pairs(v: Value) -> Result<Vec<(String, String)>, StoreError> {
-    if let Value::Map(pairs) = v {
-        return pairs
-            .into_iter()
-            .map(|(k, v)| Ok((text(k)?, text(v)?)))
-            .collect();
-    }
-    pairs_of(items(v)?)
-}
-
-fn pairs_of(flat: Vec<Value>) -> Result<Vec<(String, String)>, StoreError> {
-    if flat.len() % 2 != 0 {
-        return Err(StoreError::Corrupt("odd number of hash fields".into()));
-    }
-    let mut pairs = Vec::with_capacity(flat.len() / 2);
-    let mut it = flat.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        pairs.push((text(k)?, text(v)?));
-    }
-    Ok(pairs)
-}
-
-/// The script's reply: `{"opened", id}`, made into the incident by `opened`, or
-/// `{transition, field, value, …}`.
-fn parse_applied(
-    reply: Value,
-    opened: impl FnOnce(String) -> Incident,
-) -> Result<Applied, StoreError> {
-    let mut flat = items(reply)?.into_iter();
-    let first = flat
-        .next()
-        .ok_or_else(|| StoreError::Corrupt("empty apply reply".into()))?;
-    let name = text(first)?;
-    let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
-    let rest: Vec<Value> = flat.collect();
-    if transition == Transition::Opened && rest.len() == 1 {
-        let id = rest
-            .into_iter()
-            .next()
-            .map(text)
-            .transpose()?
-            .unwrap_or_default();
-        if parse_id(&id).is_none() {
-            return Err(corrupt("incident id", &id));
-        }
-        return Ok(Applied {
-            transition,
-            incident: Some(opened(id)),
-        });
-    }
-    let fields = pairs_of(rest)?;
-    let incident = if fields.is_empty() {
-        None
-    } else {
-        Some(parse_incident(fields.into_iter().collect())?)
-    };
-    Ok(Applied {
-        transition,
-        incident,
-    })
-}
-
-/// One `XREVRANGE` entry: `[entry id, [field, value, …]]`.
-fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreError> {
-    let mut parts = items(entry)?.into_iter();
-    let (Some(_id), Some(fields), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(StoreError::Corrupt(
-            "stream entry is not [id, fields]".into(),
-        ));
-    };
-    let mut transition = None;
-    let mut at = None;
-    let mut incident_fields = BTreeMap::new();
-    for (k, v) in field_pairs(fields)? {
-        match k.as_str() {
-            "transition" => {
-                transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?)
-            }
-            "at" => at = Some(parse_ms("at", &v)?),
-            _ => {
-                incident_fields.insert(k, v);
-            }
-        }
-    }
-    Ok(IncidentEvent {
-        transition: transition
-            .ok_or_else(|| StoreError::Corrupt("event has no transition".into()))?,
-        at: at.ok_or_else(|| StoreError::Corrupt("event has no time".into()))?,
-        incident: parse_incident(incident_fields)?,
-    })
-}
-
-fn parse_ms(what: &str, v: &str) -> Result<i64, StoreError> {
-    v.parse().map_err(|_| corrupt(what, v))
-}
-
-/// An incident from its hash fields; unknown fields are ignored (room to add some).
-fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident, StoreError> {
-    let mut need = |name: &str| {
-        f.remove(name)
-            .ok_or_else(|| StoreError::Corrupt(format!("incident has no {name}")))
-    };
-    let id = need("id")?;
-    if parse_id(&id).is_none() {
-        return Err(corrupt("incident id", &id));
-    }
-    let source = need("source")?;
-    let fingerprint = need("fingerprint")?;
-    let status = need("status")?;
-    let status = Status::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-    let labels = need("labels")?;
-    let labels = Labels::from_json(&labels).map_err(|_| corrupt("labels", &labels))?;
-    let opened_at = parse_ms("opened_at", &need("opened_at")?)?;
-    let last_event_at = parse_ms("last_event_at", &need("last_event_at")?)?;
-    let count = need("event_count")?;
-    let event_count = count.parse().map_err(|_| corrupt("event_count", &count))?;
-    let priority = match f.remove("priority") {
-        Some(p) => Some(Priority::parse(&p).ok_or_else(|| corrupt("priority", &p))?),
-        None => None,
-    };
-    let resolved_at = match f.remove("resolved_at") {
-        Some(t) => Some(parse_ms("resolved_at", &t)?),
-        None => None,
-    };
-    Ok(Incident {
-        id,
-        source: source.into(),
-        fingerprint: fingerprint.into(),
-        status,
-        priority,
-        title: f.remove("title").map(Into::into),
-        labels,
-        opened_at,
-        last_event_at,
-        resolved_at,
-        event_count,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Labels;
 
     #[test]
     fn keys_follow_the_documented_scheme() {
@@ -620,13 +398,6 @@ mod tests {
         assert_ne!(keys.fingerprint("sc", "a"), keys.fingerprint("sp", "a"));
         // Moving bytes between source and fingerprint must not collide.
         assert_ne!(keys.fingerprint("ab", "c"), keys.fingerprint("a", "bc"));
-    }
-
-    #[test]
-    fn lua_script_mirrors_key_names() {
-        let lua = include_str!("apply.lua");
-        // The one name the script derives; the rest arrive as KEYS.
-        assert!(lua.contains("'inc:'"), "apply.lua lacks 'inc:'");
     }
 
     fn stub(id: String) -> Incident {
