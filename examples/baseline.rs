@@ -89,8 +89,7 @@ fn main() -> anyhow::Result<()> {
     };
     let listen: SocketAddr = args
         .get(1)
-        .map(String::as_str)
-        .unwrap_or("127.0.0.1:8080")
+        .map_or("127.0.0.1:8080", String::as_str)
         .parse()?;
     let redis_url = args
         .get(2)

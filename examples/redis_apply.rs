@@ -74,7 +74,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Action::Resolve
                 };
                 store
-                    .apply("statuscake", &outcome(action, n % names, &labels), n as i64)
+                    .apply(
+                        "statuscake",
+                        &outcome(action, n % names, &labels),
+                        i64::try_from(n).unwrap_or(i64::MAX),
+                    )
                     .await?;
             }
         }));

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 /// Now, as Unix milliseconds.
 pub fn now_ms() -> i64 {
     let now = OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Parses an RFC 3339 time (any offset) into Unix milliseconds.

@@ -56,7 +56,6 @@ impl Trace for Vec<Step> {
     }
 }
 
-
 /// Decides what `payload` means under `mapping`: the first rule whose `when` holds wins.
 pub fn evaluate(mapping: &Mapping, payload: &Payload) -> Result<Outcome, Rejection> {
     evaluate_traced(mapping, payload, &mut NoTrace)

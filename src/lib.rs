@@ -4,6 +4,7 @@
 //! `mapping`/`engine` → `store`. `config` and `reload` build what the server runs on;
 //! `metrics` counts what happens.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,7 +15,6 @@ pub mod metrics;
 pub mod outcome;
 pub mod reload;
 pub mod selftest;
-pub mod app;
 pub mod server;
 pub mod store;
 pub mod yaml;

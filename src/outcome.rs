@@ -214,4 +214,3 @@ pub struct Rejection {
     pub field: String,
     pub message: String,
 }
-

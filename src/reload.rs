@@ -14,8 +14,7 @@ mod reloader;
 pub mod watch;
 
 pub use self::reloader::{
-    BuildFn, ConfigStatus, FailureKind, ReloadFailure, ReloadSummary, Reloader, Trigger,
-    Versioned,
+    BuildFn, ConfigStatus, FailureKind, ReloadFailure, ReloadSummary, Reloader, Trigger, Versioned,
 };
 pub use self::watch::{
     debounce, spawn_watchers, spawn_watchers_with, WatchOptions, WatchPaths, Watchers,

@@ -48,8 +48,8 @@ fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
         if expected != actual {
             diffs.push(format!(
                 "{field}: expected {}, got {}",
-                shown(&expected),
-                shown(&actual)
+                shown(expected.as_ref()),
+                shown(actual.as_ref())
             ));
         }
     };
@@ -96,8 +96,6 @@ fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
 }
 
 /// `"text"` for a value, `none` for its absence.
-fn shown(value: &Option<String>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
+fn shown(value: Option<&String>) -> String {
+    value.map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
 }

@@ -18,6 +18,7 @@
 //! `ALERTGATE_ARCH_SRC=/some/src` checks another directory.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt::Write as _;
 use std::path::Path;
 
 const MAX_LINES: usize = 500;
@@ -320,7 +321,7 @@ fn import_cycles(files: &Files) -> Vec<String> {
             let mut r = format!("import cycle among {level}: {path} -> {}", ring[0]);
             for (k, a) in ring.iter().enumerate() {
                 let b = &ring[(k + 1) % ring.len()];
-                r += &format!("\n    {a} -> {b}  ({})", g[a][b]);
+                let _ = write!(r, "\n    {a} -> {b}  ({})", g[a][b]);
             }
             reports.push(r);
         }
@@ -351,7 +352,7 @@ fn find_cycles(g: &Graph) -> Vec<Vec<String>> {
         }
         let mut ring = vec![u.clone()];
         while ring.last() != Some(v) {
-            ring.push(prev[ring.last().unwrap()].clone());
+            ring.push(prev[ring.last().expect("a ring starts with one node")].clone());
         }
         ring[1..].reverse(); // u, v, …
         let min = (0..ring.len()).min_by_key(|&k| &ring[k]).unwrap_or(0);
@@ -438,7 +439,10 @@ mod scanner {
     }
 
     fn paths(src: &str, module: &[&str]) -> Vec<String> {
-        let m: Module = module.iter().map(|s| s.to_string()).collect();
+        let m: Module = module
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         let found = scan(&prepare(src).0, &m).into_iter();
         found
             .map(|(p, l)| format!("{}@{l}", p.join("::")))

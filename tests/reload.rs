@@ -2,16 +2,17 @@
 //! mappings directory, the memory store, file edits on disk, `/-/reload`, `/-/config` and
 //! `/metrics`. Every wait is a bounded poll.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use alertgate::app;
 use alertgate::config::{self, Overrides};
 use alertgate::metrics::Metrics;
 use alertgate::reload::Watchers;
-use alertgate::app;
 use alertgate::server::{self, AppState};
 use alertgate::store::{MemorySettings, MemoryStore, Store};
 use bytes::Bytes;
@@ -43,11 +44,12 @@ fn mapping(integration: &str, down: &str) -> String {
 fn config_text(sources: &[&str]) -> String {
     let mut text = String::from("listen: 127.0.0.1:0\nmappings_dir: mappings\nsources:\n");
     for s in sources {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "  {s}:\n    integration: {s}\n    tokens: [\"{TOKEN}\"]\n"
-        ));
+        );
     }
-    text.push_str(&format!("admin_token: \"{ADMIN}\"\n"));
+    let _ = writeln!(text, "admin_token: \"{ADMIN}\"");
     text
 }
 
@@ -494,8 +496,8 @@ async fn reload_storm_under_load_fails_no_request() {
             (StatusCode::ACCEPTED, Some("ignore".into()))
         );
     }
-    match Arc::try_unwrap(gw) {
-        Ok(gw) => gw.stop().await,
-        Err(_) => panic!("workers still hold the gateway"),
-    }
+    let Ok(gw) = Arc::try_unwrap(gw) else {
+        panic!("workers still hold the gateway")
+    };
+    gw.stop().await;
 }

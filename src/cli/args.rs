@@ -73,4 +73,3 @@ pub struct TestArgs {
     #[arg(long, default_value = "mappings")]
     pub mappings: PathBuf,
 }
-

@@ -55,4 +55,3 @@ fn check_mappings(dir: &Path) -> ExitCode {
         }
     }
 }
-

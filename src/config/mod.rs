@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 pub use self::env::Fallback;
 pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
 pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest, DEFAULT_LISTEN,
+    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
+    DEFAULT_LISTEN,
 };
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::yaml::{self, CompileError, Errors};
@@ -147,31 +148,27 @@ pub fn build_snapshot(
     };
     let mut sources = BTreeMap::new();
     for (id, source) in &settings.sources {
-        match mappings.get(&source.integration) {
-            Some(mapping) => {
-                sources.insert(
-                    id.clone(),
-                    Source {
-                        id: id.clone(),
-                        tokens: source.tokens.clone(),
-                        mapping: Arc::clone(mapping),
-                    },
-                );
-            }
-            None => {
-                let mut known: Vec<&str> =
-                    mappings.by_integration.keys().map(String::as_str).collect();
-                known.sort_unstable();
-                errors.push(
-                    format!("sources.{id}.integration"),
-                    format!(
-                        "no mapping in {} defines integration {:?} (known: {})",
-                        settings.mappings_dir.display(),
-                        source.integration,
-                        known.join(", ")
-                    ),
-                );
-            }
+        if let Some(mapping) = mappings.get(&source.integration) {
+            sources.insert(
+                id.clone(),
+                Source {
+                    id: id.clone(),
+                    tokens: source.tokens.clone(),
+                    mapping: Arc::clone(mapping),
+                },
+            );
+        } else {
+            let mut known: Vec<&str> = mappings.by_integration.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            errors.push(
+                format!("sources.{id}.integration"),
+                format!(
+                    "no mapping in {} defines integration {:?} (known: {})",
+                    settings.mappings_dir.display(),
+                    source.integration,
+                    known.join(", ")
+                ),
+            );
         }
     }
     all.extend(errors.list);
@@ -253,7 +250,7 @@ mod tests {
         let redis = "  backend: redis\n  url: redis://127.0.0.1:6379";
         let ttl_of = |snap: &Snapshot| match &snap.settings.store {
             StoreSettings::Redis(r) => r.resolved_ttl,
-            other => panic!("{other:?}"),
+            StoreSettings::Memory(m) => panic!("{m:?}"),
         };
         let old = snapshot_with(dir.path(), redis, &none).expect("default");
         assert_eq!(ttl_of(&old), crate::store::DEFAULT_RESOLVED_TTL);

@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
-use crate::yaml::Errors;
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
 };
+use crate::yaml::Errors;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
@@ -119,19 +119,18 @@ pub(crate) fn check(
     overrides: &Overrides,
     errors: &mut Errors<'_>,
 ) -> Option<Settings> {
-    let listen = match overrides.listen {
-        Some(addr) => Some(addr),
-        None => {
-            let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-            text.parse::<SocketAddr>()
-                .map_err(|_| {
-                    errors.push(
-                        "listen",
-                        format!("invalid address {text:?}: expected ip:port like {DEFAULT_LISTEN}"),
-                    )
-                })
-                .ok()
-        }
+    let listen = if let Some(addr) = overrides.listen {
+        Some(addr)
+    } else {
+        let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        text.parse::<SocketAddr>()
+            .map_err(|_| {
+                errors.push(
+                    "listen",
+                    format!("invalid address {text:?}: expected ip:port like {DEFAULT_LISTEN}"),
+                );
+            })
+            .ok()
     };
     let store = check_store(&raw, overrides, errors);
     let mut sources = BTreeMap::new();

@@ -121,7 +121,7 @@ fn format_of(content_type: &str) -> Result<Format, DecodeError> {
 
 fn sniff(body: &[u8]) -> Format {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | Some(b'[') => Format::Json,
+        Some(b'{' | b'[') => Format::Json,
         _ => Format::Form,
     }
 }
@@ -172,7 +172,10 @@ fn form_component(raw: &[u8]) -> Result<String, DecodeError> {
     while i < raw.len() {
         match raw[i] {
             b'+' => out.push(b' '),
-            b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
+            b'%' => match (
+                raw.get(i + 1).and_then(|d| hex(*d)),
+                raw.get(i + 2).and_then(|d| hex(*d)),
+            ) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 2;
@@ -202,8 +205,10 @@ pub fn decode_component(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
         .map(std::borrow::Cow::Owned)
 }
 
-fn hex(digit: &u8) -> Option<u8> {
-    (*digit as char).to_digit(16).map(|d| d as u8)
+fn hex(digit: u8) -> Option<u8> {
+    (digit as char)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -294,7 +299,7 @@ mod tests {
     fn form_key_without_value_is_empty_string_and_empty_pairs_are_skipped() {
         let p = form("&&Flag&Status=Down&");
         assert_eq!(field(&p, "Flag").as_string().map(String::as_str), Some(""));
-        assert_eq!(p.as_object().map(|o| o.len()), Some(2));
+        assert_eq!(p.as_object().map(std::collections::BTreeMap::len), Some(2));
     }
 
     #[test]

@@ -133,16 +133,13 @@ impl<'de> Visitor<'de> for ShapedVisitor<'_> {
         let mut object = BTreeMap::new();
         let mut skipped: Option<String> = None;
         while let Some(key) = map.next_key::<String>()? {
-            match fields.get(&key) {
-                Some(shape) => {
-                    let value = map.next_value_seed(ShapedSeed(shape))?;
-                    object.insert(key, Rcvar::new(value));
-                }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                    if skipped.is_none() {
-                        skipped = Some(key);
-                    }
+            if let Some(shape) = fields.get(&key) {
+                let value = map.next_value_seed(ShapedSeed(shape))?;
+                object.insert(key, Rcvar::new(value));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                if skipped.is_none() {
+                    skipped = Some(key);
                 }
             }
         }

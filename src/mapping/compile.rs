@@ -4,13 +4,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::expr::Expr;
+use super::model::{Mapping, Rule};
 use super::spec::{MappingSpec, RuleSpec, SelectorSpec, SelectorSpecOrConst};
 use super::table::{Selector, Table};
 use super::template::Template;
-use super::model::{Mapping, Rule};
 use crate::decode::Shape;
-use crate::yaml::{from_yaml, CompileError, Errors};
 use crate::outcome::{Action, Priority};
+use crate::yaml::{from_yaml, CompileError, Errors};
 
 /// Compiles a mapping's text. `file` names it in errors and anchors `payload:` paths.
 pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>> {
@@ -193,7 +193,7 @@ fn selector<T: Copy>(
             match map {
                 None => errors.push(path.to_owned(), "`from` needs a `map` table"),
                 Some(m) if m.is_empty() => {
-                    errors.push(format!("{path}.map"), "empty table: add at least one entry")
+                    errors.push(format!("{path}.map"), "empty table: add at least one entry");
                 }
                 Some(m) => {
                     for (key, target) in m {

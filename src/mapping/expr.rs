@@ -152,7 +152,7 @@ fn walk(ast: &Ast, f: &mut impl FnMut(&Ast)) {
         }
         Ast::Expref { ast, .. } => walk(ast, f),
         Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
-            walk(node, f)
+            walk(node, f);
         }
         Ast::Function { args, .. } => args.iter().for_each(|a| walk(a, f)),
         Ast::MultiList { elements, .. } => elements.iter().for_each(|a| walk(a, f)),
@@ -251,7 +251,7 @@ fn interpret(
         Ast::Identity { .. } => Ok(data.clone()),
         Ast::Literal { value, .. } => Ok(value.clone()),
         Ast::Index { idx, .. } => Ok(if *idx >= 0 {
-            data.get_index(*idx as usize)
+            data.get_index(idx.unsigned_abs() as usize)
         } else {
             data.get_negative_index(idx.unsigned_abs() as usize)
         }),

@@ -56,7 +56,7 @@ pub fn load_dir(dir: &Path) -> Result<MappingSet, Vec<CompileError>> {
         };
         hasher.update(
             file.file_name()
-                .map(|n| n.as_encoded_bytes())
+                .map(std::ffi::OsStr::as_encoded_bytes)
                 .unwrap_or_default(),
         );
         hasher.update([0]);

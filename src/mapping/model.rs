@@ -91,4 +91,3 @@ pub struct Rule {
     pub labels: Vec<(String, Expr)>,
     pub event_time: Option<Expr>,
 }
-

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::yaml::Errors;
 use super::spec::TestSpec;
 use crate::outcome::{Action, Priority};
+use crate::yaml::Errors;
 
 /// A compiled test.
 #[derive(Debug, Clone)]
@@ -74,9 +74,10 @@ pub(crate) fn compile_tests(
         };
         let e = &spec.expect;
         let action = match e.action.as_deref() {
-            Some(a) => match Action::parse(a) {
-                Some(a) => Some(a),
-                None => {
+            Some(a) => {
+                if let Some(a) = Action::parse(a) {
+                    Some(a)
+                } else {
                     errors.push(
                         format!("{path}.expect.action"),
                         format!(
@@ -86,7 +87,7 @@ pub(crate) fn compile_tests(
                     );
                     continue;
                 }
-            },
+            }
             None => None,
         };
         if action.is_some() == e.reject.is_some() {
@@ -97,9 +98,10 @@ pub(crate) fn compile_tests(
             continue;
         }
         let priority = match &e.priority {
-            Some(Some(p)) => match Priority::parse(p) {
-                Some(p) => Some(Some(p)),
-                None => {
+            Some(Some(p)) => {
+                if let Some(p) = Priority::parse(p) {
+                    Some(Some(p))
+                } else {
                     errors.push(
                         format!("{path}.expect.priority"),
                         format!(
@@ -109,7 +111,7 @@ pub(crate) fn compile_tests(
                     );
                     continue;
                 }
-            },
+            }
             Some(None) => Some(None),
             None => None,
         };

@@ -244,12 +244,12 @@ where
                 self.metrics.reload_succeeded(now as f64 / 1000.0);
                 {
                     let mut status = lock(&self.status);
-                    status.version = summary.version.clone();
+                    status.version.clone_from(&summary.version);
                     status.loaded_at = now;
                     status.last_error = None;
                     status.last_reload_at = Some(now);
                     status.last_trigger = Some(trigger);
-                    status.restart_needed = summary.restart_needed.clone();
+                    status.restart_needed.clone_from(&summary.restart_needed);
                 }
                 log_success(&summary);
                 Ok(summary)
@@ -320,4 +320,3 @@ fn log_failure(f: &ReloadFailure) {
 fn lock<S>(m: &Mutex<S>) -> std::sync::MutexGuard<'_, S> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
-

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::metrics::Metrics;
-use crate::yaml::CompileError;
 use crate::metrics::ReloadResult;
+use crate::yaml::CompileError;
 
 /// A stand-in for the server's snapshot: `listen` is restart-only; `table` is the
 /// content requests would see.

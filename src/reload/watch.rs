@@ -177,7 +177,7 @@ fn watch_files(
     let mut watcher = notify::recommended_watcher({
         let filter = filter.clone();
         move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if is_change(&event.kind) => {
+            Ok(event) if is_change(event.kind) => {
                 for path in event.paths.into_iter().filter(|p| filter.is_relevant(p)) {
                     // Full: a reload is already pending (see EVENT_BUFFER). Closed: shutting down.
                     let _ = tx.try_send(path);
@@ -203,7 +203,7 @@ async fn recv_hangup(hangup: &mut Option<tokio::signal::unix::Signal>) -> Option
 
 /// File-system changes that can change what a build reads. Opens and reads (`Access`)
 /// cannot.
-fn is_change(kind: &EventKind) -> bool {
+fn is_change(kind: EventKind) -> bool {
     matches!(
         kind,
         EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any
@@ -383,9 +383,9 @@ mod tests {
         assert_eq!(
             times,
             vec![
-                Duration::from_millis(1000),
-                Duration::from_millis(2000),
-                Duration::from_millis(3000)
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(3)
             ],
             "{out:?}"
         );

@@ -65,9 +65,9 @@ pub(super) async fn list_incidents<B>(
     };
     let list = ListQuery {
         status,
-        source: query_param(query, "source")?.map(|s| s.into_owned()),
+        source: query_param(query, "source")?.map(std::borrow::Cow::into_owned),
         limit,
-        cursor: query_param(query, "cursor")?.map(|s| s.into_owned()),
+        cursor: query_param(query, "cursor")?.map(std::borrow::Cow::into_owned),
     };
     let page = state.store().list(&list).await?;
     let body = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -125,10 +125,10 @@ impl ApiError {
         let (status, code) = (self.status().as_u16(), self.code());
         match self {
             ApiError::Internal(detail) => {
-                tracing::error!(%method, path, status, code, detail, "request failed")
+                tracing::error!(%method, path, status, code, detail, "request failed");
             }
             ApiError::Unavailable(detail) => {
-                tracing::warn!(%method, path, status, code, detail, "store unavailable")
+                tracing::warn!(%method, path, status, code, detail, "store unavailable");
             }
             ApiError::NotFound(_) => tracing::debug!(%method, path, status, code, "{self}"),
             _ => tracing::warn!(%method, path, status, code, "{self}"),

@@ -17,12 +17,12 @@ mod http;
 mod router;
 mod state;
 
-use std::convert::Infallible;
-use std::future::Future;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
@@ -85,7 +85,7 @@ pub async fn run(
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(grace) => {
-            tracing::warn!(?grace, "shutdown grace period over: dropping open connections")
+            tracing::warn!(?grace, "shutdown grace period over: dropping open connections");
         }
     }
     Ok(())

@@ -107,8 +107,8 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(
         CompileError {
             kind: ErrorKind::Invalid,
             file: file.to_owned(),
-            line: location.as_ref().map(|l| l.line()),
-            column: location.as_ref().map(|l| l.column()),
+            line: location.as_ref().map(serde_yaml::Location::line),
+            column: location.as_ref().map(serde_yaml::Location::column),
             path: if path == "." { String::new() } else { path },
             message,
         }
@@ -171,7 +171,7 @@ fn rewrite_strings(
             }
         }
         serde_yaml::Value::Tagged(tagged) => {
-            rewrite_strings(&mut tagged.value, path, rewrite, errors)
+            rewrite_strings(&mut tagged.value, path, rewrite, errors);
         }
         _ => {}
     }

@@ -29,15 +29,14 @@ impl StatusIndex {
 
     /// Up to `n` ids below `below`, newest first, of one status or (`None`) both merged.
     pub(super) fn ids_below(&self, status: Option<Status>, below: u64, n: usize) -> Vec<u64> {
-        match status {
-            Some(status) => take_newest(self.get(status).range(..below), n),
-            None => {
-                let mut ids = take_newest(self.open.range(..below), n);
-                ids.extend(take_newest(self.resolved.range(..below), n));
-                ids.sort_unstable_by(|a, b| b.cmp(a));
-                ids.truncate(n);
-                ids
-            }
+        if let Some(status) = status {
+            take_newest(self.get(status).range(..below), n)
+        } else {
+            let mut ids = take_newest(self.open.range(..below), n);
+            ids.extend(take_newest(self.resolved.range(..below), n));
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(n);
+            ids
         }
     }
 }

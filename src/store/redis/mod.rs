@@ -12,12 +12,13 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, Value};
 
-
 mod keys;
 mod reply;
 
 use self::keys::Keys;
-use self::reply::*;
+use self::reply::{
+    corrupt, field_pairs, items, parse_applied, parse_incident, parse_stream_entry, text,
+};
 use super::model::{
     page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
     ListQuery, Page, Status, StoreError,
@@ -282,17 +283,16 @@ impl IncidentStore for RedisStore {
         };
         let limit = page_limit(query);
         let mut conn = self.conn.clone();
-        let sources = match &query.source {
-            Some(source) => vec![source.clone()],
-            None => {
-                let members: Vec<Value> = bounded(
-                    redis::cmd("SMEMBERS")
-                        .arg(self.keys.sources())
-                        .query_async(&mut conn),
-                )
-                .await?;
-                members.into_iter().map(text).collect::<Result<_, _>>()?
-            }
+        let sources = if let Some(source) = &query.source {
+            vec![source.clone()]
+        } else {
+            let members: Vec<Value> = bounded(
+                redis::cmd("SMEMBERS")
+                    .arg(self.keys.sources())
+                    .query_async(&mut conn),
+            )
+            .await?;
+            members.into_iter().map(text).collect::<Result<_, _>>()?
         };
         let statuses: &[Status] = match query.status {
             Some(Status::Open) => &[Status::Open],

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use redis::Value;
 
 use crate::outcome::{Labels, Priority};
-use crate::store::model::{parse_id, Applied, Incident, IncidentEvent, Status, StoreError, Transition};
+use crate::store::model::{
+    parse_id, Applied, Incident, IncidentEvent, Status, StoreError, Transition,
+};
 
 pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
     const SHOWN: usize = 64;
@@ -114,7 +116,7 @@ pub(super) fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreErr
     for (k, v) in field_pairs(fields)? {
         match k.as_str() {
             "transition" => {
-                transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?)
+                transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?);
             }
             "at" => at = Some(parse_ms("at", &v)?),
             _ => {
