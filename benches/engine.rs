@@ -50,32 +50,32 @@ fn bench_source(
                 .decode_body(black_box(&body), Some(content_type))
                 .expect("decodes");
             engine::evaluate(&mapping, &payload).expect("evaluates")
-        })
+        });
     });
     group.bench_function("decode only", |b| {
         b.iter(|| {
             mapping
                 .decode_body(black_box(&body), Some(content_type))
                 .expect("decodes")
-        })
+        });
     });
     group.bench_function("decode whole payload", |b| {
         b.iter(|| {
             decode::decode(black_box(&body), Some(content_type), mapping.decode).expect("decodes")
-        })
+        });
     });
     group.bench_function("baseline: serde parse only", |b| {
         b.iter(|| {
             if content_type == JSON {
                 serde_json::from_slice::<serde_json::Value>(black_box(&body))
                     .map(|_| ())
-                    .expect("json")
+                    .expect("json");
             } else {
                 serde_urlencoded::from_bytes::<Vec<(String, String)>>(black_box(&body))
                     .map(|_| ())
-                    .expect("form")
+                    .expect("form");
             }
-        })
+        });
     });
     group.finish();
 }
