@@ -272,3 +272,6 @@ fn reject(rule: &Rule, field: &str, message: String) -> Rejection {
         message,
     }
 }
+
+#[cfg(test)]
+mod tests;

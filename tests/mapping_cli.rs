@@ -238,6 +238,11 @@ fn get_query_payload_and_content_type_override() {
     let query = dir.path().join("q.txt");
     std::fs::write(&query, "Status=DOWN&Name=Edge%20Router&URL=192.0.2.7\n").expect("write");
     let out = eval("statuscake.yaml", &query, &["--method", "GET"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["fingerprint"], "Edge Router|192.0.2.7");
     assert_eq!(json["action"], "open");

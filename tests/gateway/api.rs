@@ -88,7 +88,7 @@ async fn incidents_filter_by_status_and_source_and_paginate_newest_first(gw: &Ga
 
 #[tokio::test]
 async fn admin_api_needs_the_bearer_admin_token() {
-    let gw = Gateway::start(Backend::Memory, "admin").await.expect("gw");
+    let gw = Gateway::start(Backend::Memory).await.expect("gw");
     for auth in [None, Some("Bearer wrong"), Some(STATUSCAKE_TOKEN)] {
         let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
         let (s, h, json) = gw
@@ -104,7 +104,7 @@ async fn admin_api_needs_the_bearer_admin_token() {
 
 #[tokio::test]
 async fn limit_is_clamped_to_max_page_size() {
-    let gw = Gateway::start_with(Backend::Memory, "clamp", "limits:\n  max_page_size: 2")
+    let gw = Gateway::start_with(Backend::Memory, "limits:\n  max_page_size: 2")
         .await
         .expect("gw");
     for i in 0..3 {
@@ -118,7 +118,7 @@ async fn limit_is_clamped_to_max_page_size() {
 
 #[tokio::test]
 async fn healthy_and_ready_answer_200_with_a_reachable_store() {
-    let gw = Gateway::start(Backend::Memory, "health").await.expect("gw");
+    let gw = Gateway::start(Backend::Memory).await.expect("gw");
     for path in ["/-/healthy", "/-/ready"] {
         let (s, _, json) = gw.send(Method::GET, path, &[], Bytes::new()).await;
         assert_eq!(s, StatusCode::OK, "{path}: {json}");
@@ -128,9 +128,7 @@ async fn healthy_and_ready_answer_200_with_a_reachable_store() {
 
 #[tokio::test]
 async fn handler_answers_without_a_socket() {
-    let gw = Gateway::start(Backend::Memory, "nosocket")
-        .await
-        .expect("gw");
+    let gw = Gateway::start(Backend::Memory).await.expect("gw");
     let request = Request::builder()
         .method(Method::POST)
         .uri(format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}"))

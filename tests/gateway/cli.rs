@@ -129,22 +129,24 @@ fn check_reports_every_config_problem_with_file_line_and_key() {
         &path,
         &format!("{head}    tokens: [\"${{ALERTGATE_TEST_SURELY_UNSET}}\"]\nadmin_token: x\n"),
     );
-    assert!(!ok);
+    assert!(!ok, "check passed an unset env var in a token: {stderr}");
     assert!(
         stderr.contains("bad.yaml:5:") && stderr.contains("ALERTGATE_TEST_SURELY_UNSET"),
         "{stderr}"
     );
 
-    let (_, stderr) = check_config(
+    let (ok, stderr) = check_config(
         &path,
         &format!("{head}    tokens: [t]\nadmin_token: x\nlimitz: {{}}\n"),
     );
+    assert!(!ok, "check passed a config with an unknown field: {stderr}");
     assert!(
         stderr.contains("bad.yaml:7:1: limitz: unknown field"),
         "{stderr}"
     );
 
-    let (_, stderr) = check_config(&path, &format!("{head}    tokens: [t]\nadmin_token: x\n"));
+    let (ok, stderr) = check_config(&path, &format!("{head}    tokens: [t]\nadmin_token: x\n"));
+    assert!(!ok, "check passed a source with no mapping: {stderr}");
     assert!(
         stderr.contains("bad.yaml:4:18: sources.cake.integration: no mapping"),
         "{stderr}"

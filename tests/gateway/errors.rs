@@ -164,7 +164,7 @@ async fn every_webhook_error_has_its_status_and_message_and_changes_nothing(gw: 
 
 #[tokio::test]
 async fn too_large_is_refused_from_content_length_before_the_body_arrives() {
-    let gw = Gateway::start_with(Backend::Memory, "cl", "limits:\n  max_body_bytes: 64")
+    let gw = Gateway::start_with(Backend::Memory, "limits:\n  max_body_bytes: 64")
         .await
         .expect("gw");
     // A chunked body (no Content-Length) over the limit is cut off by `Limited`.
@@ -187,9 +187,7 @@ async fn too_large_is_refused_from_content_length_before_the_body_arrives() {
 #[tokio::test]
 async fn too_large_content_length_is_refused_before_the_body_is_sent() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let gw = Gateway::start(Backend::Memory, "early413")
-        .await
-        .expect("gw");
+    let gw = Gateway::start(Backend::Memory).await.expect("gw");
     // Headers only: the server must answer from Content-Length, without waiting for 2 MiB.
     let mut socket = tokio::net::TcpStream::connect(gw.addr)
         .await

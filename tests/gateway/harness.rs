@@ -1,8 +1,8 @@
 //! A real gateway on `127.0.0.1:0` with a temp config dir, and an HTTP client for it.
 //!
-//! Memory gateways always run. Redis gateways use `ALERTGATE_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`) under a key prefix of their own, deleted on drop; an
-//! unreachable Redis fails the test unless `ALERTGATE_SKIP_REDIS_TESTS=1`.
+//! Memory gateways always run. A Redis gateway runs on a `redis-server` of its own
+//! (`tests/support/redis.rs`), stopped with the gateway; without one on PATH the test is
+//! skipped, or fails under `ALERTGATE_REQUIRE_ALL=1`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use crate::test_redis::TestRedis;
 
 pub const STATUSCAKE_TOKEN: &str = "sc-test-token";
 pub const STATUSPAGE_TOKEN: &str = "sp-test-token";
@@ -38,21 +40,9 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
-pub fn redis_url() -> String {
-    std::env::var("ALERTGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-pub fn skip_redis() -> bool {
-    std::env::var("ALERTGATE_SKIP_REDIS_TESTS").as_deref() == Ok("1")
-}
-
-/// A unique key prefix for one test.
-pub fn unique_prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("alertgate-test:{test}:{}:{nanos}:", std::process::id())
+/// The store section of a config for a Redis at `url`.
+pub fn redis_store_yaml(url: &str) -> String {
+    format!("store:\n  backend: redis\n  url: \"{url}\"\n  key_prefix: \"alertgate-test:\"")
 }
 
 /// Writes a config dir (config.yaml + a copy of the shipped mappings) and builds its
@@ -84,7 +74,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
             "test config: {}",
             errors
                 .iter()
-                .map(|e| e.to_string())
+                .map(std::string::ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\n")
         )
@@ -100,47 +90,20 @@ pub struct Gateway {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
-    cleanup: Option<RedisCleanup>,
-}
-
-/// Deletes a test's Redis keys when dropped (pass or fail).
-pub struct RedisCleanup {
-    prefix: String,
-}
-
-impl RedisCleanup {
-    pub fn new(prefix: &str) -> RedisCleanup {
-        RedisCleanup {
-            prefix: prefix.to_owned(),
-        }
-    }
-}
-
-impl Drop for RedisCleanup {
-    fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(redis_url().as_str()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection() else {
-            return;
-        };
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query(&mut conn)
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
-    }
+    /// The Redis this gateway owns (none for memory gateways and replicas); stopped after
+    /// the server task.
+    redis: Option<TestRedis>,
 }
 
 impl Gateway {
-    /// A gateway with the given backend and extra config; `None` when Redis is skipped.
-    pub async fn start(backend: Backend, test: &str) -> Option<Gateway> {
-        Self::start_with(backend, test, "").await
+    /// A gateway with the given backend; `None` when Redis is skipped (no `redis-server`
+    /// on PATH).
+    pub async fn start(backend: Backend) -> Option<Gateway> {
+        Self::start_with(backend, "").await
     }
 
-    pub async fn start_with(backend: Backend, test: &str, extra: &str) -> Option<Gateway> {
+    /// As `start`, with `extra` appended to the config.
+    pub async fn start_with(backend: Backend, extra: &str) -> Option<Gateway> {
         match backend {
             Backend::Memory => {
                 let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
@@ -151,21 +114,10 @@ impl Gateway {
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await)
             }
             Backend::Redis => {
-                if skip_redis() {
-                    eprintln!("skipping {test}: ALERTGATE_SKIP_REDIS_TESTS=1");
-                    return None;
-                }
-                let prefix = unique_prefix(test);
-                let store_yaml = format!(
-                    "store:\n  backend: redis\n  url: \"{}\"\n  key_prefix: \"{prefix}\"",
-                    redis_url()
-                );
-                let (dir, snapshot) = config_dir(&store_yaml, extra);
-                let cleanup = RedisCleanup {
-                    prefix: prefix.clone(),
-                };
+                let redis = TestRedis::start()?;
+                let (dir, snapshot) = config_dir(&redis_store_yaml(&redis.url()), extra);
                 let store = redis_store(&snapshot).await;
-                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(cleanup)).await)
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
             }
         }
     }
@@ -174,7 +126,7 @@ impl Gateway {
     pub async fn serve(
         state: AppState,
         dir: Option<tempfile::TempDir>,
-        cleanup: Option<RedisCleanup>,
+        redis: Option<TestRedis>,
     ) -> Gateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -191,12 +143,12 @@ impl Gateway {
             shutdown: Some(tx),
             task: Some(task),
             _dir: dir,
-            cleanup,
+            redis,
         }
     }
 
     /// Another gateway on the same state store (Redis: a separate connection), as a second
-    /// replica would be.
+    /// replica would be. Stop it before the gateway it copies (which owns the Redis).
     pub async fn replica(&self) -> Gateway {
         let snapshot = (*self.state.snapshot()).clone();
         let store = match self.state.store() {
@@ -214,7 +166,7 @@ impl Gateway {
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server run");
         }
-        drop(self.cleanup.take());
+        drop(self.redis.take());
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
@@ -303,11 +255,9 @@ async fn redis_store(snapshot: &Snapshot) -> Store {
         panic!("not a redis config");
     };
     let settings: RedisSettings = settings.clone();
-    let store = RedisStore::connect(settings).await.unwrap_or_else(|e| {
-        panic!(
-            "redis at {} is needed (or set ALERTGATE_SKIP_REDIS_TESTS=1): {e}",
-            redis_url()
-        )
-    });
+    let url = settings.url.clone();
+    let store = RedisStore::connect(settings)
+        .await
+        .unwrap_or_else(|e| panic!("redis store on {url}: {e}"));
     Store::Redis(store)
 }

@@ -1,6 +1,10 @@
 //! The gateway end to end: a real server on `127.0.0.1:0`, real HTTP, memory and Redis.
 
 mod harness;
+#[path = "../support/relay.rs"]
+mod relay;
+#[path = "../support/redis.rs"]
+mod test_redis;
 
 mod api;
 mod cli;
@@ -17,7 +21,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let gw = $crate::harness::Gateway::start($crate::harness::Backend::Memory, stringify!($name))
+                    let gw = $crate::harness::Gateway::start($crate::harness::Backend::Memory)
                         .await
                         .expect("memory gateway");
                     super::$name(&gw).await;
@@ -29,7 +33,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(gw) = $crate::harness::Gateway::start($crate::harness::Backend::Redis, stringify!($name)).await else {
+                    let Some(gw) = $crate::harness::Gateway::start($crate::harness::Backend::Redis).await else {
                         return;
                     };
                     super::$name(&gw).await;

@@ -6,39 +6,29 @@ use alertgate::server::AppState;
 use alertgate::store::{RedisStore, Store};
 use http::{Method, StatusCode};
 
-use crate::harness::{
-    config_dir, fixture, redis_url, skip_redis, unique_prefix, Gateway, RedisCleanup,
-    STATUSCAKE_TOKEN,
-};
-
-#[path = "../support/relay.rs"]
-mod relay;
+use crate::harness::{config_dir, fixture, redis_store_yaml, Gateway, TestRedis, STATUSCAKE_TOKEN};
+use crate::relay::Relay;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_gives_503_with_retry_after_and_recovers() {
-    if skip_redis() {
+    let Some(redis) = TestRedis::start() else {
         return;
-    }
-    let prefix = unique_prefix("outage");
-    let relay = relay::Relay::start("127.0.0.1:0", &redis_url()).await;
-    let store_yaml = format!(
-        "store:\n  backend: redis\n  url: \"redis://{}\"\n  key_prefix: \"{prefix}\"",
-        relay.addr
-    );
-    let (dir, snapshot) = config_dir(&store_yaml, "");
+    };
+    let relay = Relay::start("127.0.0.1:0", redis.addr()).await;
+    let (dir, snapshot) = config_dir(&redis_store_yaml(&format!("redis://{}", relay.addr)), "");
     let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
         panic!("redis config expected");
     };
     let store = RedisStore::connect(settings)
         .await
         .expect("redis through the relay");
-    let cleanup = RedisCleanup::new(&prefix);
+    let upstream = redis.addr();
     let gw = Gateway::serve(
         AppState::new(snapshot, Store::Redis(store)),
         Some(dir),
-        Some(cleanup),
+        Some(redis),
     )
     .await;
     let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
@@ -83,7 +73,7 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
     );
 
     // Redis back on the same address: the next requests reconnect by themselves.
-    let _back = relay::Relay::start(&relay.addr.to_string(), &redis_url()).await;
+    let _back = Relay::start(&relay.addr.to_string(), upstream).await;
     let mut answer = None;
     for _ in 0..20 {
         let (status, _, json) = gw

@@ -49,7 +49,7 @@ fn count(list: &[String], t: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_concurrent_downs_open_one_incident_and_ups_resolve_it_once() {
-    let Some(a) = Gateway::start(Backend::Redis, "race").await else {
+    let Some(a) = Gateway::start(Backend::Redis).await else {
         return;
     };
     let b = a.replica().await;

@@ -1,5 +1,5 @@
-//! A TCP relay to the test Redis that can be cut, as a network failure would. Shared by
-//! the store and gateway test binaries (`#[path]`-included).
+//! A TCP relay to a test's Redis (see `redis.rs`) that can be cut, as a network failure
+//! would. Shared by the store and gateway test binaries (`#[path]`-included).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,20 +13,16 @@ pub struct Relay {
 
 impl Relay {
     /// Listens on `addr` (`127.0.0.1:0` for a fresh port) and relays every connection to
-    /// the Redis of `redis_url`.
-    pub async fn start(addr: &str, redis_url: &str) -> Relay {
-        let rest = redis_url.split("://").nth(1).unwrap_or("127.0.0.1:6379");
-        let rest = rest.rsplit('@').next().unwrap_or(rest);
-        let upstream = rest.split('/').next().unwrap_or(rest).to_owned();
+    /// `upstream` (a `TestRedis::addr()`).
+    pub async fn start(addr: &str, upstream: SocketAddr) -> Relay {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let tasks = Arc::new(Mutex::new(Vec::new()));
         let conns = Arc::clone(&tasks);
         let accept = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
                 let conn = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
                 });

@@ -44,3 +44,6 @@ impl StatusIndex {
 fn take_newest<'a>(ids: impl DoubleEndedIterator<Item = &'a u64>, n: usize) -> Vec<u64> {
     ids.rev().take(n).copied().collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+//! The shared cases, each generic over the backend; `conformance!` runs each one for
+//! every backend under its own name.
+
+mod lifecycle;
+mod listing;
+
+pub use self::lifecycle::*;
+pub use self::listing::*;
