@@ -1,8 +1,9 @@
 //! alertgate: a config-driven webhook gateway for incident management.
 //!
-//! Data flows one way through these modules (DESIGN §2): `server` → `decode` →
-//! `mapping`/`engine` → `store`. `config` and `reload` build what the server runs on;
-//! `metrics` counts what happens.
+//! Data flows one way through these modules (docs/design.md §2): `cli` → `app` →
+//! `server` → `reload` → `config` → `selftest`/`engine` → `mapping` → `store` → `decode`
+//! → `yaml` → `outcome`, with `metrics` and `clock` beside them. Nothing imports upward,
+//! and `tests/architecture.rs` fails the build on any import cycle.
 
 pub mod app;
 pub mod cli;

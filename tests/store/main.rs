@@ -1,4 +1,4 @@
-//! One conformance suite for every `IncidentStore` backend (DESIGN §4), and what only one
+//! One conformance suite for every `IncidentStore` backend (docs/design.md §4), and what only one
 //! backend does.
 //!
 //! - `cases/`: each case written once, generic over a `Backend` (`backend.rs`); the

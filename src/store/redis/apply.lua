@@ -1,4 +1,4 @@
--- apply.lua: one lifecycle step (DESIGN §4) for one (source, fingerprint) key, atomic
+-- apply.lua: one lifecycle step (docs/design.md §4) for one (source, fingerprint) key, atomic
 -- because Redis runs a script to completion before any other command.
 --
 -- Key names mirror `Keys` in redis.rs (the one documented scheme); P is the key prefix.
