@@ -36,6 +36,11 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// Where senders reach us, without a trailing slash (`public_url`, default
+    /// `http://{listen}`): the base of every webhook URL alertgate prints.
+    pub public_url: String,
+    /// Resolved against the config file's folder; may not exist.
+    pub sources_dir: PathBuf,
 }
 
 /// The store backend to connect to.
@@ -59,6 +64,10 @@ impl StoreSettings {
 pub struct SourceSettings {
     pub integration: String,
     pub tokens: Vec<TokenDigest>,
+    /// Tokens kept through a rotation's overlap: accepted until the time (Unix ms).
+    pub expiring: Vec<(TokenDigest, i64)>,
+    /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
+    pub file: Option<PathBuf>,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -116,6 +125,7 @@ impl fmt::Debug for TokenDigest {
 pub(crate) fn check(
     raw: FileConfig,
     mappings_dir: PathBuf,
+    sources_dir: PathBuf,
     overrides: &Overrides,
     errors: &mut Errors<'_>,
 ) -> Option<Settings> {
@@ -163,6 +173,8 @@ pub(crate) fn check(
             SourceSettings {
                 integration: source.integration.clone(),
                 tokens,
+                expiring: Vec::new(),
+                file: None,
             },
         );
     }
@@ -170,8 +182,23 @@ pub(crate) fn check(
         errors.push("admin_token", "must not be empty");
     }
     let limits = check_limits(&raw, errors);
+    let listen = listen?;
+    let public_url = match raw.public_url.as_deref().map(str::trim) {
+        None | Some("") => format!("http://{listen}"),
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains('?') {
+                errors.push(
+                    "public_url",
+                    format!("invalid url {url:?}: expected http(s)://host[:port][/path], no query"),
+                );
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+    };
     Some(Settings {
-        listen: listen?,
+        listen,
+        public_url,
+        sources_dir,
         mappings_dir,
         store: store?,
         sources,

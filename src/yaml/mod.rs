@@ -177,6 +177,11 @@ fn rewrite_strings(
     }
 }
 
+/// Serialises `value` as YAML text (files the gateway writes itself).
+pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
 pub(crate) fn read(path: &Path) -> Result<String, CompileError> {
     std::fs::read_to_string(path).map_err(|e| io_error(path, &e))
 }
