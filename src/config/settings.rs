@@ -115,6 +115,30 @@ impl TokenDigest {
     }
 }
 
+impl TokenDigest {
+    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
+    /// `now_ms`; every entry is compared, expired or not.
+    pub fn matches_any_live(
+        accepted: &[TokenDigest],
+        expiring: &[(TokenDigest, i64)],
+        presented: &str,
+        now_ms: i64,
+    ) -> bool {
+        let presented = TokenDigest::of(presented);
+        let found = accepted
+            .iter()
+            .fold(subtle::Choice::from(0), |found, t| {
+                found | t.0.ct_eq(&presented.0)
+            });
+        expiring
+            .iter()
+            .fold(found, |found, (t, end)| {
+                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
+            })
+            .into()
+    }
+}
+
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenDigest(…)")
@@ -386,5 +410,15 @@ mod tests {
         assert!(!TokenDigest::matches_any(&accepted, "ne"));
         assert!(!TokenDigest::matches_any(&[], "new"));
         assert_eq!(format!("{:?}", accepted[0]), "TokenDigest(…)");
+    }
+
+    #[test]
+    fn expiring_tokens_match_until_their_end() {
+        let accepted = [TokenDigest::of("new")];
+        let expiring = [(TokenDigest::of("old"), 1_000)];
+        assert!(TokenDigest::matches_any_live(&accepted, &expiring, "new", 5_000));
+        assert!(TokenDigest::matches_any_live(&accepted, &expiring, "old", 999));
+        assert!(!TokenDigest::matches_any_live(&accepted, &expiring, "old", 1_000));
+        assert!(!TokenDigest::matches_any_live(&accepted, &expiring, "other", 0));
     }
 }

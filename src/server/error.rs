@@ -59,6 +59,16 @@ pub enum ApiError {
     /// A bug or corrupt data on our side (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
+    /// The token passed but a `verify:` check did not (401); names the check, never a
+    /// secret: `verify[0] hmac_sha256: signature mismatch`.
+    #[error("{0}")]
+    VerifyFailed(String),
+    /// The request conflicts with what exists or how sources are managed (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// `POST /v1/sources` names an integration no loaded mapping defines (422).
+    #[error("{0}")]
+    UnknownIntegration(String),
 }
 
 impl From<DecodeError> for ApiError {
@@ -68,6 +78,12 @@ impl From<DecodeError> for ApiError {
         } else {
             ApiError::MalformedBody(e.to_string())
         }
+    }
+}
+
+impl From<crate::verify::Failure> for ApiError {
+    fn from(e: crate::verify::Failure) -> Self {
+        ApiError::VerifyFailed(e.to_string())
     }
 }
 
@@ -98,6 +114,9 @@ impl ApiError {
             ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnknownIntegration(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -116,6 +135,9 @@ impl ApiError {
             ApiError::Rejected(_) => "unprocessable_payload",
             ApiError::Unavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::VerifyFailed(_) => "unauthorized",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::UnknownIntegration(_) => "unknown_integration",
         }
     }
 
