@@ -125,11 +125,9 @@ impl TokenDigest {
         now_ms: i64,
     ) -> bool {
         let presented = TokenDigest::of(presented);
-        let found = accepted
-            .iter()
-            .fold(subtle::Choice::from(0), |found, t| {
-                found | t.0.ct_eq(&presented.0)
-            });
+        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
+            found | t.0.ct_eq(&presented.0)
+        });
         expiring
             .iter()
             .fold(found, |found, (t, end)| {
@@ -416,9 +414,17 @@ mod tests {
     fn expiring_tokens_match_until_their_end() {
         let accepted = [TokenDigest::of("new")];
         let expiring = [(TokenDigest::of("old"), 1_000)];
-        assert!(TokenDigest::matches_any_live(&accepted, &expiring, "new", 5_000));
-        assert!(TokenDigest::matches_any_live(&accepted, &expiring, "old", 999));
-        assert!(!TokenDigest::matches_any_live(&accepted, &expiring, "old", 1_000));
-        assert!(!TokenDigest::matches_any_live(&accepted, &expiring, "other", 0));
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "new", 5_000
+        ));
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 999
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 1_000
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "other", 0
+        ));
     }
 }

@@ -64,21 +64,15 @@ where
                     .map_err(|_| ApiError::UnsupportedType("content type is not ASCII".into()))
             })
             .transpose()?;
-        let headers = source
-            .verify
-            .reads_raw()
-            .then(|| request.headers().clone());
+        let headers = source.verify.reads_raw().then(|| request.headers().clone());
         let body = read_body(request, limit).await?;
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
         match &source.decode_shape {
-            Some(shape) => decode::decode_shaped(
-                &body,
-                content_type.as_deref(),
-                source.mapping.decode,
-                shape,
-            )?,
+            Some(shape) => {
+                decode::decode_shaped(&body, content_type.as_deref(), source.mapping.decode, shape)?
+            }
             None => source.mapping.decode_body(&body, content_type.as_deref())?,
         }
     };

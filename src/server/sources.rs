@@ -54,9 +54,20 @@ pub struct SourceInfo {
     pub verify: Vec<&'static str>,
 }
 
-/// The webhook URL of `id` with `token` (or the placeholder).
+/// The webhook URL of `id` with `token` (percent-encoded), or with the placeholder.
 pub fn webhook_url(public_url: &str, id: &str, token: &str) -> String {
-    format!("{public_url}/hooks/{id}?token={token}")
+    if token == TOKEN_PLACEHOLDER {
+        return format!("{public_url}/hooks/{id}?token={token}");
+    }
+    let mut encoded = String::with_capacity(token.len());
+    for b in token.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{public_url}/hooks/{id}?token={encoded}")
 }
 
 /// Every source of `snapshot`, by id.
@@ -79,11 +90,7 @@ fn info(snapshot: &Snapshot, source: &Source) -> SourceInfo {
         integration: source.mapping.integration.clone(),
         methods: source.methods().iter().map(|m| (*m).to_owned()).collect(),
         content_types,
-        url: webhook_url(
-            &snapshot.settings.public_url,
-            &source.id,
-            TOKEN_PLACEHOLDER,
-        ),
+        url: webhook_url(&snapshot.settings.public_url, &source.id, TOKEN_PLACEHOLDER),
         origin: if source.file.is_some() {
             "sources_dir"
         } else {
