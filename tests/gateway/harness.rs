@@ -122,6 +122,51 @@ impl Gateway {
         }
     }
 
+    /// A memory gateway that reloads from its config file (as `serve` does, without the
+    /// file watcher): the `/v1/sources` writes need one. `extra` is appended to the config.
+    pub async fn start_reloading(extra: &str) -> Gateway {
+        let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+        let path = dir.path().join("config.yaml");
+        let reloader = alertgate::app::reloader(
+            &path,
+            Overrides::default(),
+            snapshot,
+            alertgate::metrics::Metrics::new(),
+        );
+        let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
+        Gateway::serve(AppState::with_reloader(reloader, store), Some(dir), None).await
+    }
+
+    /// The gateway's config folder (config.yaml, mappings/).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir
+            .as_ref()
+            .expect("gateway with a config dir")
+            .path()
+    }
+
+    /// Sends a request with the admin token and a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (status, _, json) = self
+            .send(
+                method,
+                path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                Bytes::from(body.to_owned()),
+            )
+            .await;
+        (status, json)
+    }
+
     /// Serves `state` on a fresh port.
     pub async fn serve(
         state: AppState,
