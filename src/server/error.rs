@@ -105,18 +105,18 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedBody(_) | ApiError::BadParam { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
             ApiError::UnknownSource | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Rejected(_) | ApiError::UnknownIntegration(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::UnknownIntegration(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -125,7 +125,7 @@ impl ApiError {
         match self {
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::BadParam { .. } => "bad_parameter",
-            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => "unauthorized",
             ApiError::UnknownSource => "unknown_source",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -135,7 +135,6 @@ impl ApiError {
             ApiError::Rejected(_) => "unprocessable_payload",
             ApiError::Unavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal",
-            ApiError::VerifyFailed(_) => "unauthorized",
             ApiError::Conflict(_) => "conflict",
             ApiError::UnknownIntegration(_) => "unknown_integration",
         }

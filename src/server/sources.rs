@@ -7,6 +7,7 @@
 //! keeps the old ones for an overlap. Each write goes through `config::sources_edit` (the
 //! CLI's code too), then triggers a reload so the change serves at once.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -64,7 +65,7 @@ pub fn webhook_url(public_url: &str, id: &str, token: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             encoded.push(char::from(b));
         } else {
-            encoded.push_str(&format!("%{b:02X}"));
+            let _ = write!(encoded, "%{b:02X}");
         }
     }
     format!("{public_url}/hooks/{id}?token={encoded}")
@@ -113,7 +114,7 @@ pub(super) fn list<B>(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     id: String,
@@ -290,15 +291,6 @@ where
     }
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::MalformedBody(format!("invalid JSON body: {e}")))
-}
-
-impl Default for CreateBody {
-    fn default() -> Self {
-        CreateBody {
-            id: String::new(),
-            integration: String::new(),
-        }
-    }
 }
 
 /// Runs a file edit on the blocking pool and maps its error to the HTTP table.

@@ -151,8 +151,12 @@ mod tests {
             err.to_string(),
             "verify[0] hmac_sha256: missing header x-sig"
         );
-        let payload = crate::decode::decode(br#"{"page":{"id":"p2"}}"#, None, Default::default())
-            .expect("json");
+        let payload = crate::decode::decode(
+            br#"{"page":{"id":"p2"}}"#,
+            None,
+            crate::decode::DecodeMode::default(),
+        )
+        .expect("json");
         let err = verify.check_payload(&payload).expect_err("not allowed");
         assert_eq!(
             err.to_string(),

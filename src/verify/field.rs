@@ -140,7 +140,7 @@ mod tests {
         crate::decode::decode(
             text.as_bytes(),
             Some("application/json"),
-            Default::default(),
+            crate::decode::DecodeMode::default(),
         )
         .expect("json")
     }
@@ -149,7 +149,7 @@ mod tests {
         crate::decode::decode(
             text.as_bytes(),
             Some("application/x-www-form-urlencoded"),
-            Default::default(),
+            crate::decode::DecodeMode::default(),
         )
         .expect("form")
     }

@@ -89,7 +89,7 @@ pub struct Gateway {
     pub client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
     /// The Redis this gateway owns (none for memory gateways and replicas); stopped after
     /// the server task.
     redis: Option<TestRedis>,
@@ -139,10 +139,7 @@ impl Gateway {
 
     /// The gateway's config folder (config.yaml, mappings/).
     pub fn dir(&self) -> &std::path::Path {
-        self._dir
-            .as_ref()
-            .expect("gateway with a config dir")
-            .path()
+        self.dir.as_ref().expect("gateway with a config dir").path()
     }
 
     /// Sends a request with the admin token and a JSON body.
@@ -187,7 +184,7 @@ impl Gateway {
             client: Client::builder(TokioExecutor::new()).build_http(),
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            dir,
             redis,
         }
     }
