@@ -29,6 +29,9 @@ impl Versioned for Snapshot {
         if self.settings.mappings_dir != newer.settings.mappings_dir {
             settings.push("mappings_dir (file watching)".to_owned());
         }
+        if self.settings.sources_dir != newer.settings.sources_dir {
+            settings.push("sources_dir (file watching)".to_owned());
+        }
         settings
     }
 }
@@ -47,16 +50,18 @@ pub fn reloader(
     Reloader::new(initial, build, metrics)
 }
 
-/// Watches the config file and the mappings directory the reloader's snapshot names, and
-/// SIGHUP, until `shutdown`.
+/// Watches the config file, the mappings directory and the sources directory the
+/// reloader's snapshot names, and SIGHUP, until `shutdown`.
 pub fn spawn_reload_triggers(
     reloader: &Reloader<Snapshot>,
     config_path: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Watchers {
+    let current = reloader.load_current();
     let paths = WatchPaths {
         config_file: Some(config_path.to_owned()),
-        mappings_dir: reloader.load_current().settings.mappings_dir.clone(),
+        mappings_dir: current.settings.mappings_dir.clone(),
+        sources_dir: Some(current.settings.sources_dir.clone()),
     };
     reload::spawn_watchers(reloader.clone(), paths, shutdown)
 }

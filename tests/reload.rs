@@ -80,6 +80,7 @@ impl Gateway {
     async fn start() -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("mappings")).expect("mkdir");
+        std::fs::create_dir(dir.path().join("sources.d")).expect("mkdir");
         std::fs::write(
             dir.path().join("mappings/demo.yaml"),
             mapping("demo", "open"),
@@ -242,6 +243,57 @@ async fn table_change_on_disk_applies_to_the_next_webhook() {
         "new table not applied within {APPLIES_WITHIN:?}"
     );
     println!("table change applied after {:?}", started.elapsed());
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_file_dropped_into_sources_dir_serves_without_restart() {
+    let gw = Gateway::start().await;
+    assert_eq!(gw.down("late", "a").await.0, StatusCode::NOT_FOUND);
+    write_atomic(
+        &gw.path("sources.d/late.yaml"),
+        &format!("id: late\nintegration: demo\ntokens: [\"{TOKEN}\"]\n"),
+    );
+    let started = Instant::now();
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            gw.down("late", "a").await.0 == StatusCode::ACCEPTED
+        })
+        .await,
+        "new source file not served within {APPLIES_WITHIN:?}"
+    );
+    println!("source file applied after {:?}", started.elapsed());
+    // A second file with the same id fails the reload and names both files; the first
+    // keeps serving.
+    write_atomic(
+        &gw.path("sources.d/copy.yaml"),
+        &format!("id: late\nintegration: demo\ntokens: [\"{TOKEN}\"]\n"),
+    );
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            let status = gw.config_status().await;
+            status["last_error"]
+                .to_string()
+                .contains("duplicate source id")
+        })
+        .await,
+        "duplicate id not reported"
+    );
+    let errors = gw.config_status().await["last_error"].to_string();
+    assert!(
+        errors.contains("copy.yaml") && errors.contains("late.yaml"),
+        "{errors}"
+    );
+    assert_eq!(gw.down("late", "b").await.0, StatusCode::ACCEPTED);
+    std::fs::remove_file(gw.path("sources.d/copy.yaml")).expect("rm");
+    std::fs::remove_file(gw.path("sources.d/late.yaml")).expect("rm");
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            gw.down("late", "c").await.0 == StatusCode::NOT_FOUND
+        })
+        .await,
+        "removed source file still served"
+    );
     gw.stop().await;
 }
 

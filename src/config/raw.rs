@@ -31,6 +31,16 @@ pub struct FileConfig {
     /// Bounds on requests and responses.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The address senders reach this gateway at (behind a load balancer, say), used in
+    /// every webhook URL alertgate prints: `https://alerts.example.com`. Default
+    /// `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Directory of source files (`*.yaml`, one source each), relative to this file's
+    /// folder, merged into `sources`; written by `alertgate sources add` and
+    /// `POST /v1/sources`. Default `sources.d`. A missing directory holds no sources.
+    #[serde(default)]
+    pub sources_dir: Option<String>,
 }
 
 /// Which store backend, and how to reach it.
@@ -88,6 +98,59 @@ pub struct SourceConfig {
     /// Accepted tokens (query `?token=` or header `X-ITOC360-Token`). More than one lets
     /// you rotate a token without downtime. Use `${VAR}` to keep them out of the file.
     pub tokens: Vec<String>,
+    /// Checks a request must also pass, in order, after the token: a signature over the
+    /// raw body (`hmac_sha256`), a body field equal to a secret (`field_equals`) or in an
+    /// allow-list (`field_in`). Default: none.
+    #[serde(default)]
+    pub verify: Vec<VerifyConfig>,
+}
+
+/// One `verify:` entry: exactly one of its keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    #[serde(default)]
+    pub hmac_sha256: Option<HmacConfig>,
+    #[serde(default)]
+    pub field_equals: Option<FieldEqualsConfig>,
+    #[serde(default)]
+    pub field_in: Option<FieldInConfig>,
+}
+
+/// `hmac_sha256`: HMAC-SHA256 of the raw body keyed with `secret`, hex in `header`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacConfig {
+    /// The header carrying the hex signature (`X-Grafana-Alerting-Signature`).
+    pub header: String,
+    /// The shared secret, as the sender was given it. Use `${VAR}`.
+    pub secret: String,
+    /// Text before the hex (`sha256=`, GitHub style). Default: none.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// A header carrying the send time in Unix seconds; the MAC is then over
+    /// `{timestamp}:{body}`, and the time must be within `max_age` of ours.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// How far the signed timestamp may be from now, either way. Default `5m`.
+    #[serde(default)]
+    pub max_age: Option<String>,
+}
+
+/// `field_equals`: a body field (JMESPath, or a top-level name) that must equal `secret`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldEqualsConfig {
+    pub field: String,
+    pub secret: String,
+}
+
+/// `field_in`: a body field that must be one of `values`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInConfig {
+    pub field: String,
+    pub values: Vec<String>,
 }
 
 /// Bounds; every one has a default. Durations are written `500ms`, `10s`, `2m`.

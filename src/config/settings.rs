@@ -36,6 +36,11 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// Where senders reach us, without a trailing slash (`public_url`, default
+    /// `http://{listen}`): the base of every webhook URL alertgate prints.
+    pub public_url: String,
+    /// Resolved against the config file's folder; may not exist.
+    pub sources_dir: PathBuf,
 }
 
 /// The store backend to connect to.
@@ -59,6 +64,10 @@ impl StoreSettings {
 pub struct SourceSettings {
     pub integration: String,
     pub tokens: Vec<TokenDigest>,
+    /// Tokens kept through a rotation's overlap: accepted until the time (Unix ms).
+    pub expiring: Vec<(TokenDigest, i64)>,
+    /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
+    pub file: Option<PathBuf>,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -106,6 +115,28 @@ impl TokenDigest {
     }
 }
 
+impl TokenDigest {
+    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
+    /// `now_ms`; every entry is compared, expired or not.
+    pub fn matches_any_live(
+        accepted: &[TokenDigest],
+        expiring: &[(TokenDigest, i64)],
+        presented: &str,
+        now_ms: i64,
+    ) -> bool {
+        let presented = TokenDigest::of(presented);
+        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
+            found | t.0.ct_eq(&presented.0)
+        });
+        expiring
+            .iter()
+            .fold(found, |found, (t, end)| {
+                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
+            })
+            .into()
+    }
+}
+
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenDigest(…)")
@@ -116,6 +147,7 @@ impl fmt::Debug for TokenDigest {
 pub(crate) fn check(
     raw: FileConfig,
     mappings_dir: PathBuf,
+    sources_dir: PathBuf,
     overrides: &Overrides,
     errors: &mut Errors<'_>,
 ) -> Option<Settings> {
@@ -163,6 +195,8 @@ pub(crate) fn check(
             SourceSettings {
                 integration: source.integration.clone(),
                 tokens,
+                expiring: Vec::new(),
+                file: None,
             },
         );
     }
@@ -170,8 +204,23 @@ pub(crate) fn check(
         errors.push("admin_token", "must not be empty");
     }
     let limits = check_limits(&raw, errors);
+    let listen = listen?;
+    let public_url = match raw.public_url.as_deref().map(str::trim) {
+        None | Some("") => format!("http://{listen}"),
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains('?') {
+                errors.push(
+                    "public_url",
+                    format!("invalid url {url:?}: expected http(s)://host[:port][/path], no query"),
+                );
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+    };
     Some(Settings {
-        listen: listen?,
+        listen,
+        public_url,
+        sources_dir,
         mappings_dir,
         store: store?,
         sources,
@@ -359,5 +408,23 @@ mod tests {
         assert!(!TokenDigest::matches_any(&accepted, "ne"));
         assert!(!TokenDigest::matches_any(&[], "new"));
         assert_eq!(format!("{:?}", accepted[0]), "TokenDigest(…)");
+    }
+
+    #[test]
+    fn expiring_tokens_match_until_their_end() {
+        let accepted = [TokenDigest::of("new")];
+        let expiring = [(TokenDigest::of("old"), 1_000)];
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "new", 5_000
+        ));
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 999
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 1_000
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "other", 0
+        ));
     }
 }

@@ -21,6 +21,9 @@ pub const RETRY_AFTER_SECS: &str = "5";
 /// A failed request, typed by cause.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// An admin request's body or a parameter in it is invalid (400).
+    #[error("{0}")]
+    BadRequest(String),
     /// The body could not be read (400).
     #[error("cannot read request body")]
     BodyRead(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -68,12 +71,28 @@ pub enum ApiError {
     /// A bug on our side (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
+    /// The token passed but a `verify:` check did not (401); names the check, never a
+    /// secret: `verify[0] hmac_sha256: signature mismatch`.
+    #[error("{0}")]
+    VerifyFailed(String),
+    /// The request conflicts with what exists or how sources are managed (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// `POST /v1/sources` names an integration no loaded mapping defines (422).
+    #[error("{0}")]
+    UnknownIntegration(String),
 }
 
 fn store_message(e: &StoreError) -> &'static str {
     match e {
         StoreError::Corrupt(_) => "internal error",
         _ => "store unavailable, retry later",
+    }
+}
+
+impl From<crate::verify::Failure> for ApiError {
+    fn from(e: crate::verify::Failure) -> Self {
+        ApiError::VerifyFailed(e.to_string())
     }
 }
 
@@ -93,16 +112,20 @@ impl ApiError {
     /// The one status table.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BodyRead(_) | ApiError::BadParam { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BodyRead(_) | ApiError::BadRequest(_) | ApiError::BadParam { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Decode(e) if e.is_unsupported_type() => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Decode(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
             ApiError::UnknownSource | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Rejected(_) | ApiError::UnknownIntegration(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -111,17 +134,18 @@ impl ApiError {
                 FailureKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 FailureKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
         }
     }
 
     /// The stable, machine-readable `error.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BodyRead(_) => "malformed_body",
+            ApiError::BodyRead(_) | ApiError::BadRequest(_) => "malformed_body",
             ApiError::Decode(e) if e.is_unsupported_type() => "unsupported_media_type",
             ApiError::Decode(_) => "malformed_body",
             ApiError::BadParam { .. } => "bad_parameter",
-            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => "unauthorized",
             ApiError::UnknownSource => "unknown_source",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -135,6 +159,8 @@ impl ApiError {
                 FailureKind::Invalid => "config_invalid",
                 FailureKind::Internal => "reload_failed",
             },
+            ApiError::Conflict(_) => "conflict",
+            ApiError::UnknownIntegration(_) => "unknown_integration",
         }
     }
 

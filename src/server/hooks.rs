@@ -2,7 +2,8 @@
 //!
 //! The order is the contract's (docs/design.md §2): method and source first, then the token
 //! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
-//! then the bounded body, decode, evaluate, and one store step.
+//! then the bounded body, the source's signature checks over its raw bytes, decode, its
+//! field checks, evaluate, and one store step.
 
 use std::error::Error as StdError;
 
@@ -18,6 +19,7 @@ use super::http::{check_content_length, ok_json, read_body};
 use super::state::AppState;
 use crate::clock;
 use crate::config::Snapshot;
+use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
 use crate::store::{IncidentStore, Transition};
@@ -42,10 +44,16 @@ where
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
 
+    let now_secs = clock::now_ms().div_euclid(1000);
+    // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
+    // decoding, field checks on the decoded payload before evaluation.
     let payload = if is_get {
-        source
-            .mapping
-            .decode_query(request.uri().query().unwrap_or(""))?
+        let query = request.uri().query().unwrap_or("");
+        source.verify.check_raw(request.headers(), b"", now_secs)?;
+        match &source.decode_shape {
+            Some(shape) => decode::decode_query_shaped(query, shape)?,
+            None => source.mapping.decode_query(query)?,
+        }
     } else {
         let content_type = request
             .headers()
@@ -56,9 +64,19 @@ where
                     .map_err(|_| ApiError::UnsupportedType("content type is not ASCII"))
             })
             .transpose()?;
+        let headers = source.verify.reads_raw().then(|| request.headers().clone());
         let body = read_body(request, limit).await?;
-        source.mapping.decode_body(&body, content_type.as_deref())?
+        if let Some(headers) = &headers {
+            source.verify.check_raw(headers, &body, now_secs)?;
+        }
+        match &source.decode_shape {
+            Some(shape) => {
+                decode::decode_shaped(&body, content_type.as_deref(), source.mapping.decode, shape)?
+            }
+            None => source.mapping.decode_body(&body, content_type.as_deref())?,
+        }
     };
+    source.verify.check_payload(&payload)?;
     let outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);
 

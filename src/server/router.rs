@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::error::ApiError;
 use super::http::only_get;
 use super::state::AppState;
-use super::{admin, api, hooks};
+use super::{admin, api, hooks, sources};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -105,6 +105,29 @@ where
         ["v1", "incidents", id] if !id.is_empty() => {
             only_get(request.method())?;
             api::get_incident(state, snapshot, &request, id).await
+        }
+        ["v1", "sources"] => {
+            if sources::is_read(request.method()) {
+                sources::list(snapshot, &request)
+            } else if request.method() == http::Method::POST {
+                sources::create(state, snapshot, request).await
+            } else {
+                Err(sources::not_allowed("GET, HEAD, POST"))
+            }
+        }
+        ["v1", "sources", id] if !id.is_empty() => {
+            if request.method() == http::Method::DELETE {
+                sources::delete(state, snapshot, &request, id).await
+            } else {
+                Err(sources::not_allowed("DELETE"))
+            }
+        }
+        ["v1", "sources", id, "rotate"] if !id.is_empty() => {
+            if request.method() == http::Method::POST {
+                sources::rotate(state, snapshot, request, id).await
+            } else {
+                Err(sources::not_allowed("POST"))
+            }
         }
         ["-", "healthy"] => {
             only_get(request.method())?;

@@ -190,6 +190,11 @@ fn rewrite_strings(
     }
 }
 
+/// Serialises `value` as YAML text (files the gateway writes itself).
+pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
 /// Reads a config or mapping file of at most `MAX_YAML_BYTES`.
 pub(crate) fn read(path: &Path) -> Result<String, CompileError> {
     let size = std::fs::metadata(path)

@@ -89,7 +89,7 @@ pub struct Gateway {
     pub client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
     /// The Redis this gateway owns (none for memory gateways and replicas); stopped after
     /// the server task.
     redis: Option<TestRedis>,
@@ -122,6 +122,48 @@ impl Gateway {
         }
     }
 
+    /// A memory gateway that reloads from its config file (as `serve` does, without the
+    /// file watcher): the `/v1/sources` writes need one. `extra` is appended to the config.
+    pub async fn start_reloading(extra: &str) -> Gateway {
+        let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+        let path = dir.path().join("config.yaml");
+        let reloader = alertgate::app::reloader(
+            &path,
+            Overrides::default(),
+            snapshot,
+            alertgate::metrics::Metrics::new(),
+        );
+        let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
+        Gateway::serve(AppState::with_reloader(reloader, store), Some(dir), None).await
+    }
+
+    /// The gateway's config folder (config.yaml, mappings/).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("gateway with a config dir").path()
+    }
+
+    /// Sends a request with the admin token and a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (status, _, json) = self
+            .send(
+                method,
+                path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                Bytes::from(body.to_owned()),
+            )
+            .await;
+        (status, json)
+    }
+
     /// Serves `state` on a fresh port.
     pub async fn serve(
         state: AppState,
@@ -142,7 +184,7 @@ impl Gateway {
             client: Client::builder(TokioExecutor::new()).build_http(),
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            dir,
             redis,
         }
     }

@@ -12,6 +12,9 @@ mod cli;
 mod errors;
 mod outage;
 mod race;
+mod sources_api;
+mod sources_cli;
+mod verify;
 mod webhooks;
 
 /// Instantiates an async test case `fn(Gateway)` once per backend.
