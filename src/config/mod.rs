@@ -32,6 +32,10 @@ pub struct Source {
     pub id: String,
     pub tokens: Vec<TokenDigest>,
     pub mapping: Arc<Mapping>,
+    /// The HTTP methods it accepts (`sources.{id}.methods`).
+    pub methods: Vec<http::Method>,
+    /// `methods` as an `Allow` header value: `GET, POST`.
+    pub allow: String,
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -155,6 +159,13 @@ pub fn build_snapshot(
                     id: id.clone(),
                     tokens: source.tokens.clone(),
                     mapping: Arc::clone(mapping),
+                    methods: source.methods.clone(),
+                    allow: source
+                        .methods
+                        .iter()
+                        .map(http::Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 },
             );
         } else {

@@ -2,7 +2,8 @@
 //!
 //! The order is the contract's (docs/design.md §2): method and source first, then the token
 //! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
-//! then the bounded body, decode, evaluate, and one store step.
+//! then the bounded body, decode, evaluate, and one store step — or, for a fan-out
+//! payload, one store step per element (`fanout`).
 
 use std::error::Error as StdError;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use super::auth::authorize_source;
 use super::error::ApiError;
+use super::fanout;
 use super::http::{check_content_length, ok_json, read_body};
 use super::state::AppState;
 use crate::clock;
@@ -32,12 +34,13 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let is_get = match *request.method() {
-        Method::GET => true,
-        Method::POST => false,
-        _ => return Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
-    };
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    if !source.methods.contains(request.method()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: source.allow.clone().into(),
+        });
+    }
+    let is_get = request.method() == Method::GET;
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
@@ -59,6 +62,21 @@ where
         let body = read_body(request, limit).await?;
         source.mapping.decode_body(&body, content_type.as_deref())?
     };
+    if let Some(items) = engine::items(&source.mapping, &payload)? {
+        let limit = snapshot.limits().max_items_per_payload;
+        if items.len() > limit {
+            return Err(ApiError::TooManyItems {
+                count: items.len(),
+                limit,
+            });
+        }
+        let results: Vec<_> = items
+            .iter()
+            .map(|item| engine::evaluate_item(&source.mapping, &payload, item))
+            .collect();
+        drop((items, payload));
+        return Ok(fanout::apply(state, &source.id, results).await);
+    }
     let outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);
 
