@@ -206,13 +206,7 @@ fn apply_rule(
             RenderError::Failed(message) => reject(rule, "fingerprint", message),
         })?,
         // `compile` requires a fingerprint on every rule that can open or resolve.
-        None => {
-            return Err(reject(
-                rule,
-                "fingerprint",
-                "rule has no fingerprint".into(),
-            ))
-        }
+        None => return Err(reject(rule, "fingerprint", "rule has no fingerprint")),
     };
     let priority = match &rule.priority {
         Some(p) => select(rule, p, "priority", payload, trace)?.value(),
@@ -326,11 +320,13 @@ fn select<T: Copy + fmt::Display>(
     Ok(selected)
 }
 
-fn reject(rule: &Rule, field: &str, message: String) -> Rejection {
+/// A rejection naming the rule and the field at fault; `message` is the cause's text (the
+/// decision types sit below `mapping`, so they carry text, not its error types).
+fn reject(rule: &Rule, field: &str, message: impl fmt::Display) -> Rejection {
     Rejection {
         rule: rule.name.clone(),
         field: field.to_owned(),
-        message,
+        message: message.to_string(),
     }
 }
 

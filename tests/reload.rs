@@ -296,6 +296,49 @@ async fn invalid_yaml_keeps_old_table_shows_the_error_and_fixing_it_recovers() {
     gw.stop().await;
 }
 
+/// A `when:` nested 20,000 parentheses deep, as an admin might save by mistake: the
+/// recursive JMESPath parser would overflow the stack and abort the process.
+fn deeply_nested_mapping() -> String {
+    let when = format!("{}state{}", "(".repeat(20_000), ")".repeat(20_000));
+    mapping("demo", "open").replace(
+        "  - name: state\n",
+        &format!("  - name: state\n    when: \"{when} == 'down'\"\n"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deeply_nested_expression_is_refused_and_the_gateway_keeps_serving() {
+    let gw = Gateway::start().await;
+    let file = gw.path("mappings/demo.yaml");
+    write_atomic(&file, &deeply_nested_mapping());
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            !gw.config_status().await["last_error"].is_null()
+        })
+        .await,
+        "failed reload not visible at /-/config"
+    );
+    let status = gw.config_status().await;
+    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("demo.yaml:") && e.contains("expression longer than 4096 bytes")),
+        "the error names the file and the limit: {errors:?}"
+    );
+    // Still up, on the old mappings.
+    assert_eq!(
+        gw.down("demo", "a").await,
+        (StatusCode::ACCEPTED, Some("open".into()))
+    );
+    let metrics = gw.metrics().await;
+    assert_eq!(
+        sample(&metrics, "alertgate_config_last_reload_successful"),
+        Some(0.0)
+    );
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn new_mapping_and_source_start_routing_and_a_deleted_source_is_404() {
     let gw = Gateway::start().await;

@@ -150,12 +150,14 @@ fn compile_rule(path: &str, spec: &RuleSpec, errors: &mut Errors<'_>) -> Option<
 }
 
 fn expr(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Expr> {
-    Expr::compile(source).map_err(|e| errors.push(path, e)).ok()
+    Expr::compile(source)
+        .map_err(|e| errors.push(path, e.to_string()))
+        .ok()
 }
 
 fn template(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Template> {
     Template::parse(source)
-        .map_err(|e| errors.push(path, e))
+        .map_err(|e| errors.push(path, e.to_string()))
         .ok()
 }
 

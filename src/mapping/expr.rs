@@ -12,6 +12,7 @@ use jmespath::ast::Ast;
 use jmespath::functions::{ArgumentType, CustomFunction, Signature};
 use jmespath::{Context, Expression, Rcvar, Runtime, Variable};
 
+use super::depth::{check_expression_default, DepthError};
 use crate::decode::{Payload, Shape};
 
 // A `Runtime` is `Sync` but not `Send` (its functions are `dyn Function + Sync`), so the
@@ -86,15 +87,46 @@ impl std::fmt::Debug for Expr {
     }
 }
 
+/// Why an expression did not compile, or failed at run time.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExprError {
+    #[error("empty JMESPath expression")]
+    Empty,
+    /// Over a nesting or length bound, found before the parser ran (docs/design.md §9).
+    #[error(transparent)]
+    Bounds(#[from] DepthError),
+    #[error("invalid JMESPath {text:?}: {}", .source.reason)]
+    Syntax {
+        text: String,
+        #[source]
+        source: Box<jmespath::JmespathError>,
+    },
+    #[error("unknown function {0}()")]
+    UnknownFunction(String),
+    /// A runtime type error (a function given a number where it wants a string, say).
+    #[error("{text} failed: {}", .source.reason)]
+    Runtime {
+        text: String,
+        #[source]
+        source: Box<jmespath::JmespathError>,
+    },
+}
+
 impl Expr {
     /// Parses `source`; the error names the position and cause, and any unknown function.
-    pub fn compile(source: &str) -> Result<Expr, String> {
+    /// Text nested deeper or longer than the bounds of `depth` is refused before the
+    /// (recursive) parser sees it.
+    pub fn compile(source: &str) -> Result<Expr, ExprError> {
         if source.trim().is_empty() {
-            return Err("empty JMESPath expression".into());
+            return Err(ExprError::Empty);
         }
+        check_expression_default(source)?;
         let expr = runtime()
             .compile(source)
-            .map_err(|e| format!("invalid JMESPath {source:?}: {}", e.reason))?;
+            .map_err(|source_error| ExprError::Syntax {
+                text: source.to_owned(),
+                source: Box::new(source_error),
+            })?;
         check_functions(expr.as_ast())?;
         let direct = is_direct(expr.as_ast());
         Ok(Expr { expr, direct })
@@ -123,23 +155,26 @@ impl Expr {
 
     /// Evaluates against a payload. Errors are runtime type errors (a function given a
     /// number where it wants a string, say), described in one line.
-    pub fn search(&self, payload: &Payload) -> Result<Rcvar, String> {
+    pub fn search(&self, payload: &Payload) -> Result<Rcvar, ExprError> {
         let result = if self.direct {
             let mut ctx = Context::new(self.expr.as_str(), runtime());
             interpret(payload, self.expr.as_ast(), &mut ctx)
         } else {
             self.expr.search(&**payload)
         };
-        result.map_err(|e| format!("{} failed: {}", self.as_str(), e.reason))
+        result.map_err(|source| ExprError::Runtime {
+            text: self.as_str().to_owned(),
+            source: Box::new(source),
+        })
     }
 }
 
-fn check_functions(ast: &Ast) -> Result<(), String> {
+fn check_functions(ast: &Ast) -> Result<(), ExprError> {
     let mut result = Ok(());
     walk(ast, &mut |node| {
         if let Ast::Function { name, .. } = node {
             if result.is_ok() && runtime().get_function(name).is_none() {
-                result = Err(format!("unknown function {name}()"));
+                result = Err(ExprError::UnknownFunction(name.clone()));
             }
         }
     });
@@ -520,13 +555,22 @@ mod tests {
     #[test]
     fn compile_errors_name_the_problem() {
         let err = Expr::compile("incident.[").expect_err("syntax");
-        assert!(err.starts_with("invalid JMESPath \"incident.[\""), "{err}");
+        assert!(matches!(err, ExprError::Syntax { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid JMESPath \"incident.[\""),
+            "{err}"
+        );
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the parser's error is kept as the cause"
+        );
         assert_eq!(
-            Expr::compile("nosuch(a)").expect_err("fn"),
+            Expr::compile("nosuch(a)").expect_err("fn").to_string(),
             "unknown function nosuch()"
         );
         assert_eq!(
-            Expr::compile("  ").expect_err("empty"),
+            Expr::compile("  ").expect_err("empty").to_string(),
             "empty JMESPath expression"
         );
     }
@@ -538,6 +582,7 @@ mod tests {
             .expect("valid")
             .search(&data)
             .expect_err("type error");
-        assert!(err.starts_with("lower(n) failed"), "{err}");
+        assert!(matches!(err, ExprError::Runtime { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("lower(n) failed"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ use super::http::only_get;
 use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
-use crate::reload::{FailureKind, Reloader, Trigger};
+use crate::reload::{Reloader, Trigger};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -31,24 +31,8 @@ pub(super) async fn reload<B>(
     }
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;
-    Ok(match reloader.reload(Trigger::Api).await {
-        Ok(summary) => json_response(StatusCode::OK, &to_json(&summary)?),
-        Err(failure) => {
-            let (status, code) = match failure.kind {
-                FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "config_invalid"),
-                FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "reload_failed"),
-            };
-            let body = serde_json::json!({
-                "error": {
-                    "code": code,
-                    "message": failure.to_string(),
-                    "errors": failure.errors,
-                    "version": failure.version,
-                }
-            });
-            json_response(status, &body)
-        }
-    })
+    let summary = reloader.reload(Trigger::Api).await?;
+    Ok(json_response(StatusCode::OK, &summary))
 }
 
 /// `GET /-/config`: the version serving, when it was loaded, the last reload's errors and
@@ -61,7 +45,7 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    Ok(json_response(StatusCode::OK, &to_json(&status)?))
+    Ok(json_response(StatusCode::OK, &status))
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -82,8 +66,4 @@ fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {
     state.reloader().ok_or(ApiError::NotFound(
         "this server does not reload its configuration",
     ))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }

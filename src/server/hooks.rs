@@ -56,7 +56,7 @@ where
             .map(|v| {
                 v.to_str()
                     .map(str::to_owned)
-                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII".into()))
+                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII"))
             })
             .transpose()?;
         let body = read_body(request, limit).await?;

@@ -39,9 +39,7 @@ where
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(ApiError::TooLarge { limit })
         }
-        Err(e) => Err(ApiError::MalformedBody(format!(
-            "cannot read request body: {e}"
-        ))),
+        Err(e) => Err(ApiError::BodyRead(e)),
     }
 }
 

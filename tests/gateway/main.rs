@@ -7,6 +7,7 @@ mod relay;
 mod test_redis;
 
 mod api;
+mod bounds;
 mod cli;
 mod errors;
 mod outage;
