@@ -67,30 +67,30 @@ pub fn items(mapping: &Mapping, payload: &Payload) -> Result<Option<Vec<Payload>
         return Ok(None);
     };
     let _root = RootScope::enter(payload);
-    let rejection = |field: &str, message: String| Rejection {
+    let rejection = |field: &str, message: &dyn fmt::Display| Rejection {
         rule: ITEMS_RULE.to_owned(),
         field: field.to_owned(),
-        message,
+        message: message.to_string(),
     };
     if let Some(when) = &items.when {
         let holds = when
             .search(payload)
-            .map_err(|m| rejection(when.as_str(), m))?;
+            .map_err(|m| rejection(when.as_str(), &m))?;
         if !holds.is_truthy() {
             return Ok(None);
         }
     }
     let from = items.from.as_str();
-    let list = items.from.search(payload).map_err(|m| rejection(from, m))?;
+    let list = items.from.search(payload).map_err(|m| rejection(from, &m))?;
     match list.as_array() {
         Some(elements) => Ok(Some(elements.clone())),
         None if list.is_null() => Err(rejection(
             from,
-            format!("missing field `{from}`: expected the list of items"),
+            &format!("missing field `{from}`: expected the list of items"),
         )),
         None => Err(rejection(
             from,
-            format!("`{from}` is not a list: expected the list of items"),
+            &format!("`{from}` is not a list: expected the list of items"),
         )),
     }
 }
