@@ -81,7 +81,10 @@ pub fn items(mapping: &Mapping, payload: &Payload) -> Result<Option<Vec<Payload>
         }
     }
     let from = items.from.as_str();
-    let list = items.from.search(payload).map_err(|m| rejection(from, &m))?;
+    let list = items
+        .from
+        .search(payload)
+        .map_err(|m| rejection(from, &m))?;
     match list.as_array() {
         Some(elements) => Ok(Some(elements.clone())),
         None if list.is_null() => Err(rejection(

@@ -48,7 +48,12 @@ fn eval_fixture(source: &str, file: &str, extra: &[&str]) -> Value {
 }
 
 /// (action, fingerprint, priority; None = not checked (resolves), title)
-type Row = (&'static str, &'static str, Option<&'static str>, &'static str);
+type Row = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+);
 
 /// The label-set fingerprint the Alertmanager mapping falls back to.
 fn label_key(labels: &Value) -> String {
@@ -57,7 +62,9 @@ fn label_key(labels: &Value) -> String {
 
 fn check_results(source: &str, file: &str, rows: &[Row]) {
     let out = eval_fixture(source, file, &[]);
-    let results = out["results"].as_array().unwrap_or_else(|| panic!("{file}: {out}"));
+    let results = out["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{file}: {out}"));
     assert_eq!(results.len(), rows.len(), "{file}: {out}");
     let body: Value = serde_json::from_slice(
         &std::fs::read(root().join("tests/fixtures").join(source).join(file)).expect("fixture"),
@@ -103,8 +110,18 @@ fn alertmanager_fixtures_get_their_expected_outcomes() {
         "alertmanager",
         "mixed-no-severity.json",
         &[
-            ("resolve", "20ff339993fb7178", None, "【机器节点下线】Instance 192.168.80.94:9100 down"),
-            ("open", "120cb5c2008192c9", Some("medium"), "【机器节点下线】Instance 192.168.80.94:9101 down"),
+            (
+                "resolve",
+                "20ff339993fb7178",
+                None,
+                "【机器节点下线】Instance 192.168.80.94:9100 down",
+            ),
+            (
+                "open",
+                "120cb5c2008192c9",
+                Some("medium"),
+                "【机器节点下线】Instance 192.168.80.94:9101 down",
+            ),
         ],
     );
     check_results(
@@ -112,18 +129,32 @@ fn alertmanager_fixtures_get_their_expected_outcomes() {
         "mixed-severity-case.json",
         &[
             ("resolve", "ef8e10c065780d35", None, "Network map[] change"),
-            ("open", "4c3ea395fcf5a715", Some("medium"), "Network map[] change"),
+            (
+                "open",
+                "4c3ea395fcf5a715",
+                Some("medium"),
+                "Network map[] change",
+            ),
         ],
     );
     check_results(
         "alertmanager",
         "resolved-all.json",
-        &[("resolve", "fbab788ec4c1018b", None, "Kubernetes Deployment Replicas Mismatch")],
+        &[(
+            "resolve",
+            "fbab788ec4c1018b",
+            None,
+            "Kubernetes Deployment Replicas Mismatch",
+        )],
     );
     let icmp: Row = ("open", "", Some("medium"), "ICMP ping failed");
     check_results("alertmanager", "no-fingerprint-firing.json", &[icmp; 3]);
     let icmp_resolved: Row = ("resolve", "", None, "ICMP ping failed");
-    check_results("alertmanager", "no-fingerprint-resolved.json", &[icmp_resolved; 3]);
+    check_results(
+        "alertmanager",
+        "no-fingerprint-resolved.json",
+        &[icmp_resolved; 3],
+    );
     check_results(
         "alertmanager",
         "no-fingerprint-no-alert-status.json",
@@ -133,13 +164,48 @@ fn alertmanager_fixtures_get_their_expected_outcomes() {
         "alertmanager",
         "severities.json",
         &[
-            ("open", "0b4948975c57ca92", Some("critical"), "High CPU core temperature on andromeda-0"),
-            ("open", "fec96c8c00ec59f4", Some("high"), "High CPU core temperature on andromeda-1"),
-            ("open", "526845b0e2bcb78f", Some("high"), "High CPU Temperature"),
-            ("open", "1351693456a24080", Some("medium"), "High CPU core temperature on andromeda-3"),
-            ("open", "1141beba4e27192d", Some("low"), "High CPU Temperature"),
-            ("open", "1e4e57434d40d74d", Some("medium"), "High CPU Temperature"),
-            ("open", "acc03ee7aeac9496", Some("medium"), "High CPU core temperature on andromeda-6"),
+            (
+                "open",
+                "0b4948975c57ca92",
+                Some("critical"),
+                "High CPU core temperature on andromeda-0",
+            ),
+            (
+                "open",
+                "fec96c8c00ec59f4",
+                Some("high"),
+                "High CPU core temperature on andromeda-1",
+            ),
+            (
+                "open",
+                "526845b0e2bcb78f",
+                Some("high"),
+                "High CPU Temperature",
+            ),
+            (
+                "open",
+                "1351693456a24080",
+                Some("medium"),
+                "High CPU core temperature on andromeda-3",
+            ),
+            (
+                "open",
+                "1141beba4e27192d",
+                Some("low"),
+                "High CPU Temperature",
+            ),
+            (
+                "open",
+                "1e4e57434d40d74d",
+                Some("medium"),
+                "High CPU Temperature",
+            ),
+            (
+                "open",
+                "acc03ee7aeac9496",
+                Some("medium"),
+                "High CPU core temperature on andromeda-6",
+            ),
         ],
     );
     // The firing and the resolve of an old sender's alerts get the same keys.
@@ -160,14 +226,29 @@ fn grafana_fixtures_get_their_expected_outcomes() {
         "grafana",
         "firing-docs-example.json",
         &[
-            ("open", "c6eadffa33fcdf37", Some("medium"), "This alert was triggered for zone us-1"),
-            ("open", "bc97ff14869b13e3", Some("medium"), "This alert was triggered for zone eu-1"),
+            (
+                "open",
+                "c6eadffa33fcdf37",
+                Some("medium"),
+                "This alert was triggered for zone us-1",
+            ),
+            (
+                "open",
+                "bc97ff14869b13e3",
+                Some("medium"),
+                "This alert was triggered for zone eu-1",
+            ),
         ],
     );
     check_results(
         "grafana",
         "firing-values-v11.json",
-        &[("open", "e6349a25f5ef0e9e", Some("medium"), "High memory usage")],
+        &[(
+            "open",
+            "e6349a25f5ef0e9e",
+            Some("medium"),
+            "High memory usage",
+        )],
     );
     check_results(
         "grafana",
@@ -178,20 +259,45 @@ fn grafana_fixtures_get_their_expected_outcomes() {
         "grafana",
         "mixed.json",
         &[
-            ("resolve", "aaafafe0953f0962", None, "This is a summary field, failure on badhost.example.com"),
-            ("resolve", "fb31814ac93dbe7d", None, "This is a summary field, failure on otherhost.example.com"),
-            ("open", "6f9cd313db421ef1", Some("medium"), "Testing **another** failing alert"),
+            (
+                "resolve",
+                "aaafafe0953f0962",
+                None,
+                "This is a summary field, failure on badhost.example.com",
+            ),
+            (
+                "resolve",
+                "fb31814ac93dbe7d",
+                None,
+                "This is a summary field, failure on otherhost.example.com",
+            ),
+            (
+                "open",
+                "6f9cd313db421ef1",
+                Some("medium"),
+                "Testing **another** failing alert",
+            ),
         ],
     );
     check_results(
         "grafana",
         "resolved.json",
-        &[("resolve", "d8a21484c9c25a60", None, "This is a summary field, failure on <no value>")],
+        &[(
+            "resolve",
+            "d8a21484c9c25a60",
+            None,
+            "This is a summary field, failure on <no value>",
+        )],
     );
     check_results(
         "grafana",
         "firing-no-summary.json",
-        &[("open", "93070e04dcab3ea0", Some("medium"), "systemd failures")],
+        &[(
+            "open",
+            "93070e04dcab3ea0",
+            Some("medium"),
+            "systemd failures",
+        )],
     );
     check_results(
         "grafana",
@@ -223,7 +329,13 @@ fn monitor_fixtures_get_their_expected_outcomes() {
         "an unfilled placeholder is absent: {down}"
     );
     single("uptimerobot", "up.json", &[], "resolve", Some("784350743"));
-    let ssl = single("uptimerobot", "ssl-expiry.json", &[], "open", Some("784350743:ssl"));
+    let ssl = single(
+        "uptimerobot",
+        "ssl-expiry.json",
+        &[],
+        "open",
+        Some("784350743:ssl"),
+    );
     assert_eq!(ssl["priority"], "low");
     assert_eq!(ssl["title"], "ZUTesting (SSL expires in 5 days)");
     let query = single(
@@ -233,14 +345,20 @@ fn monitor_fixtures_get_their_expected_outcomes() {
         "open",
         Some("778368750"),
     );
-    assert_eq!(query["title"], "ur checker (HTTP 500 - Internal Server Error)");
+    assert_eq!(
+        query["title"],
+        "ur checker (HTTP 500 - Internal Server Error)"
+    );
     let form = single("uptimerobot", "down.form", &[], "open", Some("778368750"));
     assert_eq!(form, query, "the form gives what the query gives");
 
     single("uptimekuma", "down.json", &[], "open", Some("89"));
     single("uptimekuma", "up.json", &[], "resolve", Some("89"));
     let again = single("uptimekuma", "down-again.json", &[], "open", Some("89"));
-    assert_eq!(again["title"], "test: getaddrinfo ENOTFOUND exampleasdsda.com");
+    assert_eq!(
+        again["title"],
+        "test: getaddrinfo ENOTFOUND exampleasdsda.com"
+    );
     let test = single("uptimekuma", "test-notification.json", &[], "ignore", None);
     assert_eq!(test["fingerprint"], Value::Null);
 }
@@ -345,7 +463,13 @@ fn check_warns_on_a_priority_table_without_default_and_still_passes() {
 #[test]
 fn shaped_decode_gives_the_outcome_of_the_whole_payload() {
     use alertgate::{decode, engine, mapping};
-    for source in ["alertmanager", "grafana", "uptimekuma", "uptimerobot", "generic"] {
+    for source in [
+        "alertmanager",
+        "grafana",
+        "uptimekuma",
+        "uptimerobot",
+        "generic",
+    ] {
         let m = mapping::load_file(&root().join("mappings").join(format!("{source}.yaml")))
             .expect("mapping");
         let dir = root().join("tests/fixtures").join(source);
@@ -376,10 +500,10 @@ fn shaped_decode_gives_the_outcome_of_the_whole_payload() {
 /// `commonLabels`; the group `status` (read through `root()`) is built.
 #[test]
 fn alertmanager_batch_decodes_the_fields_the_rules_read() {
-    let m = alertgate::mapping::load_file(&root().join("mappings/alertmanager.yaml"))
-        .expect("mapping");
-    let body = std::fs::read(root().join("tests/fixtures/alertmanager/severities.json"))
-        .expect("fixture");
+    let m =
+        alertgate::mapping::load_file(&root().join("mappings/alertmanager.yaml")).expect("mapping");
+    let body =
+        std::fs::read(root().join("tests/fixtures/alertmanager/severities.json")).expect("fixture");
     let shaped = m
         .decode_body(&body, Some("application/json"))
         .expect("decodes");
@@ -392,9 +516,15 @@ fn alertmanager_batch_decodes_the_fields_the_rules_read() {
         assert!(alert.get_field("labels").get_field("alertname").is_string());
         assert!(alert.get_field("generatorURL").is_string());
         assert!(alert.get_field("startsAt").is_null());
-        assert!(alert.get_field("annotations").get_field("description").is_null());
+        assert!(alert
+            .get_field("annotations")
+            .get_field("description")
+            .is_null());
     }
-    assert!(shaped.get_field("status").is_string(), "root().status is read");
+    assert!(
+        shaped.get_field("status").is_string(),
+        "root().status is read"
+    );
     assert!(shaped.get_field("commonLabels").is_null());
     assert!(shaped.get_field("receiver").is_null());
 }

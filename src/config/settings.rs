@@ -196,7 +196,11 @@ pub(crate) fn check(
     })
 }
 
-fn check_methods(path: &str, listed: Option<&[String]>, errors: &mut Errors<'_>) -> Vec<http::Method> {
+fn check_methods(
+    path: &str,
+    listed: Option<&[String]>,
+    errors: &mut Errors<'_>,
+) -> Vec<http::Method> {
     let Some(listed) = listed else {
         return DEFAULT_METHODS.to_vec();
     };
@@ -208,7 +212,10 @@ fn check_methods(path: &str, listed: Option<&[String]>, errors: &mut Errors<'_>)
         let upper = name.to_ascii_uppercase();
         match KNOWN_METHODS.iter().find(|m| m.as_str() == upper) {
             Some(m) if methods.contains(m) => {
-                errors.push(format!("{path}.methods[{i}]"), format!("{upper} is listed twice"));
+                errors.push(
+                    format!("{path}.methods[{i}]"),
+                    format!("{upper} is listed twice"),
+                );
             }
             Some(m) => methods.push(m.clone()),
             None => errors.push(

@@ -280,11 +280,8 @@ mod tests {
     #[test]
     fn each_reads_every_element_by_its_shape_and_other_values_whole() {
         let shape = Shape::field("list", Shape::each(Shape::field("b", Shape::All)));
-        let v = from_json_slice(
-            br#"{"list":[{"b":2,"c":3},{"c":4},5],"other":1}"#,
-            &shape,
-        )
-        .expect("decodes");
+        let v = from_json_slice(br#"{"list":[{"b":2,"c":3},{"c":4},5],"other":1}"#, &shape)
+            .expect("decodes");
         let list = v.get_field("list");
         let items = list.as_array().expect("array");
         assert_eq!(items.len(), 3);

@@ -285,9 +285,7 @@ fn children(ast: &Ast) -> Vec<&Ast> {
         Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
             vec![&**node]
         }
-        Ast::Function { args, .. } | Ast::MultiList { elements: args, .. } => {
-            args.iter().collect()
-        }
+        Ast::Function { args, .. } | Ast::MultiList { elements: args, .. } => args.iter().collect(),
         Ast::MultiHash { elements, .. } => elements.iter().map(|kv| &kv.value).collect(),
         Ast::Identity { .. }
         | Ast::Field { .. }

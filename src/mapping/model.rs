@@ -64,7 +64,9 @@ impl Mapping {
             Some(names) => names
                 .iter()
                 .rev()
-                .fold(Shape::each(element), |inner, name| Shape::field(name, inner)),
+                .fold(Shape::each(element), |inner, name| {
+                    Shape::field(name, inner)
+                }),
             // Not a plain path: what it reads is read whole, elements included.
             None => items.from.reads(false),
         };
@@ -119,7 +121,9 @@ impl Rule {
     pub fn root_reads(&self) -> Shape {
         self.exprs()
             .into_iter()
-            .fold(Shape::none(), |shape, (expr, _)| shape.union(expr.root_reads()))
+            .fold(Shape::none(), |shape, (expr, _)| {
+                shape.union(expr.root_reads())
+            })
     }
 
     /// Every expression of the rule, with whether only its truthiness is read.

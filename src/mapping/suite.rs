@@ -74,8 +74,7 @@ pub(crate) fn compile_tests(
                 continue;
             }
         };
-        let Some(expect) = compile_expect(&format!("{path}.expect"), &spec.expect, errors)
-        else {
+        let Some(expect) = compile_expect(&format!("{path}.expect"), &spec.expect, errors) else {
             continue;
         };
         tests.push(MappingTest {

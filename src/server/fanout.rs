@@ -95,11 +95,7 @@ pub(super) async fn apply(
         } else if let Some(e) = &failure {
             Err(ItemError::of(e))
         } else {
-            match state
-                .store()
-                .apply(source, &outcome, clock::now_ms())
-                .await
-            {
+            match state.store().apply(source, &outcome, clock::now_ms()).await {
                 Ok(applied) => Ok((applied.transition, applied.incident)),
                 Err(e) => {
                     let e = ApiError::from(e);
@@ -148,12 +144,7 @@ pub(super) async fn apply(
         None if accepted == 0 && !results.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::ACCEPTED,
     };
-    tracing::debug!(
-        source,
-        items = results.len(),
-        accepted,
-        "fan-out applied"
-    );
+    tracing::debug!(source, items = results.len(), accepted, "fan-out applied");
     let mut response = ok_json(status, &Results { results });
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response

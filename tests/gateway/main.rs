@@ -10,6 +10,7 @@ mod api;
 mod bounds;
 mod cli;
 mod errors;
+mod fanout;
 mod outage;
 mod race;
 mod webhooks;
