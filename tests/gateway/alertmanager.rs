@@ -163,7 +163,7 @@ async fn alertmanager_retries_after_a_503_and_the_retry_lands() {
                             .into_body()
                             .collect()
                             .await
-                            .map(|b| b.to_bytes())
+                            .map(http_body_util::Collected::to_bytes)
                             .unwrap_or_default();
                         if counter.fetch_add(1, Ordering::SeqCst) == 0 {
                             let mut refused = Response::new(Full::new(Bytes::from_static(b"{}")));
@@ -174,24 +174,21 @@ async fn alertmanager_retries_after_a_503_and_the_retry_lands() {
                             .header("content-type", "application/json")
                             .body(Full::new(body))
                             .expect("request");
-                        let response = match client.request(forward).await {
-                            Ok(r) => {
-                                let status = r.status();
-                                let bytes = r
-                                    .into_body()
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                let mut relayed = Response::new(Full::new(bytes));
-                                *relayed.status_mut() = status;
-                                relayed
-                            }
-                            Err(_) => {
-                                let mut failed = Response::new(Full::new(Bytes::new()));
-                                *failed.status_mut() = StatusCode::BAD_GATEWAY;
-                                failed
-                            }
+                        let response = if let Ok(r) = client.request(forward).await {
+                            let status = r.status();
+                            let bytes = r
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(http_body_util::Collected::to_bytes)
+                                .unwrap_or_default();
+                            let mut relayed = Response::new(Full::new(bytes));
+                            *relayed.status_mut() = status;
+                            relayed
+                        } else {
+                            let mut failed = Response::new(Full::new(Bytes::new()));
+                            *failed.status_mut() = StatusCode::BAD_GATEWAY;
+                            failed
                         };
                         Ok(response)
                     }

@@ -196,7 +196,7 @@ async fn more_items_than_the_limit_is_413_and_changes_nothing() {
     assert_eq!(json["error"]["code"], "payload_too_large");
     assert!(json["error"]["message"]
         .as_str()
-        .is_some_and(|m| m.contains("3 items") && m.contains("2")));
+        .is_some_and(|m| m.contains("3 items, more than the 2")));
     let (status, _) = post(
         &gw,
         &am_hook(),
