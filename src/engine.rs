@@ -334,4 +334,6 @@ fn reject(rule: &Rule, field: &str, message: impl fmt::Display) -> Rejection {
 }
 
 #[cfg(test)]
+mod fanout_tests;
+#[cfg(test)]
 mod tests;
