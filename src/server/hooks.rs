@@ -1,6 +1,6 @@
 //! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
 //!
-//! The order is the contract's (docs/design.md §2): method and source first, then the token
+//! The order is the contract's (docs/design.md §2): source and method first (the method against the source's `methods`), then the token
 //! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
 //! then the bounded body, decode, evaluate, and one store step — or, for a fan-out
 //! payload, one store step per element (`fanout`).
