@@ -164,7 +164,8 @@ impl Metrics {
         );
         registry.register(
             counter_base(WEBHOOKS_TOTAL),
-            "Webhooks handled by source and transition (rejected = 4xx, error = 5xx)",
+            "Webhook events handled by source and transition, each element of a fan-out \
+             payload counted (rejected = 4xx, error = 5xx)",
             webhooks.clone(),
         );
         registry.register(
@@ -231,6 +232,27 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
+        self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one fan-out request: each element's outcome in [`WEBHOOKS_TOTAL`] (an
+    /// empty list counts nothing there), the request once in the duration histogram.
+    pub fn record_webhook_items(
+        &self,
+        source: &str,
+        outcomes: &[WebhookOutcome],
+        elapsed: Duration,
+    ) {
+        let label = self.source_label(source);
+        for outcome in outcomes {
+            self.inner
+                .webhooks
+                .get_or_create(&WebhookLabels {
+                    source: label.clone(),
+                    transition: outcome,
+                })
+                .inc();
+        }
         self.inner.webhook_duration.observe(elapsed.as_secs_f64());
     }
 

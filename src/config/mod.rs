@@ -41,6 +41,10 @@ pub struct Source {
     pub id: String,
     pub tokens: Vec<TokenDigest>,
     pub mapping: Arc<Mapping>,
+    /// The HTTP methods it accepts (`sources.{id}.methods`).
+    pub methods: Vec<http::Method>,
+    /// `methods` as an `Allow` header value: `GET, POST`.
+    pub allow: String,
     /// Tokens kept through a rotation's overlap, accepted until the time (Unix ms).
     pub expiring: Vec<(TokenDigest, i64)>,
     /// The `verify:` checks after the token (empty: the token is the whole proof).
@@ -50,13 +54,6 @@ pub struct Source {
     pub decode_shape: Option<Shape>,
     /// The `sources_dir` file that defines it; `None` for the main config.
     pub file: Option<PathBuf>,
-}
-
-impl Source {
-    /// Methods its webhook accepts.
-    pub fn methods(&self) -> &'static [&'static str] {
-        &["GET", "POST"]
-    }
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -286,6 +283,8 @@ pub fn build_snapshot(
                     .map(|(t, end)| (TokenDigest::of(t), *end))
                     .collect(),
                 file: Some(source.file),
+                // A sources_dir file names no methods: the defaults.
+                methods: settings::DEFAULT_METHODS.to_vec(),
             },
         );
     }
@@ -306,6 +305,13 @@ pub fn build_snapshot(
                     verify: Arc::new(verify),
                     decode_shape,
                     file: source.file.clone(),
+                    methods: source.methods.clone(),
+                    allow: source
+                        .methods
+                        .iter()
+                        .map(http::Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 },
             );
         } else {

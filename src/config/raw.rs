@@ -98,6 +98,11 @@ pub struct SourceConfig {
     /// Accepted tokens (query `?token=` or header `X-ITOC360-Token`). More than one lets
     /// you rotate a token without downtime. Use `${VAR}` to keep them out of the file.
     pub tokens: Vec<String>,
+    /// HTTP methods the sender may use: any of `GET` (payload in the query string),
+    /// `POST`, `PUT`, `PATCH` (payload in the body). Default `[GET, POST]`; others get 405
+    /// with an `Allow` header listing these.
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
     /// Checks a request must also pass, in order, after the token: a signature over the
     /// raw body (`hmac_sha256`), a body field equal to a secret (`field_equals`) or in an
     /// allow-list (`field_in`). Default: none.
@@ -174,4 +179,8 @@ pub struct LimitsConfig {
     /// Largest page `GET /v1/incidents` returns; a larger `limit` is clamped. Default 500.
     #[serde(default)]
     pub max_page_size: Option<usize>,
+    /// Most elements a fan-out payload (a mapping with `items:`) may carry; more get 413
+    /// before any is evaluated. Default 1000.
+    #[serde(default)]
+    pub max_items_per_payload: Option<usize>,
 }

@@ -24,6 +24,16 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
+pub const DEFAULT_MAX_ITEMS_PER_PAYLOAD: usize = 1000;
+/// The methods a source accepts unless it lists its own.
+pub const DEFAULT_METHODS: [http::Method; 2] = [http::Method::GET, http::Method::POST];
+/// The methods a source may list.
+pub const KNOWN_METHODS: [http::Method; 4] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+];
 
 /// The checked config: addresses parsed, paths resolved, tokens kept only as digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +78,8 @@ pub struct SourceSettings {
     pub expiring: Vec<(TokenDigest, i64)>,
     /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
     pub file: Option<PathBuf>,
+    /// The methods it accepts, in the order written (the `Allow` header's order).
+    pub methods: Vec<http::Method>,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -78,6 +90,7 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub max_page_size: usize,
+    pub max_items_per_payload: usize,
 }
 
 impl Default for Limits {
@@ -88,6 +101,7 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
+            max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
         }
     }
 }
@@ -190,6 +204,7 @@ pub(crate) fn check(
             }
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
+        let methods = check_methods(&path, source.methods.as_deref(), errors);
         sources.insert(
             id.clone(),
             SourceSettings {
@@ -197,6 +212,7 @@ pub(crate) fn check(
                 tokens,
                 expiring: Vec::new(),
                 file: None,
+                methods,
             },
         );
     }
@@ -227,6 +243,37 @@ pub(crate) fn check(
         admin_token: TokenDigest::of(&raw.admin_token),
         limits: limits?,
     })
+}
+
+fn check_methods(
+    path: &str,
+    listed: Option<&[String]>,
+    errors: &mut Errors<'_>,
+) -> Vec<http::Method> {
+    let Some(listed) = listed else {
+        return DEFAULT_METHODS.to_vec();
+    };
+    if listed.is_empty() {
+        errors.push(format!("{path}.methods"), "list at least one method");
+    }
+    let mut methods = Vec::with_capacity(listed.len());
+    for (i, name) in listed.iter().enumerate() {
+        let upper = name.to_ascii_uppercase();
+        match KNOWN_METHODS.iter().find(|m| m.as_str() == upper) {
+            Some(m) if methods.contains(m) => {
+                errors.push(
+                    format!("{path}.methods[{i}]"),
+                    format!("{upper} is listed twice"),
+                );
+            }
+            Some(m) => methods.push(m.clone()),
+            None => errors.push(
+                format!("{path}.methods[{i}]"),
+                format!("unknown method {name:?}: expected GET, POST, PUT or PATCH"),
+            ),
+        }
+    }
+    methods
 }
 
 fn check_store(
@@ -344,6 +391,9 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
         max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
+        max_items_per_payload: l
+            .max_items_per_payload
+            .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
     };
     if limits.max_body_bytes == 0 {
         ok = false;
@@ -352,6 +402,10 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
     if limits.max_page_size == 0 {
         ok = false;
         errors.push("limits.max_page_size", "must be at least 1");
+    }
+    if limits.max_items_per_payload == 0 {
+        ok = false;
+        errors.push("limits.max_items_per_payload", "must be at least 1");
     }
     ok.then_some(limits)
 }

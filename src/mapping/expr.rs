@@ -21,7 +21,8 @@ static RUNTIME: OnceLock<&'static Runtime> = OnceLock::new();
 static NULL: LazyLock<Rcvar> = LazyLock::new(|| Rcvar::new(Variable::Null));
 
 /// The runtime every mapping expression compiles against: JMESPath's built-ins plus
-/// `split(s, sep)` (parts trimmed, empty parts dropped), `trim(s)`, `lower(s)`, `upper(s)`.
+/// `split(s, sep)` (parts trimmed, empty parts dropped), `trim(s)`, `lower(s)`, `upper(s)`,
+/// and `root()` (the whole payload during a fan-out: `super::root`).
 fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         let mut rt = Runtime::new();
@@ -51,6 +52,7 @@ fn runtime() -> &'static Runtime {
             "upper",
             string_fn(1, |a| Variable::String(a[0].to_uppercase())),
         );
+        rt.register_function(super::root::NAME, super::root::function());
         Box::leak(Box::new(rt))
     })
 }
@@ -140,6 +142,17 @@ impl Expr {
         reads(self.expr.as_ast(), truthy)
     }
 
+    /// What this expression reads of the whole payload through `root()` (docs/design.md
+    /// §3); `reads` covers the value it is evaluated on.
+    pub fn root_reads(&self) -> Shape {
+        root_reads(self.expr.as_ast())
+    }
+
+    /// The field names when the expression is a plain path (`a.b.c`).
+    pub fn field_path(&self) -> Option<Vec<&str>> {
+        path(self.expr.as_ast())
+    }
+
     /// Evaluates against a payload. Errors are runtime type errors (a function given a
     /// number where it wants a string, say), described in one line.
     pub fn search(&self, payload: &Payload) -> Result<Rcvar, ExprError> {
@@ -207,6 +220,8 @@ fn reads(ast: &Ast, truthy: bool) -> Shape {
         Ast::Field { name, .. } => {
             Shape::field(name, if truthy { Shape::truthy() } else { Shape::All })
         }
+        // `root().…` reads the whole payload (`root_reads`), not this value.
+        Ast::Subexpr { lhs, .. } if root_path(lhs).is_some() => Shape::none(),
         Ast::Subexpr { lhs, rhs, .. } => match path(lhs) {
             Some(names) => names
                 .iter()
@@ -231,6 +246,67 @@ fn reads(ast: &Ast, truthy: bool) -> Shape {
             .filter(|a| !matches!(a, Ast::Expref { .. }))
             .fold(Shape::none(), |shape, a| shape.union(reads(a, false))),
         _ => Shape::All,
+    }
+}
+
+/// What `ast` reads of the whole payload through `root()`: a path after it is followed
+/// like `reads` follows one; `root()` used any other way reads it all.
+fn root_reads(ast: &Ast) -> Shape {
+    match ast {
+        Ast::Subexpr { lhs, rhs, .. } => match root_path(lhs) {
+            Some(names) => names
+                .iter()
+                .rev()
+                .fold(reads(rhs, false), |inner, name| Shape::field(name, inner))
+                .union(root_reads(rhs)),
+            None => root_reads(lhs).union(root_reads(rhs)),
+        },
+        Ast::Function { name, args, .. } if name == super::root::NAME && args.is_empty() => {
+            Shape::All
+        }
+        _ => children(ast)
+            .into_iter()
+            .fold(Shape::none(), |shape, child| shape.union(root_reads(child))),
+    }
+}
+
+/// The nodes directly below `ast`.
+fn children(ast: &Ast) -> Vec<&Ast> {
+    match ast {
+        Ast::Comparison { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::Subexpr { lhs, rhs, .. }
+        | Ast::Projection { lhs, rhs, .. } => vec![&**lhs, &**rhs],
+        Ast::Condition {
+            predicate, then, ..
+        } => vec![&**predicate, &**then],
+        Ast::Expref { ast, .. } => vec![&**ast],
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+            vec![&**node]
+        }
+        Ast::Function { args, .. } | Ast::MultiList { elements: args, .. } => args.iter().collect(),
+        Ast::MultiHash { elements, .. } => elements.iter().map(|kv| &kv.value).collect(),
+        Ast::Identity { .. }
+        | Ast::Field { .. }
+        | Ast::Index { .. }
+        | Ast::Literal { .. }
+        | Ast::Slice { .. } => Vec::new(),
+    }
+}
+
+/// The field names after `root()` when `ast` is `root()` or a plain path from it.
+fn root_path(ast: &Ast) -> Option<Vec<&str>> {
+    match ast {
+        Ast::Function { name, args, .. } if name == super::root::NAME && args.is_empty() => {
+            Some(Vec::new())
+        }
+        Ast::Subexpr { lhs, rhs, .. } => {
+            let mut names = root_path(lhs)?;
+            names.extend(path(rhs)?);
+            Some(names)
+        }
+        _ => None,
     }
 }
 

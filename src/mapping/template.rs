@@ -119,6 +119,14 @@ impl Template {
             })
     }
 
+    /// The holes' expressions, in order.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Hole(expr) => Some(expr),
+            Part::Text(_) => None,
+        })
+    }
+
     fn len_hint(&self) -> usize {
         self.parts
             .iter()

@@ -25,7 +25,9 @@ pub(super) async fn reload<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        });
     }
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;

@@ -5,6 +5,8 @@
 //! ERROR). Messages are lower-case, name the input at fault, and never echo a token or a
 //! whole payload.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
@@ -47,7 +49,10 @@ pub enum ApiError {
     NotFound(&'static str),
     /// The route exists, the method does not (405); `allow` lists the methods.
     #[error("method not allowed: use {allow}")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: Cow<'static, str> },
+    /// A fan-out payload with more elements than `limits.max_items_per_payload` (413).
+    #[error("{count} items, more than the {limit} a payload may carry")]
+    TooManyItems { count: usize, limit: usize },
     /// The request took longer than `limits.request_timeout` (408).
     #[error("request timed out")]
     Timeout,
@@ -121,7 +126,9 @@ impl ApiError {
             ApiError::UnknownSource | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge { .. } | ApiError::TooManyItems { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Rejected(_) | ApiError::UnknownIntegration(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -150,7 +157,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Timeout => "request_timeout",
-            ApiError::TooLarge { .. } => "payload_too_large",
+            ApiError::TooLarge { .. } | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedType(_) => "unsupported_media_type",
             ApiError::Rejected(_) => "unprocessable_payload",
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => "internal",
@@ -205,7 +212,9 @@ impl ApiError {
         let headers = response.headers_mut();
         match &self {
             ApiError::MethodNotAllowed { allow } => {
-                headers.insert(ALLOW, HeaderValue::from_static(allow));
+                if let Ok(value) = HeaderValue::from_str(allow) {
+                    headers.insert(ALLOW, value);
+                }
             }
             ApiError::Store(StoreError::Unavailable(_)) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
@@ -320,7 +329,10 @@ mod tests {
 
     #[test]
     fn method_not_allowed_lists_allowed_methods() {
-        let response = ApiError::MethodNotAllowed { allow: "GET, POST" }.into_response();
+        let response = ApiError::MethodNotAllowed {
+            allow: "GET, POST".into(),
+        }
+        .into_response();
         assert_eq!(response.headers()[ALLOW], "GET, POST");
     }
 }

@@ -1,9 +1,10 @@
 //! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
 //!
-//! The order is the contract's (docs/design.md §2): method and source first, then the token
-//! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
-//! then the bounded body, the source's signature checks over its raw bytes, decode, its
-//! field checks, evaluate, and one store step.
+//! The order is the contract's (docs/design.md §2): source and method first (the method
+//! against the source's `methods`), then the token (before the body is read, so an
+//! unauthenticated sender cannot make us read 1 MiB), then the bounded body, the source's
+//! signature checks over its raw bytes, decode, its field checks, evaluate, and one store
+//! step — or, for a fan-out payload, one store step per element (`fanout`).
 
 use std::error::Error as StdError;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use super::auth::authorize_source;
 use super::error::ApiError;
+use super::fanout;
 use super::http::{check_content_length, ok_json, read_body};
 use super::state::AppState;
 use crate::clock;
@@ -34,12 +36,13 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let is_get = match *request.method() {
-        Method::GET => true,
-        Method::POST => false,
-        _ => return Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
-    };
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    if !source.methods.contains(request.method()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: source.allow.clone().into(),
+        });
+    }
+    let is_get = request.method() == Method::GET;
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
@@ -77,6 +80,21 @@ where
         }
     };
     source.verify.check_payload(&payload)?;
+    if let Some(items) = engine::items(&source.mapping, &payload)? {
+        let limit = snapshot.limits().max_items_per_payload;
+        if items.len() > limit {
+            return Err(ApiError::TooManyItems {
+                count: items.len(),
+                limit,
+            });
+        }
+        let results: Vec<_> = items
+            .iter()
+            .map(|item| engine::evaluate_item(&source.mapping, &payload, item))
+            .collect();
+        drop((items, payload));
+        return Ok(fanout::apply(state, &source.id, results).await);
+    }
     let outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);
 

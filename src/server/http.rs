@@ -16,7 +16,9 @@ pub(super) fn only_get(method: &Method) -> Result<(), ApiError> {
     if method == Method::GET || method == Method::HEAD {
         Ok(())
     } else {
-        Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
+        Err(ApiError::MethodNotAllowed {
+            allow: "GET, HEAD".into(),
+        })
     }
 }
 

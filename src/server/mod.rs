@@ -12,6 +12,7 @@ mod admin;
 mod api;
 mod auth;
 mod error;
+mod fanout;
 mod hooks;
 mod http;
 mod router;

@@ -13,6 +13,7 @@ use hyper::body::Body;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::fanout::ItemOutcomes;
 use super::http::only_get;
 use super::state::AppState;
 use super::{admin, api, hooks, sources};
@@ -58,13 +59,20 @@ where
     span.record("status", response.status().as_u16());
     if let Some(source) = hook_source {
         // The webhook route marks what the store did; any other response never got there.
-        let outcome = match response.extensions().get::<Transition>() {
-            Some(transition) => transition.as_str(),
-            None => metrics::outcome_for_status(response.status().as_u16()),
-        };
-        state
-            .metrics()
-            .record_webhook(source, outcome, started.elapsed());
+        // A fan-out counts each element's transition and its one request once.
+        if let Some(ItemOutcomes(outcomes)) = response.extensions().get::<ItemOutcomes>() {
+            state
+                .metrics()
+                .record_webhook_items(source, outcomes, started.elapsed());
+        } else {
+            let outcome = match response.extensions().get::<Transition>() {
+                Some(transition) => transition.as_str(),
+                None => metrics::outcome_for_status(response.status().as_u16()),
+            };
+            state
+                .metrics()
+                .record_webhook(source, outcome, started.elapsed());
+        }
     }
     response
 }

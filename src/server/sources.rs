@@ -89,7 +89,11 @@ fn info(snapshot: &Snapshot, source: &Source) -> SourceInfo {
     SourceInfo {
         id: source.id.clone(),
         integration: source.mapping.integration.clone(),
-        methods: source.methods().iter().map(|m| (*m).to_owned()).collect(),
+        methods: source
+            .methods
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect(),
         content_types,
         url: webhook_url(&snapshot.settings.public_url, &source.id, TOKEN_PLACEHOLDER),
         origin: if source.file.is_some() {
@@ -325,7 +329,9 @@ async fn reload_after_write(reloader: &Reloader<Snapshot>) -> serde_json::Value 
 
 /// 405 for the methods a sources route does not serve.
 pub(super) fn not_allowed(allow: &'static str) -> ApiError {
-    ApiError::MethodNotAllowed { allow }
+    ApiError::MethodNotAllowed {
+        allow: allow.into(),
+    }
 }
 
 /// Whether `method` lists (GET or HEAD).

@@ -23,6 +23,8 @@ pub use crate::test_redis::TestRedis;
 pub const STATUSCAKE_TOKEN: &str = "sc-test-token";
 pub const STATUSPAGE_TOKEN: &str = "sp-test-token";
 pub const GENERIC_TOKEN: &str = "generic-test-token";
+pub const ALERTMANAGER_TOKEN: &str = "am-test-token";
+pub const GRAFANA_TOKEN: &str = "grafana-test-token";
 pub const ADMIN_TOKEN: &str = "admin-test-token";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
     )
     .expect("generic mapping");
     let text = format!(
-        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
+        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\n  alertmanager:\n    integration: alertmanager\n    tokens: [\"{ALERTMANAGER_TOKEN}\"]\n  grafana:\n    integration: grafana\n    tokens: [\"{GRAFANA_TOKEN}\"]\n    methods: [POST, PUT]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
     );
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, text).expect("write config");

@@ -3,13 +3,17 @@
 mod harness;
 #[path = "../support/relay.rs"]
 mod relay;
+#[path = "../support/alertmanager.rs"]
+mod test_alertmanager;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
+mod alertmanager;
 mod api;
 mod bounds;
 mod cli;
 mod errors;
+mod fanout;
 mod outage;
 mod race;
 mod sources_api;
