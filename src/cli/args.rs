@@ -23,6 +23,19 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run the `tests:` of every mapping file.
     Test(TestArgs),
+    /// Upgrade the Redis store's key layout to the one this version uses (stop every
+    /// gateway on the key prefix first).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The config file whose `store` (a redis backend) to upgrade.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Count what would move, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

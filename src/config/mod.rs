@@ -8,6 +8,7 @@
 
 mod env;
 mod raw;
+mod redis_store;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -18,7 +19,10 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
-pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
+pub use self::raw::{
+    BackendConfig, ClusterConfig, FileConfig, LimitsConfig, SentinelConfig, SourceConfig,
+    StoreConfig, TlsConfig,
+};
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
     DEFAULT_LISTEN,
@@ -69,7 +73,14 @@ impl Snapshot {
         match (&old.store, &new.store) {
             (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
                 for (key, differs) in [
-                    ("store.url", a.url != b.url),
+                    ("store.url", a.target != b.target),
+                    ("store.tls", a.tls != b.tls),
+                    ("store.buckets", a.buckets != b.buckets),
+                    (
+                        "store.min_replicas_ack",
+                        a.min_replicas_ack != b.min_replicas_ack
+                            || a.replica_ack_timeout != b.replica_ack_timeout,
+                    ),
                     ("store.key_prefix", a.key_prefix != b.key_prefix),
                     ("store.resolved_ttl", a.resolved_ttl != b.resolved_ttl),
                     (
@@ -134,7 +145,14 @@ pub fn build_snapshot(
         ),
     };
     let mut errors = Errors::new(config_path, &text);
-    let settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors);
+    let mut settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors);
+    if let Some(Settings {
+        store: StoreSettings::Redis(redis),
+        ..
+    }) = &mut settings
+    {
+        redis_store::resolve_paths(redis, &base);
+    }
     let mut all = errors.list.split_off(0);
     let mappings = match mapping::load_dir(&mappings_dir) {
         Ok(set) => Some(set),

@@ -23,8 +23,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
+    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, Labels, Outcome, Priority};
@@ -138,6 +138,8 @@ impl Record {
 /// One entry of the event ring: the incident as it stood after the step.
 #[derive(Debug, Clone)]
 struct Event {
+    /// The event's place in the ring's history: 1, 2, 3… (its id and cursor).
+    seq: u64,
     transition: Transition,
     at: i64,
     id: u64,
@@ -147,6 +149,7 @@ struct Event {
 impl Event {
     fn to_event(&self) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
+            id: self.seq.to_string(),
             transition: self.transition,
             at: self.at,
             incident: self.record.to_incident(self.id)?,
@@ -177,6 +180,8 @@ struct Inner {
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
     events: VecDeque<Event>,
+    /// The `seq` the last recorded event got.
+    last_event_seq: u64,
     settings: MemorySettings,
 }
 
@@ -249,6 +254,7 @@ impl Inner {
         let snapshot = id.and_then(|id| self.snapshot(id));
         if let Some((id, record)) = &snapshot {
             self.push_event(Event {
+                seq: 0,
                 transition,
                 at: now_ms,
                 id: *id,
@@ -360,7 +366,9 @@ impl Inner {
         }
     }
 
-    fn push_event(&mut self, event: Event) {
+    fn push_event(&mut self, mut event: Event) {
+        self.last_event_seq += 1;
+        event.seq = self.last_event_seq;
         let len = self.settings.event_stream_len;
         if len == 0 {
             return;
@@ -462,6 +470,42 @@ impl IncidentStore for MemoryStore {
             inner.events.iter().skip(skip).cloned().collect()
         };
         events.iter().map(Event::to_event).collect()
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        let after = match cursor {
+            Some(c) => parse_cursor(c)?,
+            None => 0,
+        };
+        let (events, last): (Vec<Event>, u64) = {
+            let inner = self.lock();
+            // Seqs are consecutive in the ring: the first one after `after` is found by
+            // arithmetic, not by a scan.
+            let first = inner.events.front().map_or(0, |e| e.seq);
+            let skip = usize::try_from((after + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+            let events: Vec<Event> = inner
+                .events
+                .iter()
+                .skip(skip)
+                .take(limit)
+                .cloned()
+                .collect();
+            (events, inner.last_event_seq)
+        };
+        // A cursor from the future (another store, or before a restart) reads from the
+        // end rather than waiting for seqs this store has not made.
+        let next = events.last().map_or(after.min(last), |e| e.seq);
+        Ok(EventPage {
+            events: events
+                .iter()
+                .map(Event::to_event)
+                .collect::<Result<_, _>>()?,
+            next_cursor: next.to_string(),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -16,6 +16,8 @@
 
 #[path = "../support/relay.rs"]
 mod relay;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
@@ -69,4 +71,8 @@ mod memory {
 
 mod redis {
     crate::conformance!(crate::backend::Redis);
+}
+
+mod cluster {
+    crate::conformance!(crate::backend::Cluster);
 }
