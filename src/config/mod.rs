@@ -151,7 +151,7 @@ pub fn build_snapshot(
         ..
     }) = &mut settings
     {
-        redis_store::resolve_paths(redis, &base);
+        redis_store::resolve_paths(redis, base);
     }
     let mut all = errors.list.split_off(0);
     let mappings = match mapping::load_dir(&mappings_dir) {

@@ -30,8 +30,10 @@ use super::model::{
 use crate::outcome::{Action, Labels, Outcome, Priority};
 
 mod index;
+mod ring;
 
 use self::index::StatusIndex;
+use self::ring::Ring;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -138,8 +140,6 @@ impl Record {
 /// One entry of the event ring: the incident as it stood after the step.
 #[derive(Debug, Clone)]
 struct Event {
-    /// The event's place in the ring's history: 1, 2, 3… (its id and cursor).
-    seq: u64,
     transition: Transition,
     at: i64,
     id: u64,
@@ -147,9 +147,9 @@ struct Event {
 }
 
 impl Event {
-    fn to_event(&self) -> Result<IncidentEvent, StoreError> {
+    fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
-            id: self.seq.to_string(),
+            id: seq.to_string(),
             transition: self.transition,
             at: self.at,
             incident: self.record.to_incident(self.id)?,
@@ -179,9 +179,7 @@ struct Inner {
     /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
-    events: VecDeque<Event>,
-    /// The `seq` the last recorded event got.
-    last_event_seq: u64,
+    events: Ring<Event>,
     settings: MemorySettings,
 }
 
@@ -254,7 +252,6 @@ impl Inner {
         let snapshot = id.and_then(|id| self.snapshot(id));
         if let Some((id, record)) = &snapshot {
             self.push_event(Event {
-                seq: 0,
                 transition,
                 at: now_ms,
                 id: *id,
@@ -366,17 +363,8 @@ impl Inner {
         }
     }
 
-    fn push_event(&mut self, mut event: Event) {
-        self.last_event_seq += 1;
-        event.seq = self.last_event_seq;
-        let len = self.settings.event_stream_len;
-        if len == 0 {
-            return;
-        }
-        while self.events.len() >= len {
-            self.events.pop_front();
-        }
-        self.events.push_back(event);
+    fn push_event(&mut self, event: Event) {
+        self.events.push(event, self.settings.event_stream_len);
     }
 
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
@@ -464,12 +452,8 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        let events: Vec<Event> = {
-            let inner = self.lock();
-            let skip = inner.events.len().saturating_sub(limit);
-            inner.events.iter().skip(skip).cloned().collect()
-        };
-        events.iter().map(Event::to_event).collect()
+        let events = self.lock().events.newest(limit);
+        events.iter().map(|(seq, e)| e.to_event(*seq)).collect()
     }
 
     async fn events_after(
@@ -477,32 +461,12 @@ impl IncidentStore for MemoryStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<EventPage, StoreError> {
-        let after = match cursor {
-            Some(c) => parse_cursor(c)?,
-            None => 0,
-        };
-        let (events, last): (Vec<Event>, u64) = {
-            let inner = self.lock();
-            // Seqs are consecutive in the ring: the first one after `after` is found by
-            // arithmetic, not by a scan.
-            let first = inner.events.front().map_or(0, |e| e.seq);
-            let skip = usize::try_from((after + 1).saturating_sub(first)).unwrap_or(usize::MAX);
-            let events: Vec<Event> = inner
-                .events
-                .iter()
-                .skip(skip)
-                .take(limit)
-                .cloned()
-                .collect();
-            (events, inner.last_event_seq)
-        };
-        // A cursor from the future (another store, or before a restart) reads from the
-        // end rather than waiting for seqs this store has not made.
-        let next = events.last().map_or(after.min(last), |e| e.seq);
+        let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
+        let (events, next) = self.lock().events.after(after, limit);
         Ok(EventPage {
             events: events
                 .iter()
-                .map(Event::to_event)
+                .map(|(seq, e)| e.to_event(*seq))
                 .collect::<Result<_, _>>()?,
             next_cursor: next.to_string(),
         })

@@ -120,7 +120,8 @@ impl Redis {
 pub struct Cluster {
     pub store: RedisStore,
     pub settings: RedisSettings,
-    pub cluster: TestCluster,
+    /// Kept alive for the store; killed on drop.
+    pub _nodes: TestCluster,
 }
 
 impl Backend for Cluster {
@@ -143,7 +144,7 @@ impl Backend for Cluster {
         Some(Cluster {
             store,
             settings,
-            cluster,
+            _nodes: cluster,
         })
     }
 

@@ -43,31 +43,29 @@ pub(super) async fn prepare(
     script: Script,
 ) -> Result<(), PrepareError> {
     let found: Option<String> = conn.get(keys.layout()).await.map_err(PrepareError::Redis)?;
-    let found = match found {
-        Some(found) => found,
-        None => {
-            if has_v1(&mut conn, &keys)
-                .await
-                .map_err(PrepareError::Redis)?
-            {
-                return Err(PrepareError::Incompatible(format!(
-                    "prefix {:?} holds layout 1 (keys of an earlier alertgate): stop every \
-                     gateway on it and run `alertgate migrate --config <file>`",
-                    keys.prefix
-                )));
-            }
-            // First use: claim the keyspace (another replica may win the race).
-            let _: Value = redis::cmd("SET")
-                .arg(keys.layout())
-                .arg(layout_json(keys.buckets))
-                .arg("NX")
-                .query_async(&mut conn)
-                .await
-                .map_err(PrepareError::Redis)?;
-            let again: Option<String> =
-                conn.get(keys.layout()).await.map_err(PrepareError::Redis)?;
-            again.unwrap_or_else(|| layout_json(keys.buckets))
+    let found = if let Some(found) = found {
+        found
+    } else {
+        if has_v1(&mut conn, &keys)
+            .await
+            .map_err(PrepareError::Redis)?
+        {
+            return Err(PrepareError::Incompatible(format!(
+                "prefix {:?} holds layout 1 (keys of an earlier alertgate): stop every \
+                 gateway on it and run `alertgate migrate --config <file>`",
+                keys.prefix
+            )));
         }
+        // First use: claim the keyspace (another replica may win the race).
+        let _: Value = redis::cmd("SET")
+            .arg(keys.layout())
+            .arg(layout_json(keys.buckets))
+            .arg("NX")
+            .query_async(&mut conn)
+            .await
+            .map_err(PrepareError::Redis)?;
+        let again: Option<String> = conn.get(keys.layout()).await.map_err(PrepareError::Redis)?;
+        again.unwrap_or_else(|| layout_json(keys.buckets))
     };
     let layout: Layout = serde_json::from_str(&found).map_err(|e| {
         PrepareError::Incompatible(format!(

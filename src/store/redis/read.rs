@@ -115,7 +115,7 @@ impl RedisStore {
         for found in join_all(calls).await {
             ids.extend(found?);
         }
-        ids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        ids.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
         ids.dedup_by_key(|e| e.0);
         Ok(ids)
     }

@@ -9,7 +9,7 @@ use super::conn::{RedisTarget, TlsSettings};
 pub const DEFAULT_CLUSTER_BUCKETS: u16 = 16;
 
 /// How long `WAIT` waits for `min_replicas_ack` replicas when the config names no time.
-pub const DEFAULT_REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(1000);
+pub const DEFAULT_REPLICA_ACK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How to reach Redis and where to keep the keys.
 #[derive(Debug, Clone, PartialEq, Eq)]

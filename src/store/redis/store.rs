@@ -166,7 +166,7 @@ impl RedisStore {
         &self,
         ids: &[u64],
     ) -> Result<Vec<Option<Incident>>, StoreError> {
-        let mut groups: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+        let mut groups = std::collections::BTreeMap::<u16, Vec<usize>>::new();
         for (n, &id) in ids.iter().enumerate() {
             groups.entry(bucket_of(id)).or_default().push(n);
         }
