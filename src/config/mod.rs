@@ -305,4 +305,58 @@ mod tests {
             "{errors:?}"
         );
     }
+
+    #[test]
+    fn url_sentinel_and_cluster_exclude_each_other_and_name_both() {
+        let dir = tempfile::tempdir().expect("dir");
+        let none = Overrides::default();
+        let sentinel = "  sentinel:\n    master_name: m\n    urls: [\"redis://127.0.0.1:26379\"]";
+        let cluster = "  cluster:\n    urls: [\"redis://127.0.0.1:7000\"]";
+        let url = "  url: redis://127.0.0.1:6379";
+        for (a, b, first, second) in [
+            (url, sentinel, "store.url", "store.sentinel"),
+            (url, cluster, "store.url", "store.cluster"),
+            (sentinel, cluster, "store.sentinel", "store.cluster"),
+        ] {
+            let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{a}\n{b}"), &none)
+                .expect_err("two targets");
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.message.contains(first) && e.message.contains(second)),
+                "{errors:?}"
+            );
+        }
+        // `--redis-url` beside `sentinel` is an error too; beside `url` it wins.
+        let flag = Overrides {
+            redis_url: Some("redis://127.0.0.1:6380".into()),
+            ..Overrides::default()
+        };
+        let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{sentinel}"), &flag)
+            .expect_err("flag and sentinel");
+        assert!(
+            errors.iter().any(|e| e.message.contains("--redis-url")),
+            "{errors:?}"
+        );
+        let snap = snapshot_with(dir.path(), &format!("  backend: redis\n{cluster}"), &none)
+            .expect("cluster");
+        let StoreSettings::Redis(r) = &snap.settings.store else {
+            panic!("redis");
+        };
+        assert_eq!(r.buckets, crate::store::DEFAULT_CLUSTER_BUCKETS);
+        let errors = snapshot_with(
+            dir.path(),
+            &format!("  backend: redis\n{url}\n  buckets: 0\n  key_prefix: \"a{{b}}\""),
+            &none,
+        )
+        .expect_err("bad buckets and prefix");
+        assert!(
+            errors.iter().any(|e| e.path == "store.buckets"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.path == "store.key_prefix"),
+            "{errors:?}"
+        );
+    }
 }

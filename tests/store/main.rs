@@ -26,6 +26,7 @@ mod cases;
 mod common;
 mod memory_retention;
 mod redis_expiry;
+mod redis_migrate;
 mod redis_only;
 
 /// Instantiates every case for one backend as `#[tokio::test]`s of the same name.
