@@ -66,6 +66,10 @@ pub fn spawn_reload_triggers(
     reload::spawn_watchers(reloader.clone(), paths, shutdown)
 }
 
+/// How long `serve` waits for Redis' first answer (to refuse an incompatible keyspace)
+/// before serving anyway.
+const REDIS_FIRST_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What `serve` needs from the command line.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -78,7 +82,7 @@ pub struct ServeOptions {
 pub enum StartError {
     #[error("{} problem(s) in the config; not starting", .0.len())]
     Config(Vec<CompileError>),
-    #[error("cannot connect to redis")]
+    #[error("cannot use the redis store")]
     Store(#[source] StoreError),
     #[error("cannot listen on {addr}")]
     Bind {
@@ -105,8 +109,10 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
     }
     let store = match &snapshot.settings.store {
         StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
+        // Redis need not be up: the store connects (and reconnects) in the background and
+        // answers 503 meanwhile. Only a keyspace this version must not use stops the start.
         StoreSettings::Redis(settings) => Store::Redis(
-            RedisStore::connect(settings.clone())
+            RedisStore::start(settings.clone(), REDIS_FIRST_ANSWER)
                 .await
                 .map_err(StartError::Store)?,
         ),

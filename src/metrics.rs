@@ -36,6 +36,9 @@ pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
 /// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
+/// Gauge: 1 while the incident store is connected, 0 while not.
+pub const STORE_UP: &str = "alertgate_store_up";
+
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
@@ -124,6 +127,8 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
+    /// `alertgate_store_up`: set from the store's state at each scrape.
+    store_up: Gauge,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -146,6 +151,12 @@ impl Metrics {
         let webhook_duration = Histogram::new(exponential_buckets(0.0005, 2.5, 10));
 
         let mut registry = Registry::default();
+        let store_up = Gauge::default();
+        registry.register(
+            STORE_UP,
+            "Whether the incident store is connected (1) or not (0); memory is always 1",
+            store_up.clone(),
+        );
         registry.register(
             CONFIG_LAST_RELOAD_SUCCESSFUL,
             "Whether the last configuration reload attempt succeeded (1) or failed (0)",
@@ -186,6 +197,7 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
+                store_up,
                 sources: RwLock::default(),
             }),
         }
@@ -282,6 +294,11 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).get()
+    }
+
+    /// Sets `alertgate_store_up`.
+    pub fn set_store_up(&self, up: bool) {
+        self.inner.store_up.set(i64::from(up));
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).

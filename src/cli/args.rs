@@ -26,6 +26,9 @@ pub enum Command {
     /// List sources and their webhook URLs, or add, remove or rotate a source's file in
     /// `sources_dir`.
     Sources(SourcesArgs),
+    /// Upgrade the Redis store's key layout to the one this version uses (stop every
+    /// gateway on the key prefix first).
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +66,16 @@ pub enum SourcesAction {
         #[arg(long, default_value = "24h")]
         overlap: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The config file whose `store` (a redis backend) to upgrade.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Count what would move, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 
 mod env;
 mod raw;
+mod redis_store;
 mod settings;
 mod sources_dir;
 pub mod sources_edit;
@@ -22,8 +23,8 @@ use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
 pub use self::raw::{
-    BackendConfig, FieldEqualsConfig, FieldInConfig, FileConfig, HmacConfig, LimitsConfig,
-    SourceConfig, StoreConfig, VerifyConfig,
+    BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig, HmacConfig,
+    LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
@@ -91,7 +92,14 @@ impl Snapshot {
         match (&old.store, &new.store) {
             (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
                 for (key, differs) in [
-                    ("store.url", a.url != b.url),
+                    ("store.url", a.target != b.target),
+                    ("store.tls", a.tls != b.tls),
+                    ("store.buckets", a.buckets != b.buckets),
+                    (
+                        "store.min_replicas_ack",
+                        a.min_replicas_ack != b.min_replicas_ack
+                            || a.replica_ack_timeout != b.replica_ack_timeout,
+                    ),
                     ("store.key_prefix", a.key_prefix != b.key_prefix),
                     ("store.resolved_ttl", a.resolved_ttl != b.resolved_ttl),
                     (
@@ -217,13 +225,20 @@ pub fn build_snapshot(
         let checks = verify::compile(&source.verify, &format!("sources.{id}.verify"), &mut errors);
         verifies.insert(id.clone(), checks);
     }
-    let settings = settings::check(
+    let mut settings = settings::check(
         raw,
         mappings_dir.clone(),
         sources_dir.clone(),
         overrides,
         &mut errors,
     );
+    if let Some(Settings {
+        store: StoreSettings::Redis(redis),
+        ..
+    }) = &mut settings
+    {
+        redis_store::resolve_paths(redis, &base);
+    }
     let mut all = errors.list.split_off(0);
     let lookup = |name: &str| std::env::var(name).ok();
     let dir_sources = match sources_dir::load(
@@ -443,6 +458,60 @@ mod tests {
         .expect_err("redis-only key with memory");
         assert!(
             errors.iter().any(|e| e.path == "store.resolved_ttl"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn url_sentinel_and_cluster_exclude_each_other_and_name_both() {
+        let dir = tempfile::tempdir().expect("dir");
+        let none = Overrides::default();
+        let sentinel = "  sentinel:\n    master_name: m\n    urls: [\"redis://127.0.0.1:26379\"]";
+        let cluster = "  cluster:\n    urls: [\"redis://127.0.0.1:7000\"]";
+        let url = "  url: redis://127.0.0.1:6379";
+        for (a, b, first, second) in [
+            (url, sentinel, "store.url", "store.sentinel"),
+            (url, cluster, "store.url", "store.cluster"),
+            (sentinel, cluster, "store.sentinel", "store.cluster"),
+        ] {
+            let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{a}\n{b}"), &none)
+                .expect_err("two targets");
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.message.contains(first) && e.message.contains(second)),
+                "{errors:?}"
+            );
+        }
+        // `--redis-url` beside `sentinel` is an error too; beside `url` it wins.
+        let flag = Overrides {
+            redis_url: Some("redis://127.0.0.1:6380".into()),
+            ..Overrides::default()
+        };
+        let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{sentinel}"), &flag)
+            .expect_err("flag and sentinel");
+        assert!(
+            errors.iter().any(|e| e.message.contains("--redis-url")),
+            "{errors:?}"
+        );
+        let snap = snapshot_with(dir.path(), &format!("  backend: redis\n{cluster}"), &none)
+            .expect("cluster");
+        let StoreSettings::Redis(r) = &snap.settings.store else {
+            panic!("redis");
+        };
+        assert_eq!(r.buckets, crate::store::DEFAULT_CLUSTER_BUCKETS);
+        let errors = snapshot_with(
+            dir.path(),
+            &format!("  backend: redis\n{url}\n  buckets: 0\n  key_prefix: \"a{{b}}\""),
+            &none,
+        )
+        .expect_err("bad buckets and prefix");
+        assert!(
+            errors.iter().any(|e| e.path == "store.buckets"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.path == "store.key_prefix"),
             "{errors:?}"
         );
     }

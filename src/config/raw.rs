@@ -78,6 +78,64 @@ pub struct StoreConfig {
     /// Changing it needs a restart and applies to later resolves only.
     #[serde(default)]
     pub resolved_ttl: Option<String>,
+    /// Redis only: the master that Redis Sentinels name, instead of `url` (the two and
+    /// `cluster` exclude each other). The master is asked for again after every lost
+    /// connection, so a failover needs no restart.
+    #[serde(default)]
+    pub sentinel: Option<SentinelConfig>,
+    /// Redis only: a Redis Cluster, instead of `url` or `sentinel`.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
+    /// Redis only: TLS options. TLS itself is on with `rediss://` urls (for Sentinel:
+    /// with this block present, the master is reached over TLS).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Redis only: how many buckets (1–1000) the keyspace is cut into; each (source,
+    /// fingerprint) lives in one, with all its keys in one Cluster slot. Fixed for the
+    /// life of a keyspace (recorded in `<key_prefix>layout`; a gateway configured
+    /// otherwise refuses it). Default 16 with `cluster`, else 1.
+    #[serde(default)]
+    pub buckets: Option<u16>,
+    /// Redis only: after each write, wait for this many replicas to acknowledge it
+    /// (`WAIT`); fewer within `replica_ack_timeout` answers 503 (the write stays on the
+    /// master and the sender retries). Default 0 (no wait).
+    #[serde(default)]
+    pub min_replicas_ack: Option<u32>,
+    /// Redis only: how long `min_replicas_ack` waits. Default `1s`.
+    #[serde(default)]
+    pub replica_ack_timeout: Option<String>,
+}
+
+/// `store.sentinel`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// The name the Sentinels monitor the master under.
+    pub master_name: String,
+    /// The Sentinels, `redis://host:port` each (a password in a url is the Sentinel's).
+    pub urls: Vec<String>,
+    /// The master's password, if it needs one. Use `${VAR}`.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `store.cluster`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Some of the cluster's nodes, `redis://host:port` (`rediss://` for TLS); the rest
+    /// is found from them.
+    pub urls: Vec<String>,
+}
+
+/// `store.tls`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file of the CA that signed the Redis servers' certificates, instead of the
+    /// system's trust store; relative to this file's folder.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// A store backend name.

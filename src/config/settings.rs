@@ -11,8 +11,8 @@ use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
 use crate::store::{
-    MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
 };
 use crate::yaml::Errors;
 
@@ -306,7 +306,10 @@ fn check_store(
                 ("url", store.url.is_some()),
                 ("key_prefix", store.key_prefix.is_some()),
                 ("resolved_ttl", store.resolved_ttl.is_some()),
-            ] {
+            ]
+            .into_iter()
+            .chain(super::redis_store::keys_set(store))
+            {
                 if set {
                     errors.push(
                         format!("store.{key}"),
@@ -320,17 +323,7 @@ fn check_store(
             }))
         }
         BackendConfig::Redis => {
-            let Some(url) = overrides.redis_url.clone().or_else(|| store.url.clone()) else {
-                errors.push("store", "the redis backend needs a `url`");
-                return None;
-            };
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("unix://")
-                || url.starts_with("redis+unix://"))
-            {
-                errors.push("store.url", "expected a redis:// or rediss:// url");
-            }
+            let target = super::redis_store::target(store, overrides.redis_url.as_deref(), errors)?;
             let resolved_ttl = match &store.resolved_ttl {
                 None => DEFAULT_RESOLVED_TTL,
                 Some(text) => match parse_duration(text) {
@@ -347,14 +340,41 @@ fn check_store(
                     }
                 },
             };
+            let replica_ack_timeout = match &store.replica_ack_timeout {
+                None => DEFAULT_REPLICA_ACK_TIMEOUT,
+                Some(text) => match parse_duration(text) {
+                    Some(d) if d >= Duration::from_millis(1) => d,
+                    _ => {
+                        errors.push(
+                            "store.replica_ack_timeout",
+                            format!("invalid duration {text:?}: expected e.g. 500ms or 2s"),
+                        );
+                        return None;
+                    }
+                },
+            };
+            let key_prefix = store
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
+            if key_prefix.contains(['{', '}']) {
+                errors.push(
+                    "store.key_prefix",
+                    "must not contain `{` or `}` (the store's keys carry Redis Cluster hash tags)",
+                );
+            }
+            let buckets = super::redis_store::buckets(store, &target, errors)?;
             Some(StoreSettings::Redis(RedisSettings {
-                url,
-                key_prefix: store
-                    .key_prefix
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
+                tls: store.tls.as_ref().map(|t| TlsSettings {
+                    ca_file: t.ca_file.as_ref().map(PathBuf::from),
+                }),
+                target,
+                key_prefix,
                 event_stream_len,
                 resolved_ttl,
+                buckets,
+                min_replicas_ack: store.min_replicas_ack.unwrap_or(0),
+                replica_ack_timeout,
             }))
         }
     }

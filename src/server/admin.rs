@@ -16,6 +16,7 @@ use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
 use crate::reload::{Reloader, Trigger};
+use crate::store::{Health, Store};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -45,7 +46,11 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    Ok(json_response(StatusCode::OK, &status))
+    let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("store".to_owned(), store_view(state));
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -54,12 +59,33 @@ pub(super) fn metrics<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
+    state
+        .metrics()
+        .set_store_up(state.store().health() == Health::Up);
     let mut response = Response::new(Full::new(Bytes::from(state.metrics().encode())));
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
     Ok(response)
+}
+
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    if let (Store::Redis(redis), Some(fields)) = (store, view.as_object_mut()) {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
+    }
+    view
 }
 
 fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {

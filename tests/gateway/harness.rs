@@ -299,9 +299,9 @@ async fn redis_store(snapshot: &Snapshot) -> Store {
         panic!("not a redis config");
     };
     let settings: RedisSettings = settings.clone();
-    let url = settings.url.clone();
+    let target = format!("{:?}", settings.target);
     let store = RedisStore::connect(settings)
         .await
-        .unwrap_or_else(|e| panic!("redis store on {url}: {e}"));
+        .unwrap_or_else(|e| panic!("redis store on {target}: {e}"));
     Store::Redis(store)
 }
