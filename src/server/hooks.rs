@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
-use super::http::{check_content_length, ok_json, read_body};
+use super::http::{check_content_length, ok_json, read_limited};
 use super::state::AppState;
 use crate::clock;
 use crate::config::Snapshot;
@@ -68,7 +68,8 @@ where
             })
             .transpose()?;
         let headers = source.verify.reads_raw().then(|| request.headers().clone());
-        let body = read_body(request, limit).await?;
+        // Content-Length was checked before the token.
+        let body = read_limited(request.into_body(), limit).await?;
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
