@@ -14,7 +14,8 @@ use crate::config::{self, Overrides, Snapshot, StoreSettings};
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
-use crate::store::{MemoryStore, RedisStore, Store, StoreError};
+use crate::spool::{self, Dropped, Spool, SpoolError, SpoolSettings};
+use crate::store::{DeferredRedis, MemoryStore, RedisStore, Store, StoreError};
 use crate::yaml::CompileError;
 
 impl Versioned for Snapshot {
@@ -75,6 +76,8 @@ pub enum StartError {
     Config(Vec<CompileError>),
     #[error("cannot connect to redis")]
     Store(#[source] StoreError),
+    #[error("cannot open the spool")]
+    Spool(#[source] SpoolError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -98,14 +101,27 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
             fallback.var
         );
     }
+    let metrics = Metrics::new();
+    let spool = match &snapshot.settings.spool {
+        Some(settings) => Some(open_spool(settings, &metrics).map_err(StartError::Spool)?),
+        None => None,
+    };
     let store = match &snapshot.settings.store {
         StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
-        StoreSettings::Redis(settings) => Store::Redis(
-            RedisStore::connect(settings.clone())
-                .await
-                .map_err(StartError::Store)?,
-        ),
+        StoreSettings::Redis(settings) => match RedisStore::connect(settings.clone()).await {
+            Ok(store) => Store::Redis(store),
+            // With a spool the replica can accept while Redis is away: start, queue, and
+            // connect when Redis answers (docs/design.md §10).
+            Err(e) if spool.is_some() => {
+                tracing::warn!(error = %e, "redis unreachable at start: queueing webhooks on the spool until it answers");
+                Store::Deferred(DeferredRedis::new(settings.clone()))
+            }
+            Err(e) => return Err(StartError::Store(e)),
+        },
     };
+    let replayer = spool
+        .as_ref()
+        .map(|spool| spool::spawn_replayer(spool.clone(), store.clone()));
     let listen = snapshot.settings.listen;
     let listener = TcpListener::bind(listen)
         .await
@@ -122,7 +138,7 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         version = %snapshot.version,
         "alertgate serving"
     );
-    let reloader = reloader(&options.config, overrides, snapshot, Metrics::new());
+    let reloader = reloader(&options.config, overrides, snapshot, metrics);
     let (stop, stopped) = tokio::sync::watch::channel(());
     let until_stopped = {
         let mut stopped = stopped.clone();
@@ -132,12 +148,43 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         }
     };
     let triggers = spawn_reload_triggers(&reloader, &options.config, until_stopped);
-    let state = AppState::with_reloader(reloader, store);
+    let mut state = AppState::with_reloader(reloader, store);
+    if let Some(spool) = spool {
+        state = state.with_spool(spool);
+    }
     let result = server::run(listener, state, server::shutdown_signal()).await;
+    if let Some(replayer) = replayer {
+        replayer.stop().await;
+    }
     let _ = stop.send(());
     drop(stopped);
     triggers.join().await;
     result.map_err(StartError::Server)
+}
+
+/// Opens the spool (blocking, at startup) and logs what its recovery found: webhooks
+/// left to replay, a torn tail cut off (WARN), a damaged part set aside (ERROR).
+pub fn open_spool(settings: &SpoolSettings, metrics: &Metrics) -> Result<Spool, SpoolError> {
+    let (spool, recovery) = Spool::open(settings.clone(), metrics.clone())?;
+    let dir = settings.dir.display();
+    match &recovery.dropped {
+        None => {}
+        Some(Dropped::TornTail { offset, bytes }) => tracing::warn!(
+            %dir, offset, bytes,
+            "spool: cut a torn last record (a write interrupted by a crash, never acknowledged)"
+        ),
+        Some(Dropped::Corrupt { offset, bytes, reason, kept_as }) => tracing::error!(
+            %dir, offset, bytes, reason, kept_as = %kept_as.display(),
+            "spool: damaged record; replaying the records before it, the rest moved aside"
+        ),
+    }
+    if recovery.position_reset {
+        tracing::warn!(%dir, "spool: replay position unreadable; replaying every record");
+    }
+    if recovery.pending > 0 {
+        tracing::info!(%dir, pending = recovery.pending, "spool: webhooks queued by an earlier run will be replayed");
+    }
+    Ok(spool)
 }
 
 /// Logs to stderr; filter from `ALERTGATE_LOG`, else `RUST_LOG`, else `info`.

@@ -9,6 +9,7 @@
 mod env;
 mod raw;
 mod settings;
+mod spool;
 
 use std::collections::BTreeMap;
 
@@ -18,11 +19,14 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
-pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
+pub use self::raw::{
+    BackendConfig, ByteSize, FileConfig, LimitsConfig, SourceConfig, SpoolConfig, StoreConfig,
+};
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
     DEFAULT_LISTEN,
 };
+pub use self::spool::parse_size;
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::yaml::{self, CompileError, Errors};
 
@@ -97,6 +101,9 @@ impl Snapshot {
             }
             _ => changed.push("store.backend".to_owned()),
         }
+        if old.spool != new.spool {
+            changed.push("store.spool".to_owned());
+        }
         changed
     }
 
@@ -134,7 +141,9 @@ pub fn build_snapshot(
         ),
     };
     let mut errors = Errors::new(config_path, &text);
-    let settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors);
+    let spool = spool::check(&raw.store, overrides, base, &mut errors);
+    let settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors)
+        .map(|settings| Settings { spool, ..settings });
     let mut all = errors.list.split_off(0);
     let mappings = match mapping::load_dir(&mappings_dir) {
         Ok(set) => Some(set),

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
+use crate::spool::SpoolSettings;
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
@@ -36,6 +37,8 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// `store.spool` (redis only); filled in by `config::spool`.
+    pub spool: Option<SpoolSettings>,
 }
 
 /// The store backend to connect to.
@@ -177,6 +180,7 @@ pub(crate) fn check(
         sources,
         admin_token: TokenDigest::of(&raw.admin_token),
         limits: limits?,
+        spool: None,
     })
 }
 

@@ -59,7 +59,29 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    Ok(json_response(StatusCode::OK, &to_json(&status)?))
+    let mut body = to_json(&status)?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("store".to_owned(), store_status(state));
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The store as `/-/config` shows it: backend, whether it is degraded, and the spool.
+fn store_status(state: &AppState) -> serde_json::Value {
+    let backend = state.store().backend_name();
+    match state.spool() {
+        None => serde_json::json!({ "backend": backend, "spool": null }),
+        Some(spool) => serde_json::json!({
+            "backend": backend,
+            "degraded": spool.degraded(),
+            "spool": {
+                "dir": spool.settings().dir,
+                "max_bytes": spool.settings().max_bytes,
+                "bytes": spool.len_bytes(),
+                "records": spool.pending(),
+            },
+        }),
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format.

@@ -12,6 +12,7 @@ use http_body_util::Full;
 
 use crate::decode::DecodeError;
 use crate::outcome::Rejection;
+use crate::spool::SpoolError;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -56,9 +57,23 @@ pub enum ApiError {
     /// The store cannot serve now (503); the detail is logged, not sent.
     #[error("store unavailable, retry later")]
     Unavailable(String),
+    /// The store is unavailable and the spool has no room left (503).
+    #[error("store unavailable and spool full, retry later")]
+    SpoolFull(String),
     /// A bug or corrupt data on our side (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<SpoolError> for ApiError {
+    fn from(e: SpoolError) -> Self {
+        match e {
+            SpoolError::Store(e) => e.into(),
+            SpoolError::Full { .. } => ApiError::SpoolFull(e.to_string()),
+            // The webhook is neither applied nor on disk: the store is as good as away.
+            SpoolError::File(_) | SpoolError::Io(_) => ApiError::Unavailable(e.to_string()),
+        }
+    }
 }
 
 impl From<DecodeError> for ApiError {
@@ -96,7 +111,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::SpoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +130,7 @@ impl ApiError {
             ApiError::UnsupportedType(_) => "unsupported_media_type",
             ApiError::Rejected(_) => "unprocessable_payload",
             ApiError::Unavailable(_) => "store_unavailable",
+            ApiError::SpoolFull(_) => "spool_full",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -127,7 +143,7 @@ impl ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(%method, path, status, code, detail, "request failed");
             }
-            ApiError::Unavailable(detail) => {
+            ApiError::Unavailable(detail) | ApiError::SpoolFull(detail) => {
                 tracing::warn!(%method, path, status, code, detail, "store unavailable");
             }
             ApiError::NotFound(_) => tracing::debug!(%method, path, status, code, "{self}"),
@@ -146,7 +162,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 headers.insert(ALLOW, HeaderValue::from_static(allow));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::SpoolFull(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
             ApiError::TooLarge { .. } => {

@@ -12,10 +12,12 @@
 //! is `stale`; equal times are not. The key's last time outlives its incident, so a late
 //! "investigating" after "resolved" stays stale instead of opening a new incident.
 
+mod deferred;
 mod memory;
 mod model;
 mod redis;
 
+pub use self::deferred::DeferredRedis;
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
     Applied, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
@@ -29,13 +31,15 @@ use crate::outcome::Outcome;
 pub enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
+    /// Redis, connecting on first use: only with a spool (docs/design.md §10).
+    Deferred(DeferredRedis),
 }
 
 impl Store {
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",
-            Store::Redis(_) => "redis",
+            Store::Redis(_) | Store::Deferred(_) => "redis",
         }
     }
 }
@@ -50,6 +54,7 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.apply(source, outcome, now_ms).await,
             Store::Redis(s) => s.apply(source, outcome, now_ms).await,
+            Store::Deferred(s) => s.apply(source, outcome, now_ms).await,
         }
     }
 
@@ -57,6 +62,7 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.get(id).await,
             Store::Redis(s) => s.get(id).await,
+            Store::Deferred(s) => s.get(id).await,
         }
     }
 
@@ -64,6 +70,7 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.list(query).await,
             Store::Redis(s) => s.list(query).await,
+            Store::Deferred(s) => s.list(query).await,
         }
     }
 
@@ -71,6 +78,7 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.recent_events(limit).await,
             Store::Redis(s) => s.recent_events(limit).await,
+            Store::Deferred(s) => s.recent_events(limit).await,
         }
     }
 
@@ -78,6 +86,7 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.ping().await,
             Store::Redis(s) => s.ping().await,
+            Store::Deferred(s) => s.ping().await,
         }
     }
 }

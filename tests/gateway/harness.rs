@@ -153,7 +153,7 @@ impl Gateway {
         let snapshot = (*self.state.snapshot()).clone();
         let store = match self.state.store() {
             Store::Memory(m) => Store::Memory(m.clone()),
-            Store::Redis(_) => redis_store(&snapshot).await,
+            Store::Redis(_) | Store::Deferred(_) => redis_store(&snapshot).await,
         };
         Gateway::serve(AppState::new(snapshot, store), None, None).await
     }
