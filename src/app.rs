@@ -173,7 +173,12 @@ pub fn open_spool(settings: &SpoolSettings, metrics: &Metrics) -> Result<Spool, 
             %dir, offset, bytes,
             "spool: cut a torn last record (a write interrupted by a crash, never acknowledged)"
         ),
-        Some(Dropped::Corrupt { offset, bytes, reason, kept_as }) => tracing::error!(
+        Some(Dropped::Corrupt {
+            offset,
+            bytes,
+            reason,
+            kept_as,
+        }) => tracing::error!(
             %dir, offset, bytes, reason, kept_as = %kept_as.display(),
             "spool: damaged record; replaying the records before it, the rest moved aside"
         ),

@@ -107,7 +107,7 @@ impl SpoolFile {
             .truncate(false)
             .open(&log_path)
             .map_err(&err)?;
-        if log.try_lock().is_err() {
+        if rustix::fs::flock(&log, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             return Err(FileError::Locked(dir.to_owned()));
         }
         let len = log.metadata().map_err(&err)?.len();

@@ -75,7 +75,10 @@ struct Shared {
 impl Spool {
     /// Opens the spool in `settings.dir` (blocking: call at startup). Frames left by an
     /// earlier run are pending: the replayer applies them before any live write.
-    pub fn open(settings: SpoolSettings, metrics: Metrics) -> Result<(Spool, Recovery), SpoolError> {
+    pub fn open(
+        settings: SpoolSettings,
+        metrics: Metrics,
+    ) -> Result<(Spool, Recovery), SpoolError> {
         let (file, recovery) = SpoolFile::open(&settings.dir)?;
         let spool = Spool {
             shared: Arc::new(Shared {

@@ -116,14 +116,14 @@ pub fn encode(event: &SpooledEvent) -> Result<Vec<u8>, String> {
     let len = len.to_le_bytes();
     let mut frame = Vec::with_capacity(FRAME_HEADER + payload.len());
     frame.extend_from_slice(&len);
-    frame.extend_from_slice(&checksum(&len, &payload).to_le_bytes());
+    frame.extend_from_slice(&checksum(len, &payload).to_le_bytes());
     frame.extend_from_slice(&payload);
     Ok(frame)
 }
 
-fn checksum(len: &[u8; 4], payload: &[u8]) -> u32 {
+fn checksum(len: [u8; 4], payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    hasher.update(len);
+    hasher.update(&len);
     hasher.update(payload);
     hasher.finalize()
 }
@@ -173,7 +173,7 @@ pub fn read_frame(input: &mut impl Read) -> Result<Option<Vec<u8>>, ReadError> {
         }
         .into());
     }
-    if checksum(&len_bytes, &payload) != crc {
+    if checksum(len_bytes, &payload) != crc {
         return Err(FrameError::Corrupt {
             reason: "checksum mismatch".to_owned(),
             len: total,

@@ -70,11 +70,7 @@ async fn run<S: IncidentStore>(spool: Spool, store: S) {
         for (next, event) in batch {
             loop {
                 let result = match event.to_outcome() {
-                    Ok(outcome) => {
-                        store
-                            .apply(&event.source, &outcome, event.arrival_ms)
-                            .await
-                    }
+                    Ok(outcome) => store.apply(&event.source, &outcome, event.arrival_ms).await,
                     Err(e) => Err(StoreError::Corrupt(e)),
                 };
                 match result {
@@ -87,7 +83,10 @@ async fn run<S: IncidentStore>(spool: Spool, store: S) {
                         spool.metrics().spool_replayed(true);
                         backoff = FIRST_BACKOFF;
                         if failing {
-                            tracing::info!(pending = spool.pending(), "spool: store back, replaying");
+                            tracing::info!(
+                                pending = spool.pending(),
+                                "spool: store back, replaying"
+                            );
                             failing = false;
                         }
                         spool.note_store(true);

@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod outage;
 mod race;
+mod spool;
 mod webhooks;
 
 /// Instantiates an async test case `fn(Gateway)` once per backend.
