@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod outage;
 mod race;
+mod secrets;
 mod spool;
 mod webhooks;
 
