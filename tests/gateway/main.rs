@@ -8,6 +8,7 @@ mod test_redis;
 
 mod api;
 mod cli;
+mod durability;
 mod errors;
 mod outage;
 mod race;
