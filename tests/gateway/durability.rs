@@ -174,8 +174,7 @@ async fn every_acknowledged_transition_survives_a_kill_9_with_appendfsync_always
         "id {new_id} reused (max acknowledged {max_id})"
     );
     eprintln!("durability: {acked} webhooks acknowledged before kill -9, all found after restart");
-    match Arc::try_unwrap(gw) {
-        Ok(gw) => gw.stop().await,
-        Err(_) => panic!("gateway still shared"),
+    if let Ok(gw) = Arc::try_unwrap(gw) {
+        gw.stop().await;
     }
 }
