@@ -46,6 +46,9 @@ pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
 /// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
+/// Gauge: 1 while the incident store is connected, 0 while not.
+pub const STORE_UP: &str = "alertgate_store_up";
+
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
@@ -143,6 +146,8 @@ struct Inner {
     spool_records: Gauge,
     store_degraded: Gauge,
     spool_replayed: Family<ReplayLabels, Counter>,
+    /// `alertgate_store_up`: set from the store's state at each scrape.
+    store_up: Gauge,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -165,6 +170,12 @@ impl Metrics {
         let webhook_duration = Histogram::new(exponential_buckets(0.0005, 2.5, 10));
 
         let mut registry = Registry::default();
+        let store_up = Gauge::default();
+        registry.register(
+            STORE_UP,
+            "Whether the incident store is connected (1) or not (0); memory is always 1",
+            store_up.clone(),
+        );
         registry.register(
             CONFIG_LAST_RELOAD_SUCCESSFUL,
             "Whether the last configuration reload attempt succeeded (1) or failed (0)",
@@ -183,7 +194,8 @@ impl Metrics {
         );
         registry.register(
             counter_base(WEBHOOKS_TOTAL),
-            "Webhooks handled by source and transition (rejected = 4xx, error = 5xx)",
+            "Webhook events handled by source and transition, each element of a fan-out \
+             payload counted (rejected = 4xx, error = 5xx)",
             webhooks.clone(),
         );
         registry.register(
@@ -235,6 +247,7 @@ impl Metrics {
                 spool_records,
                 store_degraded,
                 spool_replayed,
+                store_up,
                 sources: RwLock::default(),
             }),
         }
@@ -284,6 +297,27 @@ impl Metrics {
         self.inner.webhook_duration.observe(elapsed.as_secs_f64());
     }
 
+    /// Records one fan-out request: each element's outcome in [`WEBHOOKS_TOTAL`] (an
+    /// empty list counts nothing there), the request once in the duration histogram.
+    pub fn record_webhook_items(
+        &self,
+        source: &str,
+        outcomes: &[WebhookOutcome],
+        elapsed: Duration,
+    ) {
+        let label = self.source_label(source);
+        for outcome in outcomes {
+            self.inner
+                .webhooks
+                .get_or_create(&WebhookLabels {
+                    source: label.clone(),
+                    transition: outcome,
+                })
+                .inc();
+        }
+        self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
     fn source_label(&self, source: &str) -> SourceLabel {
         let known = self
             .inner
@@ -330,6 +364,11 @@ impl Metrics {
             .spool_replayed
             .get_or_create(&ReplayLabels { result })
             .inc();
+    }
+
+    /// Sets `alertgate_store_up`.
+    pub fn set_store_up(&self, up: bool) {
+        self.inner.store_up.set(i64::from(up));
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).

@@ -15,7 +15,8 @@ use super::http::only_get;
 use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
-use crate::reload::{FailureKind, Reloader, Trigger};
+use crate::reload::{Reloader, Trigger};
+use crate::store::{Health, Store};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -25,28 +26,14 @@ pub(super) async fn reload<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        });
     }
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;
-    Ok(match reloader.reload(Trigger::Api).await {
-        Ok(summary) => json_response(StatusCode::OK, &to_json(&summary)?),
-        Err(failure) => {
-            let (status, code) = match failure.kind {
-                FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "config_invalid"),
-                FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "reload_failed"),
-            };
-            let body = serde_json::json!({
-                "error": {
-                    "code": code,
-                    "message": failure.to_string(),
-                    "errors": failure.errors,
-                    "version": failure.version,
-                }
-            });
-            json_response(status, &body)
-        }
-    })
+    let summary = reloader.reload(Trigger::Api).await?;
+    Ok(json_response(StatusCode::OK, &summary))
 }
 
 /// `GET /-/config`: the version serving, when it was loaded, the last reload's errors and
@@ -59,29 +46,51 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    let mut body = to_json(&status)?;
-    if let Some(object) = body.as_object_mut() {
-        object.insert("store".to_owned(), store_status(state));
+    let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("store".to_owned(), store_view(state));
     }
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// The store as `/-/config` shows it: backend, whether it is degraded, and the spool.
-fn store_status(state: &AppState) -> serde_json::Value {
-    let backend = state.store().backend_name();
-    match state.spool() {
-        None => serde_json::json!({ "backend": backend, "spool": null }),
-        Some(spool) => serde_json::json!({
-            "backend": backend,
-            "degraded": spool.degraded(),
-            "spool": {
-                "dir": spool.settings().dir,
-                "max_bytes": spool.settings().max_bytes,
-                "bytes": spool.len_bytes(),
-                "records": spool.pending(),
-            },
-        }),
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up; `degraded` and `spool` (null
+/// without one) say whether webhooks are being queued and how much is waiting.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    let Some(fields) = view.as_object_mut() else {
+        return view;
+    };
+    if let Store::Redis(redis) = store {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
     }
+    match state.spool() {
+        None => {
+            fields.insert("degraded".into(), false.into());
+            fields.insert("spool".into(), serde_json::Value::Null);
+        }
+        Some(spool) => {
+            fields.insert("degraded".into(), spool.degraded().into());
+            fields.insert(
+                "spool".into(),
+                serde_json::json!({
+                    "dir": spool.settings().dir,
+                    "max_bytes": spool.settings().max_bytes,
+                    "bytes": spool.len_bytes(),
+                    "records": spool.pending(),
+                }),
+            );
+        }
+    }
+    view
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -90,6 +99,9 @@ pub(super) fn metrics<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
+    state
+        .metrics()
+        .set_store_up(state.store().health() == Health::Up);
     let mut response = Response::new(Full::new(Bytes::from(state.metrics().encode())));
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -102,8 +114,4 @@ fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {
     state.reloader().ok_or(ApiError::NotFound(
         "this server does not reload its configuration",
     ))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }

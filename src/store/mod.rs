@@ -12,18 +12,19 @@
 //! is `stale`; equal times are not. The key's last time outlives its incident, so a late
 //! "investigating" after "resolved" stays stale instead of opening a new incident.
 
-mod deferred;
 mod memory;
 mod model;
 mod redis;
 
-pub use self::deferred::DeferredRedis;
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
-    Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    Applied, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
+    StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
-pub use self::redis::{RedisSettings, RedisStore};
+pub use self::redis::{
+    migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,
+    DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT, LAYOUT_VERSION, MAX_BUCKETS,
+};
 use crate::outcome::Outcome;
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.
@@ -31,15 +32,21 @@ use crate::outcome::Outcome;
 pub enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
-    /// Redis, connecting on first use: only with a spool (docs/design.md §10).
-    Deferred(DeferredRedis),
 }
 
 impl Store {
+    /// The store's connection state, for readiness, metrics and `/-/config`.
+    pub fn health(&self) -> Health {
+        match self {
+            Store::Memory(_) => Health::Up,
+            Store::Redis(s) => s.health(),
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",
-            Store::Redis(_) | Store::Deferred(_) => "redis",
+            Store::Redis(_) => "redis",
         }
     }
 }
@@ -54,7 +61,6 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.apply(source, outcome, now_ms).await,
             Store::Redis(s) => s.apply(source, outcome, now_ms).await,
-            Store::Deferred(s) => s.apply(source, outcome, now_ms).await,
         }
     }
 
@@ -62,7 +68,6 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.get(id).await,
             Store::Redis(s) => s.get(id).await,
-            Store::Deferred(s) => s.get(id).await,
         }
     }
 
@@ -70,7 +75,6 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.list(query).await,
             Store::Redis(s) => s.list(query).await,
-            Store::Deferred(s) => s.list(query).await,
         }
     }
 
@@ -78,7 +82,17 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.recent_events(limit).await,
             Store::Redis(s) => s.recent_events(limit).await,
-            Store::Deferred(s) => s.recent_events(limit).await,
+        }
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        match self {
+            Store::Memory(s) => s.events_after(cursor, limit).await,
+            Store::Redis(s) => s.events_after(cursor, limit).await,
         }
     }
 
@@ -86,7 +100,6 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.ping().await,
             Store::Redis(s) => s.ping().await,
-            Store::Deferred(s) => s.ping().await,
         }
     }
 }

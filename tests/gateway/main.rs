@@ -3,17 +3,25 @@
 mod harness;
 #[path = "../support/relay.rs"]
 mod relay;
+#[path = "../support/alertmanager.rs"]
+mod test_alertmanager;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
+mod alertmanager;
 mod api;
+mod bounds;
 mod cli;
 mod durability;
 mod errors;
+mod fanout;
 mod outage;
 mod race;
 mod secrets;
+mod sources_api;
+mod sources_cli;
 mod spool;
+mod verify;
 mod webhooks;
 
 /// Instantiates an async test case `fn(Gateway)` once per backend.

@@ -46,7 +46,11 @@ async fn tokens_and_the_redis_url_can_come_from_secret_files() {
     let alertgate::config::StoreSettings::Redis(settings) = &snapshot.settings.store else {
         panic!("redis expected");
     };
-    assert_eq!(settings.url, redis.url(), "trailing newline trimmed");
+    assert_eq!(
+        settings.url(),
+        Some(redis.url().as_str()),
+        "trailing newline trimmed"
+    );
     let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
     let gw = Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await;
     let (status, _, json) = gw

@@ -10,21 +10,21 @@ use alertgate::app;
 use alertgate::config::{Overrides, StoreSettings};
 use alertgate::server::AppState;
 use alertgate::spool::{spawn_replayer, Replayer};
-use alertgate::store::{DeferredRedis, IncidentStore, Store};
+use alertgate::store::{IncidentStore, RedisStore, Store};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::harness::{
-    config_dir, fixture, redis_store_yaml, Backend, Gateway, TestRedis, STATUSCAKE_TOKEN,
-    STATUSPAGE_TOKEN,
+    config_dir, fixture, redis_store_yaml, Backend, Gateway, TestRedis, ALERTMANAGER_TOKEN,
+    STATUSCAKE_TOKEN, STATUSPAGE_TOKEN,
 };
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// A gateway with a spool in `spool_dir`, on the Redis at `url` (which may be down: the
-/// store connects on first use), serving from a config file so `/-/config` answers.
+/// store connects in the background), serving from a config file so `/-/config` answers.
 pub struct SpoolGateway {
     pub gw: Gateway,
     replayer: Replayer,
@@ -44,7 +44,12 @@ impl SpoolGateway {
         let spool_settings = snapshot.settings.spool.clone().expect("spool settings");
         let metrics = alertgate::metrics::Metrics::new();
         let spool = app::open_spool(&spool_settings, &metrics).expect("open spool");
-        let store = Store::Deferred(DeferredRedis::new(settings));
+        // As `app::serve` does: Redis may be down; the store connects in the background.
+        let store = Store::Redis(
+            RedisStore::start(settings, Duration::from_millis(500))
+                .await
+                .expect("redis store"),
+        );
         let replayer = spawn_replayer(spool.clone(), store.clone());
         let reloader = app::reloader(
             &dir.path().join("config.yaml"),
@@ -217,7 +222,11 @@ async fn webhooks_queued_through_an_outage_and_a_restart_replay_as_if_redis_neve
     let text = metrics_text(&gateway.gw).await;
     assert!(text.contains("alertgate_store_degraded 1\n"), "{text}");
     assert!(text.contains("alertgate_spool_records 1000\n"), "{text}");
+    assert!(text.contains("alertgate_store_up 0\n"), "{text}");
     let (_, config) = gateway.gw.admin_get("/-/config").await;
+    // One `store` block: the connection state beside the spool's.
+    assert_eq!(config["store"]["backend"], "redis", "{config}");
+    assert_ne!(config["store"]["state"], "up", "{config}");
     assert_eq!(config["store"]["degraded"], true, "{config}");
     assert_eq!(config["store"]["spool"]["records"], 1000, "{config}");
 
@@ -232,6 +241,7 @@ async fn webhooks_queued_through_an_outage_and_a_restart_replay_as_if_redis_neve
         events_by_fingerprint(&reference).await
     );
     let text = metrics_text(&gateway.gw).await;
+    assert!(text.contains("alertgate_store_up 1\n"), "{text}");
     assert!(text.contains("alertgate_store_degraded 0\n"), "{text}");
     assert!(text.contains("alertgate_spool_records 0\n"), "{text}");
     assert!(text.contains("alertgate_spool_bytes 8\n"), "{text}");
@@ -253,6 +263,87 @@ async fn metrics_text(gw: &Gateway) -> String {
     let response = gw.client.request(request).await.expect("response");
     let body = response.into_body().collect().await.expect("body");
     String::from_utf8(body.to_bytes().to_vec()).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_while_redis_is_down_queues_each_element_in_order() {
+    let Some(mut redis) = TestRedis::start() else {
+        return;
+    };
+    redis.stop();
+    let spool_dir = tempfile::tempdir().expect("spool dir");
+    let gateway = SpoolGateway::start(&redis.url(), spool_dir.path(), "1MiB").await;
+    // Open, resolve, open again of one alert (two incidents, in this order only), a
+    // rejected element, an ignored one, and an open of another alert.
+    let body = serde_json::json!({"alerts": [
+        {"status": "firing", "fingerprint": "a", "labels": {"alertname": "A"}},
+        {"status": "resolved", "fingerprint": "a", "labels": {"alertname": "A"}},
+        {"status": "firing", "fingerprint": "a", "labels": {"alertname": "A"}},
+        {"fingerprint": "b", "labels": {"alertname": "B"}},
+        {"status": "pending", "fingerprint": "c", "labels": {"alertname": "C"}},
+        {"status": "firing", "fingerprint": "d", "labels": {"alertname": "D"}},
+    ]});
+    let hook = format!("/hooks/alertmanager?token={ALERTMANAGER_TOKEN}");
+    let (status, _, json) = gateway
+        .gw
+        .send(Method::POST, &hook, &[JSON], body.to_string())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let results = json["results"].as_array().expect("results");
+    let transitions: Vec<&Value> = results.iter().map(|r| &r["transition"]).collect();
+    let queued = Value::from("queued");
+    assert_eq!(
+        transitions,
+        [
+            &queued,
+            &queued,
+            &queued,
+            &Value::Null,
+            &Value::from("ignored"),
+            &queued
+        ],
+        "{json}"
+    );
+    assert!(results.iter().all(|r| r["incident_id"].is_null()), "{json}");
+    assert_eq!(
+        results[3]["error"]["code"], "unprocessable_payload",
+        "{json}"
+    );
+    assert_eq!(
+        gateway
+            .gw
+            .state
+            .metrics()
+            .webhooks("alertmanager", "queued"),
+        4
+    );
+    // A single event queues behind the elements.
+    let (status, json) = post_statuscake(&gateway.gw, 0, true).await;
+    assert_eq!(json["transition"], "queued", "{status} {json}");
+    let (_, _, ready) = gateway
+        .gw
+        .send(Method::GET, "/-/ready", &[], Bytes::new())
+        .await;
+    assert_eq!(ready["spool_records"], 5, "{ready}");
+
+    redis.restart();
+    gateway.drained().await;
+    let incidents = incidents_by_fingerprint(&gateway.gw).await;
+    let expected: BTreeMap<String, Vec<(String, u64)>> = [
+        ("a", vec![("resolved", 1), ("open", 1)]),
+        ("d", vec![("open", 1)]),
+        ("Site 0|https://site0.example.com", vec![("open", 1)]),
+    ]
+    .into_iter()
+    .map(|(fp, list)| {
+        (
+            fp.to_owned(),
+            list.into_iter().map(|(s, n)| (s.to_owned(), n)).collect(),
+        )
+    })
+    .collect();
+    assert_eq!(incidents, expected);
+    gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
