@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::raw::{BackendConfig, FileConfig};
+use crate::spool::SpoolSettings;
 use crate::store::{
     MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
@@ -51,6 +52,8 @@ pub struct Settings {
     pub public_url: String,
     /// Resolved against the config file's folder; may not exist.
     pub sources_dir: PathBuf,
+    /// `store.spool` (redis only); filled in by `config::spool`.
+    pub spool: Option<SpoolSettings>,
 }
 
 /// The store backend to connect to.
@@ -242,6 +245,7 @@ pub(crate) fn check(
         sources,
         admin_token: TokenDigest::of(&raw.admin_token),
         limits: limits?,
+        spool: None,
     })
 }
 

@@ -24,6 +24,7 @@ use crate::config::Snapshot;
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
+use crate::spool::Submitted;
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -102,6 +103,15 @@ where
     let (transition, incident) = if outcome.action == Action::Ignore {
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
+    } else if let Some(spool) = state.spool() {
+        // Applied now, or queued on disk while the store is away (docs/design.md §10).
+        match spool
+            .submit(state.store(), &source.id, &outcome, clock::now_ms())
+            .await?
+        {
+            Submitted::Applied(applied) => (applied.transition, applied.incident),
+            Submitted::Queued => (Transition::Queued, None),
+        }
     } else {
         let applied = state
             .store()
@@ -140,7 +150,7 @@ where
 struct HookResponse<'a> {
     action: Action,
     transition: Transition,
-    /// Null when the step touched no incident (`already_resolved`, `ignored`).
+    /// Null when the step touched no incident (`already_resolved`, `ignored`, `queued`).
     incident_id: Option<&'a str>,
     fingerprint: Option<&'a str>,
     priority: Option<Priority>,

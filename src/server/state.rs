@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use crate::config::Snapshot;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
+use crate::spool::Spool;
 use crate::store::Store;
 
 /// Header that may carry a source's token (the query's `token` is the other place).
@@ -22,6 +23,9 @@ pub struct AppState {
     /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
+    /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
+    /// now are queued there (docs/design.md §10).
+    spool: Option<Spool>,
 }
 
 impl AppState {
@@ -32,6 +36,7 @@ impl AppState {
             store,
             metrics: Metrics::new(),
             reloader: None,
+            spool: None,
         }
     }
 
@@ -42,7 +47,20 @@ impl AppState {
             store,
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
+            spool: None,
         }
+    }
+
+    /// The same state, queueing on `spool` while the store is unavailable.
+    pub fn with_spool(self, spool: Spool) -> AppState {
+        AppState {
+            spool: Some(spool),
+            ..self
+        }
+    }
+
+    pub fn spool(&self) -> Option<&Spool> {
+        self.spool.as_ref()
     }
 
     pub fn metrics(&self) -> &Metrics {
