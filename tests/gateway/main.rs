@@ -5,14 +5,19 @@ mod harness;
 mod relay;
 #[path = "../support/alertmanager.rs"]
 mod test_alertmanager;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
+#[path = "../support/sentinel.rs"]
+mod test_sentinel;
 
 mod alertmanager;
 mod api;
 mod bounds;
 mod cli;
 mod errors;
+mod failover;
 mod fanout;
 mod outage;
 mod race;
