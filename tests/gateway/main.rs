@@ -11,6 +11,8 @@ mod test_cluster;
 mod test_redis;
 #[path = "../support/sentinel.rs"]
 mod test_sentinel;
+#[path = "../support/tls_redis.rs"]
+mod test_tls_redis;
 
 mod alertmanager;
 mod api;
@@ -23,6 +25,7 @@ mod outage;
 mod race;
 mod sources_api;
 mod sources_cli;
+mod tls;
 mod verify;
 mod webhooks;
 
