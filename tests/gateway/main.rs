@@ -21,6 +21,7 @@ mod cli;
 mod errors;
 mod failover;
 mod fanout;
+mod migrate_cli;
 mod outage;
 mod race;
 mod sources_api;
