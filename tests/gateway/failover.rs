@@ -18,7 +18,7 @@ use http::{Method, StatusCode};
 use serial_test::serial;
 
 use crate::harness::{config_dir, redis_store, Gateway, STATUSCAKE_TOKEN};
-use crate::test_sentinel::{signal, TestSentinel, MASTER_NAME};
+use crate::test_sentinel::{signal, wait_replicas_online, TestSentinel, MASTER_NAME};
 
 const WITHIN: Duration = Duration::from_secs(60);
 
@@ -180,10 +180,10 @@ async fn sentinel_failover_with_replica_ack_keeps_every_acknowledged_webhook() {
     let failed = load
         .wait(stopped_at, "a failed webhook after SIGSTOP", |s| !ok(s))
         .await;
-    let new = setup.wait_new_master(old, WITHIN);
+    let new = tokio::task::block_in_place(|| setup.wait_new_master(old, WITHIN));
     assert_ne!(new, old);
     signal(&setup.master, "CONT");
-    setup.wait_replicas_online(new, 1, WITHIN);
+    tokio::task::block_in_place(|| wait_replicas_online(new, 1, WITHIN));
     let back = load.wait(failed, "a 2xx after the failover", ok).await;
     load.wait(back + 20, "twenty more webhooks", |_| true).await;
     let sent = load.finish().await;
@@ -238,7 +238,7 @@ async fn sentinel_failover_is_followed_without_a_restart() {
     let failed = load
         .wait(killed_at, "a failed webhook after the kill", |s| !ok(s))
         .await;
-    let new = setup.wait_new_master(old, WITHIN);
+    let new = tokio::task::block_in_place(|| setup.wait_new_master(old, WITHIN));
     let back = load.wait(failed, "a 2xx after the failover", ok).await;
     load.wait(back + 20, "twenty more webhooks", |_| true).await;
     let sent = load.finish().await;

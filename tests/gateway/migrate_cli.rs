@@ -150,7 +150,12 @@ async fn migrate_dry_run_writes_nothing_then_migrates_and_serve_lists_the_incide
             .expect("request");
         if let Ok(response) = client.request(request).await {
             if response.status() == http::StatusCode::OK {
-                let body = response.into_body().collect().await.expect("body").to_bytes();
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes();
                 listed = Some(serde_json::from_slice::<serde_json::Value>(&body).expect("json"));
                 break;
             }

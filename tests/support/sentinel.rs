@@ -72,8 +72,7 @@ impl TestSentinel {
         let master_port = master.port().to_string();
         let replicas: Vec<TestRedis> = (0..replicas)
             .map(|_| {
-                TestRedis::start_with(&["--replicaof", "127.0.0.1", &master_port])
-                    .expect("replica")
+                TestRedis::start_with(&["--replicaof", "127.0.0.1", &master_port]).expect("replica")
             })
             .collect();
         let mut setup = TestSentinel {
@@ -85,8 +84,9 @@ impl TestSentinel {
         let deadline = Instant::now() + READY_WITHIN;
         loop {
             let online = info(setup.master.port(), "replication").is_some_and(|i| {
-                (0..setup.replicas.len())
-                    .all(|n| info_field(&i, &format!("slave{n}")).is_some_and(|s| s.contains("state=online")))
+                (0..setup.replicas.len()).all(|n| {
+                    info_field(&i, &format!("slave{n}")).is_some_and(|s| s.contains("state=online"))
+                })
             });
             if online {
                 break;
@@ -171,28 +171,27 @@ impl TestSentinel {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
 
-    /// Waits until the server at `port` is a master with at least `replicas` replicas
-    /// online.
-    pub fn wait_replicas_online(&self, port: u16, replicas: usize, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let online = info(port, "replication").is_some_and(|i| {
-                info_field(&i, "role").as_deref() == Some("master")
-                    && (0..replicas).all(|n| {
-                        info_field(&i, &format!("slave{n}"))
-                            .is_some_and(|s| s.contains("state=online"))
-                    })
-            });
-            if online {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "port {port}: not a master with {replicas} replica(s) online within {within:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+/// Waits until the server at `port` is a master with at least `replicas` replicas
+/// online.
+pub fn wait_replicas_online(port: u16, replicas: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let online = info(port, "replication").is_some_and(|i| {
+            info_field(&i, "role").as_deref() == Some("master")
+                && (0..replicas).all(|n| {
+                    info_field(&i, &format!("slave{n}")).is_some_and(|s| s.contains("state=online"))
+                })
+        });
+        if online {
+            return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "port {port}: not a master with {replicas} replica(s) online within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
