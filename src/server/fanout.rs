@@ -96,7 +96,14 @@ pub(super) async fn apply(
             Err(ItemError::of(e))
         } else {
             match state.store().apply(source, &outcome, clock::now_ms()).await {
-                Ok(applied) => Ok((applied.transition, applied.incident)),
+                Ok(applied) => {
+                    if applied.transition == Transition::Opened
+                        && applied.incident.as_ref().is_some_and(|i| i.flapping)
+                    {
+                        state.metrics().record_flapping_open(source);
+                    }
+                    Ok((applied.transition, applied.incident))
+                }
                 Err(e) => {
                     let e = ApiError::from(e);
                     let error = ItemError::of(&e);
