@@ -14,6 +14,7 @@ mod bounds;
 mod cli;
 mod errors;
 mod fanout;
+mod lifecycle;
 mod outage;
 mod race;
 mod sources_api;
