@@ -26,7 +26,8 @@ pub use self::env::Fallback;
 pub use self::policies::Policies;
 pub use self::raw::{
     BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig, FlappingConfig,
-    HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
+    HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, StoreConfig,
+    TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,

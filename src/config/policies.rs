@@ -21,9 +21,8 @@ impl Policies {
     /// Fills this source's policies into an outcome before its store step; the rule's
     /// `auto_resolve_after` wins over the source's.
     pub fn fill(&self, outcome: &mut Outcome) {
-        outcome.auto_resolve_after_ms = outcome
-            .auto_resolve_after_ms
-            .or(self.auto_resolve_after_ms);
+        outcome.auto_resolve_after_ms =
+            outcome.auto_resolve_after_ms.or(self.auto_resolve_after_ms);
         outcome.flapping = self.flapping;
     }
 }

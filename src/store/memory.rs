@@ -23,9 +23,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, Beat, EventPage, Incident,
-    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN,
-    DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Applied, Beat, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
@@ -176,7 +176,8 @@ impl Inner {
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
                 self.update(id, outcome, now_ms);
-                self.timers.set_deadline(id, outcome.auto_resolve_after_ms, now_ms);
+                self.timers
+                    .set_deadline(id, outcome.auto_resolve_after_ms, now_ms);
                 (Transition::Updated, Some(id))
             }
             (Action::Open, None) => {

@@ -19,7 +19,8 @@ mod redis;
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
     Applied, Beat, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
-    StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
     migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,

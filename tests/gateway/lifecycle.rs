@@ -31,8 +31,8 @@ fn metric(gw_metrics: &alertgate::metrics::Metrics, prefix: &str) -> u64 {
         .lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 async fn open_incidents(gw: &Gateway) -> Vec<serde_json::Value> {
@@ -67,8 +67,7 @@ async fn incident(gw: &Gateway, id: &str) -> serde_json::Value {
 #[serial(timing)]
 async fn redis_two_replicas_auto_resolve_500_incidents_each_exactly_once() {
     let Some(gw) =
-        Gateway::start_policies(Backend::Redis, "  buckets: 4", "    auto_resolve_after: 1s")
-            .await
+        Gateway::start_policies(Backend::Redis, "  buckets: 4", "    auto_resolve_after: 1s").await
     else {
         return;
     };
@@ -138,7 +137,10 @@ async fn memory_auto_resolve_and_an_update_pushes_the_deadline_out() {
     assert_eq!(q["resolved_by"], "timeout");
     assert_eq!(incident(&gw, &busy).await["status"], "open");
     assert!(
-        eventually(15, || async { incident(&gw, &busy).await["status"] == "resolved" }).await,
+        eventually(15, || async {
+            incident(&gw, &busy).await["status"] == "resolved"
+        })
+        .await,
         "busy resolves once its events stop"
     );
     // A later event opens a new incident.

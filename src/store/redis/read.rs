@@ -12,8 +12,8 @@ use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, Ent
 use super::store::RedisStore;
 use crate::outcome::{HeartbeatPolicy, Outcome};
 use crate::store::model::{
-    page_limit, parse_cursor, parse_id, Applied, EventPage, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError, Beat, SweepReport,
+    page_limit, parse_cursor, parse_id, Applied, Beat, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport,
 };
 
 /// A listing reads the indexes at most this many times to fill a page that expired

@@ -21,7 +21,10 @@ async fn events<S: IncidentStore>(s: &S) -> Vec<IncidentEvent> {
 
 pub async fn auto_resolve_fires_once_at_its_deadline<B: Backend>(b: &B) {
     let s = b.store();
-    let opened = s.apply(SC, &with_deadline("web", 1_000), 10_000).await.expect("open");
+    let opened = s
+        .apply(SC, &with_deadline("web", 1_000), 10_000)
+        .await
+        .expect("open");
     let id = opened.incident.expect("incident").id;
     assert_eq!(s.sweep(10_999, &[]).await.expect("sweep").auto_resolved, 0);
     assert_eq!(s.sweep(11_000, &[]).await.expect("sweep").auto_resolved, 1);
@@ -45,18 +48,31 @@ pub async fn auto_resolve_fires_once_at_its_deadline<B: Backend>(b: &B) {
 
 pub async fn update_pushes_the_deadline_out_and_resolve_clears_it<B: Backend>(b: &B) {
     let s = b.store();
-    let id = s.apply(SC, &with_deadline("a", 1_000), 10_000).await.expect("open");
+    let id = s
+        .apply(SC, &with_deadline("a", 1_000), 10_000)
+        .await
+        .expect("open");
     let id = id.incident.expect("incident").id;
-    let updated = s.apply(SC, &with_deadline("a", 1_000), 10_800).await.expect("update");
+    let updated = s
+        .apply(SC, &with_deadline("a", 1_000), 10_800)
+        .await
+        .expect("update");
     assert_eq!(updated.transition, Transition::Updated);
     assert_eq!(s.sweep(11_000, &[]).await.expect("sweep").auto_resolved, 0);
-    assert_eq!(s.get(&id).await.expect("get").expect("kept").status, Status::Open);
+    assert_eq!(
+        s.get(&id).await.expect("get").expect("kept").status,
+        Status::Open
+    );
     assert_eq!(s.sweep(11_800, &[]).await.expect("sweep").auto_resolved, 1);
 
     // An update under no policy removes the deadline; a resolve does too.
-    s.apply(SC, &with_deadline("b", 1_000), 20_000).await.expect("open");
+    s.apply(SC, &with_deadline("b", 1_000), 20_000)
+        .await
+        .expect("open");
     s.apply(SC, &open("b"), 20_100).await.expect("update");
-    s.apply(SC, &with_deadline("c", 1_000), 20_000).await.expect("open");
+    s.apply(SC, &with_deadline("c", 1_000), 20_000)
+        .await
+        .expect("open");
     s.apply(SC, &resolve("c"), 20_100).await.expect("resolve");
     let before = events(s).await.len();
     assert_eq!(s.sweep(99_000, &[]).await.expect("sweep").auto_resolved, 0);
@@ -77,14 +93,25 @@ pub async fn flapping_marks_the_nth_open_until_a_quiet_window<B: Backend>(b: &B)
         assert_eq!(opened.transition, Transition::Opened);
         let inc = opened.incident.expect("incident");
         let stored = s.get(&inc.id).await.expect("get").expect("kept");
-        assert_eq!((stored.flapping, stored.flap_count), (inc.flapping, inc.flap_count));
+        assert_eq!(
+            (stored.flapping, stored.flap_count),
+            (inc.flapping, inc.flap_count)
+        );
         marks.push((inc.flapping, inc.flap_count));
-        let resolved = s.apply(SC, &resolve("db"), n * 1_000 + 500).await.expect("resolve");
+        let resolved = s
+            .apply(SC, &resolve("db"), n * 1_000 + 500)
+            .await
+            .expect("resolve");
         assert_eq!(resolved.incident.expect("incident").flapping, inc.flapping);
     }
     assert_eq!(
         marks,
-        [(false, None), (false, None), (true, Some(3)), (true, Some(4))]
+        [
+            (false, None),
+            (false, None),
+            (true, Some(3)),
+            (true, Some(4))
+        ]
     );
     let flaps = events(s).await;
     assert!(flaps[4..].iter().all(|e| e.incident.flapping), "{flaps:?}");
@@ -102,7 +129,12 @@ pub async fn flapping_marks_the_nth_open_until_a_quiet_window<B: Backend>(b: &B)
     // A quiet window later the count starts over.
     let mut o = open("db");
     o.flapping = Some(policy);
-    let inc = s.apply(SC, &o, 30_000).await.expect("open").incident.expect("incident");
+    let inc = s
+        .apply(SC, &o, 30_000)
+        .await
+        .expect("open")
+        .incident
+        .expect("incident");
     assert!(!inc.flapping);
 }
 
@@ -113,13 +145,30 @@ pub async fn heartbeat_opens_once_when_silent_and_resolves_when_heard<B: Backend
         priority: Priority::High,
     };
     let hb = [(SC.to_owned(), policy)];
-    s.heartbeat(SC, policy, Beat::Arm, 1_000).await.expect("arm");
-    s.heartbeat(SC, policy, Beat::Arm, 1_500).await.expect("arm again");
-    assert!(s.sweep(1_999, &hb).await.expect("sweep").heartbeats_opened.is_empty());
+    s.heartbeat(SC, policy, Beat::Arm, 1_000)
+        .await
+        .expect("arm");
+    s.heartbeat(SC, policy, Beat::Arm, 1_500)
+        .await
+        .expect("arm again");
+    assert!(s
+        .sweep(1_999, &hb)
+        .await
+        .expect("sweep")
+        .heartbeats_opened
+        .is_empty());
     let report = s.sweep(2_000, &hb).await.expect("sweep");
     assert_eq!(report.heartbeats_opened, [SC.to_owned()]);
-    assert!(s.sweep(9_000, &hb).await.expect("sweep").heartbeats_opened.is_empty());
-    let page = s.list(&query(Some(Status::Open), None, 10)).await.expect("list");
+    assert!(s
+        .sweep(9_000, &hb)
+        .await
+        .expect("sweep")
+        .heartbeats_opened
+        .is_empty());
+    let page = s
+        .list(&query(Some(Status::Open), None, 10))
+        .await
+        .expect("list");
     assert_eq!(page.incidents.len(), 1);
     let inc = &page.incidents[0];
     assert_eq!(&*inc.fingerprint, "heartbeat");
@@ -128,17 +177,37 @@ pub async fn heartbeat_opens_once_when_silent_and_resolves_when_heard<B: Backend
         inc.title.as_deref(),
         Some("statuscake: no webhook since 1970-01-01T00:00:01Z")
     );
-    let resolved = s.heartbeat(SC, policy, Beat::Heard, 10_000).await.expect("heard");
+    let resolved = s
+        .heartbeat(SC, policy, Beat::Heard, 10_000)
+        .await
+        .expect("heard");
     let resolved = resolved.expect("the heartbeat incident");
-    assert_eq!((resolved.id.as_str(), resolved.status), (inc.id.as_str(), Status::Resolved));
+    assert_eq!(
+        (resolved.id.as_str(), resolved.status),
+        (inc.id.as_str(), Status::Resolved)
+    );
     assert_eq!(resolved.resolved_by.as_deref(), Some("heartbeat"));
-    assert!(s.heartbeat(SC, policy, Beat::Heard, 10_500).await.expect("heard").is_none());
+    assert!(s
+        .heartbeat(SC, policy, Beat::Heard, 10_500)
+        .await
+        .expect("heard")
+        .is_none());
     // Silent again: a new incident; a source no longer configured stays quiet.
-    assert!(s.sweep(12_000, &[]).await.expect("sweep").heartbeats_opened.is_empty());
-    s.heartbeat(SC, policy, Beat::Heard, 13_000).await.expect("heard");
+    assert!(s
+        .sweep(12_000, &[])
+        .await
+        .expect("sweep")
+        .heartbeats_opened
+        .is_empty());
+    s.heartbeat(SC, policy, Beat::Heard, 13_000)
+        .await
+        .expect("heard");
     let report = s.sweep(14_000, &hb).await.expect("sweep");
     assert_eq!(report.heartbeats_opened, [SC.to_owned()]);
-    let page = s.list(&query(Some(Status::Open), None, 10)).await.expect("list");
+    let page = s
+        .list(&query(Some(Status::Open), None, 10))
+        .await
+        .expect("list");
     assert_eq!(
         page.incidents[0].title.as_deref(),
         Some("statuscake: no webhook since 1970-01-01T00:00:13Z")
