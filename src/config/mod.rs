@@ -7,6 +7,7 @@
 //! watch files or swap snapshots (that is `reload`), nor connect to the store.
 
 mod env;
+mod policies;
 mod raw;
 mod redis_store;
 mod settings;
@@ -23,10 +24,11 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
+pub use self::policies::Policies;
 pub use self::raw::{
     BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig,
-    HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, SpoolConfig, StoreConfig, TlsConfig,
-    VerifyConfig,
+    FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig, SourceConfig,
+    SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
@@ -58,6 +60,8 @@ pub struct Source {
     pub decode_shape: Option<Shape>,
     /// The `sources_dir` file that defines it; `None` for the main config.
     pub file: Option<PathBuf>,
+    /// Its lifecycle policies (`auto_resolve_after`, `flapping`, `heartbeat`).
+    pub policies: Policies,
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -322,8 +326,9 @@ pub fn build_snapshot(
                     .map(|(t, end)| (TokenDigest::of(t), *end))
                     .collect(),
                 file: Some(source.file),
-                // A sources_dir file names no methods: the defaults.
+                // A sources_dir file names no methods nor policies: the defaults.
                 methods: settings::DEFAULT_METHODS.to_vec(),
+                policies: Policies::default(),
             },
         );
     }
@@ -344,6 +349,7 @@ pub fn build_snapshot(
                     verify: Arc::new(verify),
                     decode_shape,
                     file: source.file.clone(),
+                    policies: source.policies,
                     methods: source.methods.clone(),
                     allow: source
                         .methods

@@ -193,6 +193,42 @@ pub struct SourceConfig {
     /// allow-list (`field_in`). Default: none.
     #[serde(default)]
     pub verify: Vec<VerifyConfig>,
+    /// An open incident of this source that gets no event for this long resolves itself
+    /// (`resolved_by: timeout`). A duration (`4h`). A mapping rule's own
+    /// `auto_resolve_after` wins. Default: never.
+    #[serde(default)]
+    pub auto_resolve_after: Option<String>,
+    /// Marks a fingerprint that keeps opening as flapping (notifications held back).
+    /// Default: off.
+    #[serde(default)]
+    pub flapping: Option<FlappingConfig>,
+    /// Dead man's switch: an incident of its own when the source goes silent. Default: off.
+    #[serde(default)]
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// `sources.<id>.flapping`: the `opens`-th open of one fingerprint within `within`
+/// (inclusive) and every later one carry `flapping: true`, until a whole `within` passes
+/// with no open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlappingConfig {
+    /// At least 2.
+    pub opens: u32,
+    /// A duration: `10m`.
+    pub within: String,
+}
+
+/// `sources.<id>.heartbeat`: when the source has not posted (any authenticated request)
+/// for `every`, an incident opens (fingerprint `heartbeat`), resolved by its next request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// A duration: `5m`.
+    pub every: String,
+    /// The incident's priority. Default `high`.
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 /// One `verify:` entry: exactly one of its keys.

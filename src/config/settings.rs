@@ -83,6 +83,8 @@ pub struct SourceSettings {
     pub file: Option<PathBuf>,
     /// The methods it accepts, in the order written (the `Allow` header's order).
     pub methods: Vec<http::Method>,
+    /// `auto_resolve_after`, `flapping`, `heartbeat`.
+    pub policies: super::policies::Policies,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -208,6 +210,7 @@ pub(crate) fn check(
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
         let methods = check_methods(&path, source.methods.as_deref(), errors);
+        let policies = super::policies::check(&path, source, errors);
         sources.insert(
             id.clone(),
             SourceSettings {
@@ -216,6 +219,7 @@ pub(crate) fn check(
                 expiring: Vec::new(),
                 file: None,
                 methods,
+                policies,
             },
         );
     }
@@ -436,18 +440,7 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
 
 /// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
-        _ => None,
-    }
+    crate::clock::parse_duration(text)
 }
 
 /// Command-line settings that win over the config file.

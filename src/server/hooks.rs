@@ -25,7 +25,7 @@ use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
 use crate::spool::Submitted;
-use crate::store::{IncidentStore, Transition};
+use crate::store::{Beat, IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
     state: &AppState,
@@ -47,6 +47,17 @@ where
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
+    if let Some(policy) = source.policies.heartbeat {
+        // Any authenticated request is a sign of life (docs/design.md §4). Best effort:
+        // a store that is down must not turn away a payload that may not need it.
+        let heard = state
+            .store()
+            .heartbeat(&source.id, policy, Beat::Heard, clock::now_ms())
+            .await;
+        if let Err(e) = heard {
+            tracing::warn!(source = %source.id, error = %e, "heartbeat not recorded");
+        }
+    }
 
     let now_secs = clock::now_ms().div_euclid(1000);
     // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
@@ -92,12 +103,18 @@ where
         }
         let results: Vec<_> = items
             .iter()
-            .map(|item| engine::evaluate_item(&source.mapping, &payload, item))
+            .map(|item| {
+                engine::evaluate_item(&source.mapping, &payload, item).map(|mut outcome| {
+                    source.policies.fill(&mut outcome);
+                    outcome
+                })
+            })
             .collect();
         drop((items, payload));
         return Ok(fanout::apply(state, &source.id, results).await);
     }
-    let outcome = engine::evaluate(&source.mapping, &payload)?;
+    let mut outcome = engine::evaluate(&source.mapping, &payload)?;
+    source.policies.fill(&mut outcome);
     drop(payload);
 
     let (transition, incident) = if outcome.action == Action::Ignore {
@@ -117,6 +134,11 @@ where
             .store()
             .apply(&source.id, &outcome, clock::now_ms())
             .await?;
+        if applied.transition == Transition::Opened
+            && applied.incident.as_ref().is_some_and(|i| i.flapping)
+        {
+            state.metrics().record_flapping_open(&source.id);
+        }
         (applied.transition, applied.incident)
     };
     // DEBUG, not INFO: at tens of thousands of webhooks a second a line each would cost

@@ -18,6 +18,7 @@ mod http;
 mod router;
 mod sources;
 mod state;
+mod sweeper;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -42,6 +43,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let sweeper = sweeper::spawn(state.clone());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -81,6 +83,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    sweeper.abort();
     let grace = state.snapshot().limits().shutdown_grace;
     tracing::info!(
         connections = graceful.count(),

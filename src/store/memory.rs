@@ -23,17 +23,22 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
-    DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Applied, Beat, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
 mod index;
+mod record;
 mod ring;
+mod sweep;
+mod timers;
 
 use self::index::StatusIndex;
+use self::record::{Event, Record};
 use self::ring::Ring;
+use self::timers::Timers;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -101,62 +106,6 @@ impl KeyState {
     }
 }
 
-/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
-/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
-#[derive(Debug, Clone)]
-struct Record {
-    source: Arc<str>,
-    fingerprint: Arc<str>,
-    status: Status,
-    priority: Option<Priority>,
-    title: Option<Arc<str>>,
-    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
-    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
-    labels: Labels,
-    opened_at: i64,
-    last_event_at: i64,
-    resolved_at: Option<i64>,
-    event_count: u64,
-}
-
-impl Record {
-    fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
-        Ok(Incident {
-            id: id.to_string(),
-            source: Arc::clone(&self.source),
-            fingerprint: Arc::clone(&self.fingerprint),
-            status: self.status,
-            priority: self.priority,
-            title: self.title.clone(),
-            labels: self.labels.clone(),
-            opened_at: self.opened_at,
-            last_event_at: self.last_event_at,
-            resolved_at: self.resolved_at,
-            event_count: self.event_count,
-        })
-    }
-}
-
-/// One entry of the event ring: the incident as it stood after the step.
-#[derive(Debug, Clone)]
-struct Event {
-    transition: Transition,
-    at: i64,
-    id: u64,
-    record: Record,
-}
-
-impl Event {
-    fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
-        Ok(IncidentEvent {
-            id: seq.to_string(),
-            transition: self.transition,
-            at: self.at,
-            incident: self.record.to_incident(self.id)?,
-        })
-    }
-}
-
 /// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
 type Step = (Transition, Option<(u64, Record)>);
 
@@ -181,6 +130,8 @@ struct Inner {
     resolved_order: VecDeque<u64>,
     events: Ring<Event>,
     settings: MemorySettings,
+    /// Auto-resolve, heartbeat and flapping deadlines (`sweep`).
+    timers: Timers,
 }
 
 impl Inner {
@@ -225,16 +176,20 @@ impl Inner {
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
                 self.update(id, outcome, now_ms);
+                self.timers
+                    .set_deadline(id, outcome.auto_resolve_after_ms, now_ms);
                 (Transition::Updated, Some(id))
             }
             (Action::Open, None) => {
                 let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
                 state.open = Some(id);
                 state.newest = id;
+                self.after_open(id, outcome, now_ms);
                 (Transition::Opened, Some(id))
             }
             (Action::Resolve, Some(id)) => {
                 self.resolve(id, &source, now_ms);
+                self.timers.set_deadline(id, None, now_ms);
                 state.open = None;
                 (Transition::Resolved, Some(id))
             }
@@ -296,6 +251,9 @@ impl Inner {
                 last_event_at: now_ms,
                 resolved_at: None,
                 event_count: 1,
+                flapping: false,
+                flap_count: None,
+                resolved_by: None,
             },
         );
         Ok(id)
@@ -474,5 +432,24 @@ impl IncidentStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        let event = self.lock().heartbeat(source, policy, beat, now_ms);
+        event.map(|e| e.record.to_incident(e.id)).transpose()
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        self.lock().sweep(now_ms, heartbeats)
     }
 }

@@ -18,14 +18,15 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
-    StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    Applied, Beat, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
+    StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
     migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,
     DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT, LAYOUT_VERSION, MAX_BUCKETS,
 };
-use crate::outcome::Outcome;
+use crate::outcome::{HeartbeatPolicy, Outcome};
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.
 #[derive(Clone)]
@@ -100,6 +101,30 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.ping().await,
             Store::Redis(s) => s.ping().await,
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        match self {
+            Store::Memory(s) => s.heartbeat(source, policy, beat, now_ms).await,
+            Store::Redis(s) => s.heartbeat(source, policy, beat, now_ms).await,
+        }
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        match self {
+            Store::Memory(s) => s.sweep(now_ms, heartbeats).await,
+            Store::Redis(s) => s.sweep(now_ms, heartbeats).await,
         }
     }
 }

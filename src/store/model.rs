@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock;
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, HeartbeatPolicy, Labels, Outcome, Priority};
 
 /// Default bound on the event stream (Redis `MAXLEN ~`, memory ring size).
 pub const DEFAULT_EVENT_STREAM_LEN: usize = 10_000;
@@ -63,6 +63,9 @@ pub enum Transition {
     /// queued on the spool, to be applied later (docs/design.md §10). Never a store's
     /// answer and never in the event stream: the replay's own transition is.
     Queued,
+    /// Stream only: a fingerprint stopped flapping (a whole window with no open); the
+    /// entry carries its newest incident as it stands and `flap_count` (§4).
+    FlappingEnded,
 }
 
 impl Transition {
@@ -75,6 +78,7 @@ impl Transition {
             Transition::Stale => "stale",
             Transition::Ignored => "ignored",
             Transition::Queued => "queued",
+            Transition::FlappingEnded => "flapping_ended",
         }
     }
 
@@ -86,6 +90,7 @@ impl Transition {
             "already_resolved" => Transition::AlreadyResolved,
             "stale" => Transition::Stale,
             "ignored" => Transition::Ignored,
+            "flapping_ended" => Transition::FlappingEnded,
             _ => return None,
         })
     }
@@ -110,6 +115,17 @@ pub struct Incident {
     #[serde(with = "clock::rfc3339_ms_opt")]
     pub resolved_at: Option<i64>,
     pub event_count: u64,
+    /// Opened while its fingerprint flapped (§4): notifications hold it back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
+    /// With `flapping`: the fingerprint's opens in the flapping spell so far, this one
+    /// included; on a `flapping_ended` entry, the spell's total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flap_count: Option<u64>,
+    /// What resolved it when no sender did: `timeout` (auto-resolve) or `heartbeat`
+    /// (the silent source was heard again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<Arc<str>>,
 }
 
 /// The result of `IncidentStore::apply`.
@@ -161,6 +177,30 @@ pub struct EventPage {
     pub next_cursor: String,
 }
 
+/// What one `IncidentStore::sweep` did, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Incidents resolved by their `auto_resolve_after` deadline.
+    pub auto_resolved: u64,
+    /// Heartbeat incidents opened, by source.
+    pub heartbeats_opened: Vec<String>,
+    /// `flapping_ended` entries written.
+    pub flapping_ended: u64,
+    /// Fingerprints flapping after the sweep (every replica's, on Redis).
+    pub flapping_now: u64,
+}
+
+/// What a request of a heartbeat source asks of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The source was heard: its deadline moves to `now + every`, and its heartbeat
+    /// incident, if open, resolves (`resolved_by: heartbeat`).
+    Heard,
+    /// The gateway loaded a config with this heartbeat: start the clock unless the
+    /// source already has one.
+    Arm,
+}
+
 /// Store failures, classed by cause: the caller may retry `Unavailable` (HTTP 503).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -206,6 +246,25 @@ pub trait IncidentStore: Send + Sync + 'static {
 
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A heartbeat source's request (`Beat::Heard`) or its config being loaded
+    /// (`Beat::Arm`); returns the resolved heartbeat incident, if one was open.
+    fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+
+    /// Fires every deadline due at `now_ms` (docs/design.md §4, §5): auto-resolves,
+    /// heartbeat opens (only for the sources in `heartbeats`, the current config's),
+    /// and the ends of flapping spells. Each deadline fires once across replicas.
+    fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> impl Future<Output = Result<SweepReport, StoreError>> + Send;
 }
 
 /// What an outcome asks of a store: `None` for `ignore` (answered `Applied::ignored()`

@@ -22,6 +22,7 @@ mod durability;
 mod errors;
 mod failover;
 mod fanout;
+mod lifecycle;
 mod migrate_cli;
 mod outage;
 mod race;

@@ -19,6 +19,8 @@ pub fn outcome(action: Action, fingerprint: &str) -> Outcome {
         event_time: None,
         rule: Some("test".into()),
         reason: None,
+        auto_resolve_after_ms: None,
+        flapping: None,
     }
 }
 

@@ -17,6 +17,7 @@ mod read;
 mod reply;
 mod settings;
 mod store;
+mod sweep;
 
 pub use self::conn::{RedisTarget, TlsSettings};
 pub use self::keys::MAX_BUCKETS;

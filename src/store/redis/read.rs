@@ -10,10 +10,10 @@ use redis::Value;
 use super::keys::bucket_of;
 use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, EntryId};
 use super::store::RedisStore;
-use crate::outcome::Outcome;
+use crate::outcome::{HeartbeatPolicy, Outcome};
 use crate::store::model::{
-    page_limit, parse_cursor, parse_id, Applied, EventPage, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError,
+    page_limit, parse_cursor, parse_id, Applied, Beat, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport,
 };
 
 /// A listing reads the indexes at most this many times to fill a page that expired
@@ -348,6 +348,24 @@ impl IncidentStore for RedisStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.ping_once().await
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        self.heartbeat_step(source, policy, beat, now_ms).await
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        self.sweep_all(now_ms, heartbeats).await
     }
 }
 

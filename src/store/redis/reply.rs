@@ -184,7 +184,14 @@ pub(super) fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident
         Some(t) => Some(parse_ms("resolved_at", &t)?),
         None => None,
     };
+    let flap_count = match f.remove("flap_count") {
+        Some(n) => Some(n.parse().map_err(|_| corrupt("flap_count", &n))?),
+        None => None,
+    };
     Ok(Incident {
+        flapping: f.remove("flapping").is_some_and(|v| v == "1"),
+        flap_count,
+        resolved_by: f.remove("resolved_by").map(Into::into),
         id,
         source: source.into(),
         fingerprint: fingerprint.into(),
