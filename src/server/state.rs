@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::recent::Recent;
 use crate::config::Snapshot;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
@@ -22,6 +23,11 @@ pub struct AppState {
     /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
+    /// Set once when `server::run` begins its shutdown: long-lived responses (the event
+    /// stream) end on it.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Per source: traffic counts and the last rejected or ignored payloads.
+    recent: Arc<Recent>,
 }
 
 impl AppState {
@@ -32,6 +38,8 @@ impl AppState {
             store,
             metrics: Metrics::new(),
             reloader: None,
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            recent: Arc::default(),
         }
     }
 
@@ -42,6 +50,8 @@ impl AppState {
             store,
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            recent: Arc::default(),
         }
     }
 
@@ -71,5 +81,19 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Changes to `true` when the server starts shutting down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Tells long-lived responses that the server is shutting down.
+    pub fn begin_closing(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub(super) fn recent(&self) -> &Recent {
+        &self.recent
     }
 }

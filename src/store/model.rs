@@ -59,6 +59,10 @@ pub enum Transition {
     Stale,
     /// The mapping decided to ignore the payload: the store was not touched.
     Ignored,
+    /// A person acknowledged the open incident (`POST /v1/incidents/{id}/acknowledge`).
+    Acknowledged,
+    /// A person added a note to the incident; the incident itself is unchanged.
+    Noted,
 }
 
 impl Transition {
@@ -70,6 +74,8 @@ impl Transition {
             Transition::AlreadyResolved => "already_resolved",
             Transition::Stale => "stale",
             Transition::Ignored => "ignored",
+            Transition::Acknowledged => "acknowledged",
+            Transition::Noted => "noted",
         }
     }
 
@@ -81,6 +87,8 @@ impl Transition {
             "already_resolved" => Transition::AlreadyResolved,
             "stale" => Transition::Stale,
             "ignored" => Transition::Ignored,
+            "acknowledged" => Transition::Acknowledged,
+            "noted" => Transition::Noted,
             _ => return None,
         })
     }
@@ -105,6 +113,12 @@ pub struct Incident {
     #[serde(with = "clock::rfc3339_ms_opt")]
     pub resolved_at: Option<i64>,
     pub event_count: u64,
+    /// When a person acknowledged it, and who (`user:<token name>`); cleared by nothing.
+    #[serde(with = "clock::rfc3339_ms_opt")]
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<Arc<str>>,
+    /// `user:<token name>` when a person resolved it; `null` when its source did.
+    pub resolved_by: Option<Arc<str>>,
 }
 
 /// The result of `IncidentStore::apply`.
@@ -126,6 +140,12 @@ pub struct IncidentEvent {
     #[serde(with = "clock::rfc3339_ms")]
     pub at: i64,
     pub incident: Incident,
+    /// Who took the action (`user:<token name>`), on events people made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Arc<str>>,
+    /// The note's text, on `noted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<Arc<str>>,
 }
 
 /// A page request for `IncidentStore::list`: newest first.
@@ -137,6 +157,57 @@ pub struct ListQuery {
     pub limit: usize,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Only incidents of this priority (filtered while paging).
+    pub priority: Option<Priority>,
+    /// Only acknowledged (`true`) or not acknowledged (`false`) incidents.
+    pub acknowledged: Option<bool>,
+}
+
+impl ListQuery {
+    /// Whether the query filters on incident fields the indexes do not hold.
+    pub fn filters_fields(&self) -> bool {
+        self.priority.is_some() || self.acknowledged.is_some()
+    }
+
+    /// Whether `incident` passes the field filters (status and source are the indexes').
+    pub fn matches(&self, incident: &Incident) -> bool {
+        self.priority.is_none_or(|p| incident.priority == Some(p))
+            && self
+                .acknowledged
+                .is_none_or(|a| incident.acknowledged_at.is_some() == a)
+    }
+}
+
+/// What a person does to an incident through the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Marks an open incident acknowledged.
+    Acknowledge,
+    /// Resolves an open incident, as its source's resolve would.
+    Resolve,
+    /// Adds a note (the text) to any kept incident.
+    Note(String),
+}
+
+impl Act {
+    pub fn transition(&self) -> Transition {
+        match self {
+            Act::Acknowledge => Transition::Acknowledged,
+            Act::Resolve => Transition::Resolved,
+            Act::Note(_) => Transition::Noted,
+        }
+    }
+}
+
+/// What `IncidentStore::act` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acted {
+    /// Done: the incident as it stands after the step, and the event recorded.
+    Done(Incident),
+    /// No kept incident has this id.
+    NotFound,
+    /// The incident's state does not allow the act (resolved, already acknowledged).
+    Conflict(&'static str),
 }
 
 /// One page of incidents, newest first.
@@ -151,6 +222,10 @@ pub struct Page {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventPage {
     pub events: Vec<IncidentEvent>,
+    /// The cursor just after each event, in the same order: resuming from
+    /// `cursors[k]` reads on from `events[k + 1]` (an SSE stream's `id:`s).
+    #[serde(skip)]
+    pub cursors: Vec<String>,
     /// Where the read stopped: pass it back to read on. Always set (an empty page keeps
     /// the position), opaque, and covers every bucket of the store.
     pub next_cursor: String,
@@ -198,6 +273,17 @@ pub trait IncidentStore: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
+
+    /// A person's act on incident `id`, recorded as an event like any other, with `by`
+    /// (`user:<name>`) as its actor. A resolve frees the incident's key as a source's
+    /// resolve does.
+    fn act(
+        &self,
+        id: &str,
+        act: &Act,
+        by: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Acted, StoreError>> + Send;
 
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -30,7 +30,7 @@ pub struct RedisStore {
     apply_script: Arc<Script>,
     pub(super) event_stream_len: usize,
     /// `resolved_ttl` in ms, at least 1 (`PEXPIRE` rejects 0).
-    resolved_ttl_ms: u64,
+    pub(super) resolved_ttl_ms: u64,
     min_replicas_ack: u32,
     replica_ack_timeout_ms: u64,
     /// What `/-/config` shows of the target (no password).
@@ -278,6 +278,9 @@ impl RedisStore {
             last_event_at: now_ms,
             resolved_at: None,
             event_count: 1,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_by: None,
         })
     }
 
