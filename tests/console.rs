@@ -40,7 +40,9 @@ fn healthy(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /-/healthy HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").is_err() {
+    if s.write_all(b"GET /-/healthy HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut text = String::new();
@@ -83,7 +85,9 @@ fn the_console_in_a_real_browser() {
     if Command::new("node").arg("--version").output().is_err() && skip("node") {
         return;
     }
-    if !repo().join("ui-tests/node_modules/playwright-core").exists()
+    if !repo()
+        .join("ui-tests/node_modules/playwright-core")
+        .exists()
         && skip("ui-tests/node_modules (npm ci --prefix ui-tests)")
     {
         return;

@@ -156,4 +156,3 @@ impl fmt::Debug for TokenDigest {
         f.write_str("TokenDigest(…)")
     }
 }
-

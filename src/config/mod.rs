@@ -25,12 +25,11 @@ use sha2::{Digest, Sha256};
 pub use self::admin_tokens::{AdminToken, Scope, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 pub use self::env::Fallback;
 pub use self::raw::{
-    AdminTokenConfig, BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig, HmacConfig,
-    LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
+    AdminTokenConfig, BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig,
+    HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings,
-    DEFAULT_LISTEN,
+    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN,
 };
 pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
 use crate::decode::Shape;

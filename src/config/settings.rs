@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-
 use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 use super::raw::{BackendConfig, FileConfig};
 use crate::store::{

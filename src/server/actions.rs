@@ -96,11 +96,11 @@ pub(super) async fn incident_events<B>(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     authorize(snapshot, request, Scope::Read)?;
     let events = state.store().recent_events(MAX_SCAN).await?;
-    let mine: Vec<_> = events
-        .into_iter()
-        .filter(|e| e.incident.id == id)
-        .collect();
-    Ok(ok_json(StatusCode::OK, &serde_json::json!({ "events": mine })))
+    let mine: Vec<_> = events.into_iter().filter(|e| e.incident.id == id).collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        &serde_json::json!({ "events": mine }),
+    ))
 }
 
 /// `GET /v1/sources/{id}/recent`: the source's traffic counts in this process and its

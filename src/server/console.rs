@@ -11,17 +11,61 @@ use super::error::ApiError;
 
 /// Every embedded file: name under `/ui/`, content type, bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("index.html", "text/html; charset=utf-8", include_str!("../../ui/index.html")),
-    ("style.css", "text/css; charset=utf-8", include_str!("../../ui/style.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../../ui/app.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_str!("../../ui/api.js")),
-    ("dom.js", "text/javascript; charset=utf-8", include_str!("../../ui/dom.js")),
-    ("incidents.js", "text/javascript; charset=utf-8", include_str!("../../ui/incidents.js")),
-    ("chart.js", "text/javascript; charset=utf-8", include_str!("../../ui/chart.js")),
-    ("playground.js", "text/javascript; charset=utf-8", include_str!("../../ui/playground.js")),
-    ("sources.js", "text/javascript; charset=utf-8", include_str!("../../ui/sources.js")),
-    ("config.js", "text/javascript; charset=utf-8", include_str!("../../ui/config.js")),
-    ("favicon.svg", "image/svg+xml", include_str!("../../ui/favicon.svg")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../ui/index.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../ui/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/api.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/dom.js"),
+    ),
+    (
+        "incidents.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/incidents.js"),
+    ),
+    (
+        "chart.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/chart.js"),
+    ),
+    (
+        "playground.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/playground.js"),
+    ),
+    (
+        "sources.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/sources.js"),
+    ),
+    (
+        "config.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../ui/config.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../ui/favicon.svg"),
+    ),
 ];
 
 /// `GET /ui`, `/ui/`, `/ui/{file}`.

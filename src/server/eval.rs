@@ -60,19 +60,19 @@ where
             "expected {{source | mapping_yaml, payload, content_type, method}}: {e}"
         ))
     })?;
-    let get = match body.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    let get = match body
+        .method
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         None | Some("POST") => false,
         Some("GET") => true,
         Some(_) => return Err(ApiError::BadRequest("method is GET or POST".to_owned())),
     };
     let compiled;
     let mapping = match (&body.source, &body.mapping_yaml) {
-        (Some(id), None) => {
-            &*snapshot
-                .source(id)
-                .ok_or(ApiError::UnknownSource)?
-                .mapping
-        }
+        (Some(id), None) => &*snapshot.source(id).ok_or(ApiError::UnknownSource)?.mapping,
         (None, Some(text)) => {
             if text.len() > MAX_MAPPING_BYTES {
                 return Err(ApiError::TooLarge {

@@ -73,11 +73,11 @@ where
 
 /// The headers every response carries.
 pub fn secure(headers: &mut HeaderMap) {
+    headers.insert("content-security-policy", HeaderValue::from_static(CSP));
     headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
     );
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
 }
 
@@ -163,7 +163,11 @@ async fn pump(
     let mut signal = store.watch_events();
     // A retry hint for EventSource-like clients, and a first byte so the client knows
     // the stream is open.
-    if tx.send(Bytes::from_static(b"retry: 2000\n\n")).await.is_err() {
+    if tx
+        .send(Bytes::from_static(b"retry: 2000\n\n"))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {

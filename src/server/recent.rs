@@ -17,7 +17,12 @@ use crate::decode::{decode_component, TOKEN_PARAM};
 pub const MAX_BODY: usize = 8 * 1024;
 
 /// Headers never kept: they carry secrets.
-const SECRET_HEADERS: [&str; 4] = ["x-itoc360-token", "authorization", "cookie", "proxy-authorization"];
+const SECRET_HEADERS: [&str; 4] = [
+    "x-itoc360-token",
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+];
 
 /// One kept payload.
 #[derive(Debug, Clone, Serialize)]

@@ -23,9 +23,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, EventPage, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
-    DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, EventPage, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, Outcome};
 

@@ -18,8 +18,9 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Act, Acted, Applied, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
-    StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    Act, Acted, Applied, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page,
+    Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
     migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,

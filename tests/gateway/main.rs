@@ -12,6 +12,7 @@ mod alertmanager;
 mod api;
 mod bounds;
 mod cli;
+mod console_api;
 mod errors;
 mod fanout;
 mod outage;

@@ -29,7 +29,9 @@ impl RedisStore {
         let Some(incident) = self.fetch_incidents(&[number]).await?.pop().flatten() else {
             return Ok(Acted::NotFound);
         };
-        let (bucket, fp_key) = self.keys.fingerprint(&incident.source, &incident.fingerprint);
+        let (bucket, fp_key) = self
+            .keys
+            .fingerprint(&incident.source, &incident.fingerprint);
         let (name, note) = match act {
             Act::Acknowledge => ("acknowledge", ""),
             Act::Resolve => ("resolve", ""),

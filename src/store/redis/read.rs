@@ -12,8 +12,8 @@ use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, Ent
 use super::store::RedisStore;
 use crate::outcome::Outcome;
 use crate::store::model::{
-    page_limit, parse_cursor, parse_id, Act, Acted, Applied, EventPage, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError,
+    page_limit, parse_cursor, parse_id, Act, Acted, Applied, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError,
 };
 
 /// A listing reads the indexes at most this many times to fill a page that expired
@@ -167,7 +167,11 @@ impl RedisStore {
         let mut next_cursor = None;
         for round in 1..=MAX_LIST_ROUNDS {
             let need = limit - incidents.len();
-            let want = if filtered { need.max(FILTER_CHUNK) } else { need };
+            let want = if filtered {
+                need.max(FILTER_CHUNK)
+            } else {
+                need
+            };
             let mut ids = self
                 .read_index(&sources, statuses, cursor, want + 1)
                 .await?;
