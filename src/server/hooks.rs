@@ -51,8 +51,12 @@ where
     let keep = snapshot.limits().recent_payloads;
     if let Some(capture) = capture {
         let kept = match &result {
-            Err(ApiError::Store(_) | ApiError::Timeout | ApiError::TooLarge { .. })
-            | Err(ApiError::BodyRead(_)) => None,
+            Err(
+                ApiError::Store(_)
+                | ApiError::Timeout
+                | ApiError::TooLarge { .. }
+                | ApiError::BodyRead(_),
+            ) => None,
             Err(e) => Some(("rejected", e.to_string())),
             Ok(r) if r.status() == StatusCode::UNPROCESSABLE_ENTITY => {
                 Some(("rejected", "every item was rejected".to_owned()))

@@ -427,7 +427,7 @@ impl IncidentStore for MemoryStore {
                 self.events_changed.send_modify(|n| *n += 1);
                 Acted::Done(record.to_incident(id)?)
             }
-            Err(refusal) => refusal,
+            Err(refusal) => refusal.acted(),
         };
         Ok(acted)
     }

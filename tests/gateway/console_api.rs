@@ -162,7 +162,7 @@ async fn scopes_acts_and_filters(gw: &Gateway) {
     assert_eq!(json["events"][2]["actor"], "user:admin");
 
     // The stream from the start, then resumed from the second event's id.
-    let all = read_events(gw, Some(&first_cursor(gw).await), 6).await;
+    let all = read_events(gw, Some(&first_cursor(gw)), 6).await;
     let names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -180,7 +180,7 @@ async fn scopes_acts_and_filters(gw: &Gateway) {
 }
 
 /// A cursor before every event: the memory store's `0`, the Redis store's empty one.
-async fn first_cursor(gw: &Gateway) -> String {
+fn first_cursor(gw: &Gateway) -> String {
     match gw.state.store() {
         alertgate::store::Store::Memory(_) => "0".to_owned(),
         alertgate::store::Store::Redis(_) => "e2:".to_owned(),

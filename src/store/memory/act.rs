@@ -7,6 +7,22 @@ use super::record::{Event, Record};
 use super::Inner;
 use crate::store::model::{Act, Acted, ListQuery, Status, Transition};
 
+/// Why an act was not applied (`Acted` without the incident).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Refusal {
+    NotFound,
+    Conflict(&'static str),
+}
+
+impl Refusal {
+    pub(super) fn acted(self) -> Acted {
+        match self {
+            Refusal::NotFound => Acted::NotFound,
+            Refusal::Conflict(why) => Acted::Conflict(why),
+        }
+    }
+}
+
 /// Ids read from an index per round while a filtered listing fills its page.
 const FILTER_CHUNK: usize = 256;
 
@@ -18,9 +34,9 @@ impl Inner {
         act: &Act,
         by: &str,
         now_ms: i64,
-    ) -> Result<(u64, Record), Acted> {
+    ) -> Result<(u64, Record), Refusal> {
         let Some(record) = self.incidents.get(&id) else {
-            return Err(Acted::NotFound);
+            return Err(Refusal::NotFound);
         };
         let (source, fingerprint, status) = (
             Arc::clone(&record.source),
@@ -32,10 +48,10 @@ impl Inner {
         match act {
             Act::Acknowledge => {
                 if status == Status::Resolved {
-                    return Err(Acted::Conflict("the incident is resolved"));
+                    return Err(Refusal::Conflict("the incident is resolved"));
                 }
                 if record.acknowledged_at.is_some() {
-                    return Err(Acted::Conflict("the incident is already acknowledged"));
+                    return Err(Refusal::Conflict("the incident is already acknowledged"));
                 }
                 if let Some(rec) = self.incidents.get_mut(&id) {
                     rec.acknowledged_at = Some(now_ms);
@@ -44,7 +60,7 @@ impl Inner {
             }
             Act::Resolve => {
                 if status == Status::Resolved {
-                    return Err(Acted::Conflict("the incident is already resolved"));
+                    return Err(Refusal::Conflict("the incident is already resolved"));
                 }
                 self.resolve(id, &source, now_ms);
                 if let Some(rec) = self.incidents.get_mut(&id) {
@@ -66,7 +82,7 @@ impl Inner {
             Act::Note(text) => note = Some(Arc::from(text.as_str())),
         }
         let Some((id, record)) = self.snapshot(id) else {
-            return Err(Acted::NotFound);
+            return Err(Refusal::NotFound);
         };
         self.push_event(Event {
             transition: act.transition(),
