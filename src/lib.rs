@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod explain;
 pub mod mapping;
 pub mod metrics;
 pub mod outcome;

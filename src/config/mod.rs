@@ -6,6 +6,7 @@
 //! `build_snapshot`, the one function that reads config + mappings from disk. It does not
 //! watch files or swap snapshots (that is `reload`), nor connect to the store.
 
+mod admin_tokens;
 mod env;
 mod policies;
 mod raw;
@@ -23,16 +24,16 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use self::admin_tokens::{AdminToken, Scope, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 pub use self::env::Fallback;
 pub use self::policies::Policies;
 pub use self::raw::{
-    BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig,
-    FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig, SourceConfig,
-    SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
+    AdminTokenConfig, BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig,
+    FileConfig, FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig,
+    SourceConfig, SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
-    DEFAULT_LISTEN,
+    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN,
 };
 pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
 pub use self::spool::parse_size;
@@ -144,6 +145,7 @@ impl Snapshot {
     pub fn secret_fallbacks(&self) -> impl Iterator<Item = &Fallback> {
         self.env_fallbacks.iter().filter(|f| {
             f.path == "admin_token"
+                || (f.path.starts_with("admin_tokens[") && f.path.ends_with(".token"))
                 || f.path.contains(".tokens[")
                 || (f.path.contains("verify[") && f.path.ends_with(".secret"))
         })

@@ -1,14 +1,11 @@
 //! `FileConfig` → `Settings`: every check on the config file, every error with its place.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
+use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 use super::raw::{BackendConfig, FileConfig};
 use crate::spool::SpoolSettings;
 use crate::store::{
@@ -45,7 +42,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// By source id.
     pub sources: BTreeMap<String, SourceSettings>,
-    pub admin_token: TokenDigest,
+    /// The API tokens: `admin_tokens`, and `admin_token` as an admin token named `admin`.
+    pub admin_tokens: Vec<AdminToken>,
     pub limits: Limits,
     /// Where senders reach us, without a trailing slash (`public_url`, default
     /// `http://{listen}`): the base of every webhook URL alertgate prints.
@@ -96,6 +94,7 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     pub max_page_size: usize,
     pub max_items_per_payload: usize,
+    pub recent_payloads: usize,
 }
 
 impl Default for Limits {
@@ -107,58 +106,8 @@ impl Default for Limits {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
             max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
+            recent_payloads: DEFAULT_RECENT_PAYLOADS,
         }
-    }
-}
-
-/// The SHA-256 of a secret token. Tokens are compared digest to digest in constant time,
-/// so neither a token's content nor its length leaks through timing, and the plaintext
-/// is not kept in memory after load.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct TokenDigest([u8; 32]);
-
-impl TokenDigest {
-    pub fn of(token: &str) -> TokenDigest {
-        TokenDigest(Sha256::digest(token.as_bytes()).into())
-    }
-
-    /// True when `presented` equals any of `accepted`; compares against every entry.
-    pub fn matches_any(accepted: &[TokenDigest], presented: &str) -> bool {
-        let presented = TokenDigest::of(presented);
-        accepted
-            .iter()
-            .fold(subtle::Choice::from(0), |found, t| {
-                found | t.0.ct_eq(&presented.0)
-            })
-            .into()
-    }
-}
-
-impl TokenDigest {
-    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
-    /// `now_ms`; every entry is compared, expired or not.
-    pub fn matches_any_live(
-        accepted: &[TokenDigest],
-        expiring: &[(TokenDigest, i64)],
-        presented: &str,
-        now_ms: i64,
-    ) -> bool {
-        let presented = TokenDigest::of(presented);
-        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
-            found | t.0.ct_eq(&presented.0)
-        });
-        expiring
-            .iter()
-            .fold(found, |found, (t, end)| {
-                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
-            })
-            .into()
-    }
-}
-
-impl fmt::Debug for TokenDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenDigest(…)")
     }
 }
 
@@ -223,9 +172,7 @@ pub(crate) fn check(
             },
         );
     }
-    if raw.admin_token.is_empty() {
-        errors.push("admin_token", "must not be empty");
-    }
+    let admin_tokens = check_admin_tokens(&raw, errors);
     let limits = check_limits(&raw, errors);
     let listen = listen?;
     let public_url = match raw.public_url.as_deref().map(str::trim) {
@@ -247,7 +194,7 @@ pub(crate) fn check(
         mappings_dir,
         store: store?,
         sources,
-        admin_token: TokenDigest::of(&raw.admin_token),
+        admin_tokens,
         limits: limits?,
         spool: None,
     })
@@ -422,6 +369,7 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         max_items_per_payload: l
             .max_items_per_payload
             .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
+        recent_payloads: l.recent_payloads.unwrap_or(DEFAULT_RECENT_PAYLOADS),
     };
     if limits.max_body_bytes == 0 {
         ok = false;

@@ -18,9 +18,10 @@ use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
 use super::http::{check_content_length, ok_json, read_limited};
+use super::recent::Capture;
 use super::state::AppState;
 use crate::clock;
-use crate::config::Snapshot;
+use crate::config::{Snapshot, Source};
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
@@ -38,6 +39,58 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    let mut capture = None;
+    let result = authorized(state, snapshot, source, request, &mut capture).await;
+    let ignored = matches!(&result, Ok(r) if r.extensions().get::<Ignored>().is_some());
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    state.recent().count(&source.id, status, ignored);
+    // What a person may want to see and replay: a payload that passed the token and was
+    // rejected by what it says (not by the store, the clock or its size), or ignored.
+    let keep = snapshot.limits().recent_payloads;
+    if let Some(capture) = capture {
+        let kept = match &result {
+            Err(
+                ApiError::Store(_)
+                | ApiError::Timeout
+                | ApiError::TooLarge { .. }
+                | ApiError::BodyRead(_),
+            ) => None,
+            Err(e) => Some(("rejected", e.to_string())),
+            Ok(r) if r.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+                Some(("rejected", "every item was rejected".to_owned()))
+            }
+            Ok(r) => r
+                .extensions()
+                .get::<Ignored>()
+                .map(|i| ("ignored", i.0.clone())),
+        };
+        if let Some((outcome, reason)) = kept {
+            state
+                .recent()
+                .keep(&source.id, capture, outcome, reason, keep);
+        }
+    }
+    result
+}
+
+/// Marks the answer to an ignored payload, with the mapping's reason.
+#[derive(Debug, Clone)]
+struct Ignored(String);
+
+async fn authorized<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    source: &Source,
+    request: Request<B>,
+    capture: &mut Option<Capture>,
+) -> Result<Response<Full<Bytes>>, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
     if !source.methods.contains(request.method()) {
         return Err(ApiError::MethodNotAllowed {
             allow: source.allow.clone().into(),
@@ -58,6 +111,11 @@ where
             tracing::warn!(source = %source.id, error = %e, "heartbeat not recorded");
         }
     }
+    let capture = capture.insert(Capture::of(
+        request.method(),
+        request.uri().query(),
+        request.headers(),
+    ));
 
     let now_secs = clock::now_ms().div_euclid(1000);
     // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
@@ -82,6 +140,7 @@ where
         let headers = source.verify.reads_raw().then(|| request.headers().clone());
         // Content-Length was checked before the token.
         let body = read_limited(request.into_body(), limit).await?;
+        capture.set_body(body.clone());
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
@@ -164,6 +223,10 @@ where
     let mut response = ok_json(StatusCode::ACCEPTED, &body);
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
+    if transition == Transition::Ignored {
+        let reason = outcome.reason.clone().unwrap_or_default();
+        response.extensions_mut().insert(Ignored(reason));
+    }
     Ok(response)
 }
 

@@ -23,12 +23,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, Beat, EventPage, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, Beat, EventPage, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
     DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
+mod act;
 mod index;
 mod record;
 mod ring;
@@ -36,7 +37,7 @@ mod sweep;
 mod timers;
 
 use self::index::StatusIndex;
-use self::record::{Event, Record};
+use self::record::{Event, KeyState, Record};
 use self::ring::Ring;
 use self::timers::Timers;
 
@@ -49,6 +50,8 @@ use self::timers::Timers;
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Bumped after every recorded event (`watch_events`), outside the lock.
+    events_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The bounds of a memory store (`store.*` in the config).
@@ -78,31 +81,18 @@ impl MemoryStore {
                 settings,
                 ..Inner::default()
             })),
+            events_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Changes after every event this store records.
+    pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events_changed.subscribe()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code panics while holding the lock, so a poisoned lock holds consistent data.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What the store remembers about one (source, fingerprint) key.
-#[derive(Debug, Clone, Copy, Default)]
-struct KeyState {
-    /// The id of the key's open incident.
-    open: Option<u64>,
-    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
-    /// nothing open, the key's entry goes with it.
-    newest: u64,
-    /// The newest `event_time` applied to the key; outlives the open incident, for as
-    /// long as the key's newest incident is kept.
-    last_event_time: Option<i64>,
-}
-
-impl KeyState {
-    fn is_empty(&self) -> bool {
-        self.open.is_none() && self.last_event_time.is_none()
     }
 }
 
@@ -211,6 +201,8 @@ impl Inner {
                 at: now_ms,
                 id: *id,
                 record: record.clone(),
+                actor: None,
+                note: None,
             });
         }
         // After the snapshot: with `max_resolved: 0` the answer still shows the incident.
@@ -253,6 +245,8 @@ impl Inner {
                 event_count: 1,
                 flapping: false,
                 flap_count: None,
+                acknowledged_at: None,
+                acknowledged_by: None,
                 resolved_by: None,
             },
         );
@@ -358,6 +352,9 @@ impl IncidentStore for MemoryStore {
         let (transition, snapshot) =
             self.lock()
                 .apply(source, action, fingerprint, outcome, now_ms)?;
+        if snapshot.is_some() && transition != Transition::Stale {
+            self.events_changed.send_modify(|n| *n += 1);
+        }
         // Built after the lock is released: parsing labels need not block other callers.
         let incident = match snapshot {
             Some((id, record)) => Some(record.to_incident(id)?),
@@ -388,7 +385,7 @@ impl IncidentStore for MemoryStore {
         let (snapshots, more) = {
             let inner = self.lock();
             // One more than a page tells whether another page follows.
-            let mut ids = inner.ids_below(query, below, limit + 1);
+            let mut ids = inner.ids_matching(query, below, limit + 1);
             let more = ids.len() > limit;
             ids.truncate(limit);
             let snapshots: Vec<_> = ids.iter().filter_map(|&id| inner.snapshot(id)).collect();
@@ -422,12 +419,28 @@ impl IncidentStore for MemoryStore {
         let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
         let (events, next) = self.lock().events.after(after, limit);
         Ok(EventPage {
+            cursors: events.iter().map(|(seq, _)| seq.to_string()).collect(),
             events: events
                 .iter()
                 .map(|(seq, e)| e.to_event(*seq))
                 .collect::<Result<_, _>>()?,
             next_cursor: next.to_string(),
         })
+    }
+
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(Acted::NotFound);
+        };
+        let acted = self.lock().act(id, act, by, now_ms);
+        let acted = match acted {
+            Ok((id, record)) => {
+                self.events_changed.send_modify(|n| *n += 1);
+                Acted::Done(record.to_incident(id)?)
+            }
+            Err(refusal) => refusal.acted(),
+        };
+        Ok(acted)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

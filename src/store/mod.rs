@@ -18,8 +18,8 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, Beat, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
-    StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    Act, Acted, Applied, Beat, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page,
+    Status, StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
@@ -41,6 +41,15 @@ impl Store {
         match self {
             Store::Memory(_) => Health::Up,
             Store::Redis(s) => s.health(),
+        }
+    }
+
+    /// A signal bumped on every event this process's memory store records; `None` for
+    /// Redis, whose events come from every replica (readers poll it).
+    pub fn watch_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            Store::Memory(s) => Some(s.watch_events()),
+            Store::Redis(_) => None,
         }
     }
 
@@ -94,6 +103,13 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.events_after(cursor, limit).await,
             Store::Redis(s) => s.events_after(cursor, limit).await,
+        }
+    }
+
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        match self {
+            Store::Memory(s) => s.act(id, act, by, now_ms).await,
+            Store::Redis(s) => s.act(id, act, by, now_ms).await,
         }
     }
 

@@ -66,6 +66,10 @@ pub enum Transition {
     /// Stream only: a fingerprint stopped flapping (a whole window with no open); the
     /// entry carries its newest incident as it stands and `flap_count` (§4).
     FlappingEnded,
+    /// A person acknowledged the open incident (`POST /v1/incidents/{id}/acknowledge`).
+    Acknowledged,
+    /// A person added a note to the incident; the incident itself is unchanged.
+    Noted,
 }
 
 impl Transition {
@@ -79,6 +83,8 @@ impl Transition {
             Transition::Ignored => "ignored",
             Transition::Queued => "queued",
             Transition::FlappingEnded => "flapping_ended",
+            Transition::Acknowledged => "acknowledged",
+            Transition::Noted => "noted",
         }
     }
 
@@ -91,6 +97,8 @@ impl Transition {
             "stale" => Transition::Stale,
             "ignored" => Transition::Ignored,
             "flapping_ended" => Transition::FlappingEnded,
+            "acknowledged" => Transition::Acknowledged,
+            "noted" => Transition::Noted,
             _ => return None,
         })
     }
@@ -122,9 +130,11 @@ pub struct Incident {
     /// included; on a `flapping_ended` entry, the spell's total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flap_count: Option<u64>,
-    /// What resolved it when no sender did: `timeout` (auto-resolve) or `heartbeat`
-    /// (the silent source was heard again).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// When a person acknowledged it, and who (`user:<token name>`); cleared by nothing.
+    #[serde(with = "clock::rfc3339_ms_opt")]
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<Arc<str>>,
+    /// `user:<token name>` when a person resolved it; `null` when its source did.
     pub resolved_by: Option<Arc<str>>,
 }
 
@@ -147,6 +157,12 @@ pub struct IncidentEvent {
     #[serde(with = "clock::rfc3339_ms")]
     pub at: i64,
     pub incident: Incident,
+    /// Who took the action (`user:<token name>`), on events people made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Arc<str>>,
+    /// The note's text, on `noted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<Arc<str>>,
 }
 
 /// A page request for `IncidentStore::list`: newest first.
@@ -158,6 +174,57 @@ pub struct ListQuery {
     pub limit: usize,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Only incidents of this priority (filtered while paging).
+    pub priority: Option<Priority>,
+    /// Only acknowledged (`true`) or not acknowledged (`false`) incidents.
+    pub acknowledged: Option<bool>,
+}
+
+impl ListQuery {
+    /// Whether the query filters on incident fields the indexes do not hold.
+    pub fn filters_fields(&self) -> bool {
+        self.priority.is_some() || self.acknowledged.is_some()
+    }
+
+    /// Whether `incident` passes the field filters (status and source are the indexes').
+    pub fn matches(&self, incident: &Incident) -> bool {
+        self.priority.is_none_or(|p| incident.priority == Some(p))
+            && self
+                .acknowledged
+                .is_none_or(|a| incident.acknowledged_at.is_some() == a)
+    }
+}
+
+/// What a person does to an incident through the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Marks an open incident acknowledged.
+    Acknowledge,
+    /// Resolves an open incident, as its source's resolve would.
+    Resolve,
+    /// Adds a note (the text) to any kept incident.
+    Note(String),
+}
+
+impl Act {
+    pub fn transition(&self) -> Transition {
+        match self {
+            Act::Acknowledge => Transition::Acknowledged,
+            Act::Resolve => Transition::Resolved,
+            Act::Note(_) => Transition::Noted,
+        }
+    }
+}
+
+/// What `IncidentStore::act` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acted {
+    /// Done: the incident as it stands after the step, and the event recorded.
+    Done(Incident),
+    /// No kept incident has this id.
+    NotFound,
+    /// The incident's state does not allow the act (resolved, already acknowledged).
+    Conflict(&'static str),
 }
 
 /// One page of incidents, newest first.
@@ -172,6 +239,10 @@ pub struct Page {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventPage {
     pub events: Vec<IncidentEvent>,
+    /// The cursor just after each event, in the same order: resuming from
+    /// `cursors[k]` reads on from `events[k + 1]` (an SSE stream's `id:`s).
+    #[serde(skip)]
+    pub cursors: Vec<String>,
     /// Where the read stopped: pass it back to read on. Always set (an empty page keeps
     /// the position), opaque, and covers every bucket of the store.
     pub next_cursor: String,
@@ -243,6 +314,17 @@ pub trait IncidentStore: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
+
+    /// A person's act on incident `id`, recorded as an event like any other, with `by`
+    /// (`user:<name>`) as its actor. A resolve frees the incident's key as a source's
+    /// resolve does.
+    fn act(
+        &self,
+        id: &str,
+        act: &Act,
+        by: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Acted, StoreError>> + Send;
 
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

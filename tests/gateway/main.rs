@@ -18,6 +18,7 @@ mod alertmanager;
 mod api;
 mod bounds;
 mod cli;
+mod console_api;
 mod durability;
 mod errors;
 mod failover;

@@ -42,7 +42,7 @@ pub fn query(status: Option<Status>, source: Option<&str>, limit: usize) -> List
         status,
         source: source.map(str::to_owned),
         limit,
-        cursor: None,
+        ..ListQuery::default()
     }
 }
 

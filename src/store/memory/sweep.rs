@@ -43,7 +43,7 @@ impl Inner {
         self.resolve(id, &source, now_ms);
         self.timers.set_deadline(id, None, now_ms);
         if let Some(rec) = self.incidents.get_mut(&id) {
-            rec.resolved_by = Some(by);
+            rec.resolved_by = Some(Arc::from(by));
         }
         if let Some(state) = self
             .keys
@@ -62,6 +62,8 @@ impl Inner {
             at: now_ms,
             id,
             record,
+            actor: None,
+            note: None,
         };
         self.push_event(event.clone());
         self.resolved_order.push_back(id);
@@ -133,6 +135,8 @@ impl Inner {
                     at: now_ms,
                     id,
                     record,
+                    actor: None,
+                    note: None,
                 });
             }
             report.flapping_ended += 1;

@@ -9,6 +9,7 @@
 //! never a panic). Connection trouble is `StoreError::Unavailable`, reported at once
 //! rather than waited out, so the server can answer 503.
 
+mod act;
 mod conn;
 mod keys;
 mod layout;

@@ -290,6 +290,8 @@ impl RedisStore {
             event_count: 1,
             flapping: false,
             flap_count: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
             resolved_by: None,
         })
     }
