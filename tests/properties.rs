@@ -2,6 +2,7 @@
 //! round-trips, `+` and `%20` agree, decoding never panics, a fingerprint is never empty.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -35,9 +36,11 @@ fn encode(text: &str, plus: bool) -> String {
         match b {
             b' ' if plus => out.push('+'),
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
+                out.push(b as char);
             }
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
         }
     }
     out

@@ -210,10 +210,10 @@ fn every_alert_has_summary_description_and_a_runbook_section() {
     let anchors = runbook_anchors(&rules);
     assert!(anchors.len() >= 3, "{anchors:?}");
     for (alert, url) in anchors {
-        let anchor = url
-            .split_once("deploy/runbook.md#")
-            .map(|(_, a)| a)
-            .unwrap_or_else(|| panic!("{alert}: runbook_url {url:?} points outside the runbook"));
+        let anchor = url.split_once("deploy/runbook.md#").map_or_else(
+            || panic!("{alert}: runbook_url {url:?} points outside the runbook"),
+            |(_, a)| a,
+        );
         assert_eq!(anchor, alert.to_lowercase(), "{alert}: anchor");
         assert!(
             runbook.contains(&format!("\n## {alert}\n")),
