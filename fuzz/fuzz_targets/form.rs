@@ -7,7 +7,11 @@ use jmespath::Variable;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let form = decode::decode(data, Some("application/x-www-form-urlencoded"), DecodeMode::Auto);
+    let form = decode::decode(
+        data,
+        Some("application/x-www-form-urlencoded"),
+        DecodeMode::Auto,
+    );
     let forced = decode::decode(data, Some("text/plain"), DecodeMode::Form);
     assert_eq!(
         form.as_ref().ok(),
@@ -30,13 +34,20 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .flat_map(|&b| if b == b'+' { b"%20".to_vec() } else { vec![b] })
             .collect();
-        let again = decode::decode(&spaced, Some("application/x-www-form-urlencoded"), DecodeMode::Auto)
-            .expect("same form with %20 for +");
+        let again = decode::decode(
+            &spaced,
+            Some("application/x-www-form-urlencoded"),
+            DecodeMode::Auto,
+        )
+        .expect("same form with %20 for +");
         assert_eq!(*p, again);
     }
     if let Ok(query) = std::str::from_utf8(data) {
         if let Ok(p) = decode::decode_query(query) {
-            assert!(p.get_field(decode::TOKEN_PARAM).is_null(), "token never in a GET payload");
+            assert!(
+                p.get_field(decode::TOKEN_PARAM).is_null(),
+                "token never in a GET payload"
+            );
         }
         let _ = decode::decode_component(query);
     }

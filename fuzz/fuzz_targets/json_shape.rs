@@ -25,7 +25,9 @@ fn quoted(field: &str) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((path, body)) = split_line(data) else { return };
+    let Some((path, body)) = split_line(data) else {
+        return;
+    };
     if path.len() > 512 {
         return;
     }
@@ -36,9 +38,20 @@ fuzz_target!(|data: &[u8]| {
             .rev()
             .fold(leaf, |inner, name| Shape::field(name, inner))
     };
-    let whole = decode::decode_shaped(body, Some("application/json"), DecodeMode::Auto, &Shape::All);
-    let expr = Expr::compile(&fields.iter().map(|f| quoted(f)).collect::<Vec<_>>().join("."))
-        .expect("a quoted field path compiles");
+    let whole = decode::decode_shaped(
+        body,
+        Some("application/json"),
+        DecodeMode::Auto,
+        &Shape::All,
+    );
+    let expr = Expr::compile(
+        &fields
+            .iter()
+            .map(|f| quoted(f))
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+    .expect("a quoted field path compiles");
     for (shape, truthy) in [
         (build(Shape::All), false),
         (build(Shape::truthy()), true),
@@ -53,7 +66,9 @@ fuzz_target!(|data: &[u8]| {
             whole.as_ref().err().map(ToString::to_string),
             part.as_ref().err().map(ToString::to_string)
         );
-        let (Ok(w), Ok(p)) = (&whole, &part) else { continue };
+        let (Ok(w), Ok(p)) = (&whole, &part) else {
+            continue;
+        };
         if matches!(shape, Shape::Fields { ref fields, .. } if fields.is_empty()) {
             if truthy {
                 assert_eq!(w.is_truthy(), p.is_truthy(), "root truthiness");

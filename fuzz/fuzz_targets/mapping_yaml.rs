@@ -16,14 +16,18 @@ const PAYLOADS: [&[u8]; 3] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // Deeply nested expressions are the known parser stack overflow, tracked apart.
     match yaml_strings(text) {
         Some(strings) if strings.iter().all(|s| shallow(s)) => {}
         Some(_) => return,
         None => {} // not YAML: compile_str reports it
     }
-    let Ok(mapping) = compile_str(Path::new("fuzz.yaml"), text) else { return };
+    let Ok(mapping) = compile_str(Path::new("fuzz.yaml"), text) else {
+        return;
+    };
     for body in PAYLOADS {
         if let Ok(p) = mapping.decode_body(body, None) {
             if let Ok(outcome) = engine::evaluate(&mapping, &p) {

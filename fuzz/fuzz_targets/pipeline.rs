@@ -17,11 +17,15 @@ const CONTENT_TYPES: [Option<&str>; 4] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let mapping = &SHIPPED[usize::from(selector & 3) % SHIPPED.len()];
     let get = selector & 4 != 0;
     let content_type = CONTENT_TYPES[usize::from(selector >> 3) % CONTENT_TYPES.len()];
-    let Ok(payload) = mapping.decode_input(get, content_type, body) else { return };
+    let Ok(payload) = mapping.decode_input(get, content_type, body) else {
+        return;
+    };
     let decided = engine::evaluate(mapping, &payload);
     if let Ok(outcome) = &decided {
         if let Some(fp) = &outcome.fingerprint {
@@ -31,9 +35,18 @@ fuzz_target!(|data: &[u8]| {
     if !get {
         let whole = decode::decode_shaped(body, content_type, mapping.decode, &Shape::All)
             .expect("decodes whole when it decodes shaped");
-        assert_eq!(decided, engine::evaluate(mapping, &whole), "shaped vs whole");
+        assert_eq!(
+            decided,
+            engine::evaluate(mapping, &whole),
+            "shaped vs whole"
+        );
     } else if let Ok(query) = std::str::from_utf8(body) {
-        let whole = decode::decode_query(query.trim_end_matches(['\r', '\n'])).expect("query decodes whole");
-        assert_eq!(decided, engine::evaluate(mapping, &whole), "shaped vs whole (GET)");
+        let whole = decode::decode_query(query.trim_end_matches(['\r', '\n']))
+            .expect("query decodes whole");
+        assert_eq!(
+            decided,
+            engine::evaluate(mapping, &whole),
+            "shaped vs whole (GET)"
+        );
     }
 });

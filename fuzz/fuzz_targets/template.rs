@@ -9,16 +9,26 @@ use alertgate_fuzz::{payload, shallow, split_line};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((source, body)) = split_line(data) else { return };
+    let Some((source, body)) = split_line(data) else {
+        return;
+    };
     if !shallow(source) {
         return; // deep nesting: the known parser stack overflow, tracked apart
     }
-    let Ok(template) = Template::parse(source) else { return };
-    let Some(whole) = payload(body, &Shape::All) else { return };
+    let Ok(template) = Template::parse(source) else {
+        return;
+    };
+    let Some(whole) = payload(body, &Shape::All) else {
+        return;
+    };
     let strict = template.render_strict(&whole);
     let lossy = template.render_lossy(&whole);
     if let Ok(s) = &strict {
-        assert_eq!(Some(s), lossy.as_ref().ok(), "strict and lossy agree when strict succeeds");
+        assert_eq!(
+            Some(s),
+            lossy.as_ref().ok(),
+            "strict and lossy agree when strict succeeds"
+        );
     }
     let part = payload(body, &template.reads()).expect("decodes under a shape when whole");
     let text = |r: Result<String, String>| r;

@@ -32,11 +32,7 @@ pub fn shallow(text: &str) -> bool {
     }
     text.len() <= MAX_EXPR_LEN
         && longest <= MAX_DIGITS
-        && text
-            .bytes()
-            .filter(|b| b"([{!.|&*?<>=".contains(b))
-            .count()
-            <= MAX_EXPR_OPS
+        && text.bytes().filter(|b| b"([{!.|&*?<>=".contains(b)).count() <= MAX_EXPR_OPS
 }
 
 /// Splits fuzz input at its first newline: (head, rest). `None` when the head is not
