@@ -44,6 +44,10 @@ seed_all() {
     for f in "${mappings[@]}"; do
         seed mapping_yaml "$(basename "$f")" < "$f"
     done
+    # Inputs that once failed, kept so every run replays them first.
+    for f in seeds/regressions/*/*; do
+        seed "$(basename "$(dirname "$f")")" "regression-$(basename "$f")" < "$f"
+    done
     local payloads=("$fixtures"/statuscake/down-basic.form "$fixtures"/statuscake/up-minimal.form
         "$fixtures"/statuspage/incident-identified-critical.json
         "$fixtures"/statuspage/component-major-outage.json)

@@ -21,8 +21,9 @@ pub const MAX_DIGITS: usize = 9;
 /// - depth: jmespath parses, evaluates and drops its AST recursively, so an expression
 ///   nested thousands deep (`((((…))))`) overflows the stack. Every level of that tree
 ///   needs at least one structural byte, so bounding their count bounds the depth.
-/// - numbers: jmespath 0.3's lexer `expect`s every number to fit an `i32`, so
-///   `a[99999999999]` panics inside `compile`.
+/// - numbers: jmespath 0.3's lexer `expect`s every number to parse as an `i32`, so
+///   `a[99999999999]`, `a[-2147483648]` and `-` before a non-ASCII numeric character
+///   (`-٣`, `-½`) panic inside `compile`.
 pub fn shallow(text: &str) -> bool {
     let mut digits = 0;
     let mut longest = 0;
@@ -32,6 +33,7 @@ pub fn shallow(text: &str) -> bool {
     }
     text.len() <= MAX_EXPR_LEN
         && longest <= MAX_DIGITS
+        && !text.chars().any(|c| c.is_numeric() && !c.is_ascii_digit())
         && text.bytes().filter(|b| b"([{!.|&*?<>=".contains(b)).count() <= MAX_EXPR_OPS
 }
 
