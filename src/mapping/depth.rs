@@ -48,12 +48,58 @@ pub enum DepthError {
     TooLong { limit: usize },
     #[error("template longer than {limit} bytes")]
     TemplateTooLong { limit: usize },
+    /// jmespath reads a number with Rust's `i32` parser and panics when that fails.
+    #[error("number at byte {at} is not one JMESPath can read: ASCII digits up to 2147483647")]
+    BadNumber { at: usize },
 }
 
 /// Checks `text` against the default bounds ([`MAX_EXPRESSION_DEPTH`],
 /// [`MAX_EXPRESSION_LEN`]).
 pub fn check_expression_default(text: &str) -> Result<(), DepthError> {
-    check_expression(text, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN)
+    check_expression(text, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN)?;
+    check_numbers(text)
+}
+
+/// Refuses a number token (outside quotes and literals) that jmespath's lexer would take
+/// but cannot parse: it takes every char `char::is_numeric` calls a digit (`٣`, `᠖`) and
+/// parses the run as an `i32`, panicking on failure. A run right after a name character
+/// belongs to the name (`a1`).
+pub fn check_numbers(text: &str) -> Result<(), DepthError> {
+    let bytes = text.as_bytes();
+    let mut chars = text.char_indices().peekable();
+    let mut prev: Option<char> = None;
+    while let Some((at, c)) = chars.next() {
+        if matches!(c, '\'' | '"' | '`') {
+            let end = skip_delimited(bytes, at + 1, c as u8);
+            while chars.peek().is_some_and(|&(i, _)| i < end) {
+                chars.next();
+            }
+            prev = Some(c);
+            continue;
+        }
+        let in_name = prev.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        if c.is_numeric() && !in_name {
+            let mut value: u64 = 0;
+            let mut ok = true;
+            let mut last = c;
+            let mut digit = Some(c);
+            while let Some(d) = digit {
+                match d.to_digit(10).filter(|_| d.is_ascii_digit()) {
+                    Some(v) => value = (value * 10 + u64::from(v)).min(u64::MAX / 100),
+                    None => ok = false,
+                }
+                last = d;
+                digit = chars.next_if(|&(_, n)| n.is_numeric()).map(|(_, n)| n);
+            }
+            if !ok || value > 2_147_483_647 {
+                return Err(DepthError::BadNumber { at });
+            }
+            prev = Some(last);
+            continue;
+        }
+        prev = Some(c);
+    }
+    Ok(())
 }
 
 /// Checks a template's total length; its holes are checked by [`check_expression`] when
@@ -217,6 +263,34 @@ fn skip_delimited(bytes: &[u8], mut start: usize, quote: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_the_lexer_would_panic_on_are_refused() {
+        for bad in [
+            "a[99999999999]",
+            "a[-2147483648]",
+            "-\u{0663}",
+            "a[1\u{1816}]",
+            "b[2147483648:]",
+        ] {
+            assert!(
+                matches!(check_numbers(bad), Err(DepthError::BadNumber { .. })),
+                "{bad}"
+            );
+        }
+        for good in [
+            "a[2147483647]",
+            "a[-2147483647]",
+            "a[0:10:2]",
+            "a1.b_2[3]",
+            "'\u{0663}' == x",
+            "`99999999999` == x",
+            "\"99999999999\"",
+            "x == '١٢'",
+        ] {
+            assert_eq!(check_numbers(good), Ok(()), "{good}");
+        }
+    }
 
     fn deep(open: &str, inner: &str, close: &str, n: usize) -> String {
         format!("{}{}{}", open.repeat(n), inner, close.repeat(n))

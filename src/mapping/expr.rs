@@ -101,6 +101,8 @@ pub enum ExprError {
         #[source]
         source: Box<jmespath::JmespathError>,
     },
+    #[error("invalid JMESPath {text:?}: the parser failed on it")]
+    ParserPanicked { text: String },
     #[error("unknown function {0}()")]
     UnknownFunction(String),
     /// A runtime type error (a function given a number where it wants a string, say).
@@ -121,12 +123,17 @@ impl Expr {
             return Err(ExprError::Empty);
         }
         check_expression_default(source)?;
-        let expr = runtime()
-            .compile(source)
-            .map_err(|source_error| ExprError::Syntax {
+        // The bounds above refuse every input known to panic jmespath's lexer; a panic
+        // that still comes is this expression's error, never the process's end.
+        let compiled = std::panic::catch_unwind(|| runtime().compile(source)).map_err(|_| {
+            ExprError::ParserPanicked {
                 text: source.to_owned(),
-                source: Box::new(source_error),
-            })?;
+            }
+        })?;
+        let expr = compiled.map_err(|source_error| ExprError::Syntax {
+            text: source.to_owned(),
+            source: Box::new(source_error),
+        })?;
         check_functions(expr.as_ast())?;
         let direct = is_direct(expr.as_ast());
         Ok(Expr { expr, direct })
@@ -571,6 +578,14 @@ mod tests {
             Expr::compile("  ").expect_err("empty").to_string(),
             "empty JMESPath expression"
         );
+    }
+
+    #[test]
+    fn numbers_that_panic_the_jmespath_lexer_are_compile_errors() {
+        for text in ["a[99999999999]", "a[-2147483648]", "-\u{1816}"] {
+            let err = Expr::compile(text).expect_err(text);
+            assert!(matches!(err, ExprError::Bounds(_)), "{text}: {err:?}");
+        }
     }
 
     #[test]
