@@ -6,6 +6,7 @@
 //! and `tests/architecture.rs` fails the build on any import cycle.
 
 pub mod app;
+pub mod bounds;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -18,10 +18,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
-pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
+pub use self::raw::{
+    BackendConfig, FileConfig, LimitsConfig, RateLimitConfig, SourceConfig, StoreConfig,
+};
 pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
-    DEFAULT_LISTEN,
+    parse_duration, Limits, LogFormat, Overrides, RateLimit, Settings, SourceSettings,
+    StoreSettings, TokenDigest, DEFAULT_LISTEN,
 };
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::yaml::{self, CompileError, Errors};
@@ -32,6 +34,10 @@ pub struct Source {
     pub id: String,
     pub tokens: Vec<TokenDigest>,
     pub mapping: Arc<Mapping>,
+    /// Per-replica token bucket; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Most open incidents this source may have.
+    pub max_open: u64,
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -65,6 +71,12 @@ impl Snapshot {
         let mut changed = Vec::new();
         if old.listen != new.listen {
             changed.push("listen".to_owned());
+        }
+        if old.limits.max_connections != new.limits.max_connections {
+            changed.push("limits.max_connections".to_owned());
+        }
+        if old.log_format != new.log_format {
+            changed.push("log_format".to_owned());
         }
         match (&old.store, &new.store) {
             (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
@@ -155,6 +167,8 @@ pub fn build_snapshot(
                     id: id.clone(),
                     tokens: source.tokens.clone(),
                     mapping: Arc::clone(mapping),
+                    rate_limit: source.rate_limit,
+                    max_open: source.max_open,
                 },
             );
         } else {

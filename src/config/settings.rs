@@ -9,7 +9,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::raw::{BackendConfig, FileConfig};
+use super::raw::{BackendConfig, FileConfig, SourceConfig};
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
@@ -24,6 +24,13 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::ZERO;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_MAX_FINGERPRINT_BYTES: usize = 1024;
+pub const DEFAULT_MAX_TITLE_BYTES: usize = 1024;
+pub const DEFAULT_MAX_LABEL_BYTES: usize = 1024;
+pub const DEFAULT_MAX_LABELS: usize = 64;
+pub const DEFAULT_MAX_OPEN: u64 = 100_000;
 
 /// The checked config: addresses parsed, paths resolved, tokens kept only as digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +43,39 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// `log_format`: read before the rest (the logger starts first); checked here.
+    pub log_format: LogFormat,
 }
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(text: &str) -> Option<LogFormat> {
+        match text.trim() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A source's token bucket (`sources.{id}.rate_limit`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Tokens added per second, > 0.
+    pub per_second: f64,
+    /// Bucket size, >= 1.
+    pub burst: u32,
+}
+
+// `per_second` is checked finite and positive, so equality is total on what we build.
+impl Eq for RateLimit {}
 
 /// The store backend to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +98,10 @@ impl StoreSettings {
 pub struct SourceSettings {
     pub integration: String,
     pub tokens: Vec<TokenDigest>,
+    /// Per replica; `None`: no rate limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Most open incidents of this source.
+    pub max_open: u64,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -69,6 +112,14 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub max_page_size: usize,
+    /// Time `/-/ready` answers 503 after SIGTERM before the listener closes; may be zero.
+    pub shutdown_delay: Duration,
+    /// Connections open at once (restart needed).
+    pub max_connections: usize,
+    pub max_fingerprint_bytes: usize,
+    pub max_title_bytes: usize,
+    pub max_label_bytes: usize,
+    pub max_labels: usize,
 }
 
 impl Default for Limits {
@@ -79,6 +130,12 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
+            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_fingerprint_bytes: DEFAULT_MAX_FINGERPRINT_BYTES,
+            max_title_bytes: DEFAULT_MAX_TITLE_BYTES,
+            max_label_bytes: DEFAULT_MAX_LABEL_BYTES,
+            max_labels: DEFAULT_MAX_LABELS,
         }
     }
 }
@@ -158,11 +215,14 @@ pub(crate) fn check(
             }
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
+        let (rate_limit, max_open) = check_source_limits(&path, source, errors);
         sources.insert(
             id.clone(),
             SourceSettings {
                 integration: source.integration.clone(),
                 tokens,
+                rate_limit,
+                max_open,
             },
         );
     }
@@ -170,6 +230,13 @@ pub(crate) fn check(
         errors.push("admin_token", "must not be empty");
     }
     let limits = check_limits(&raw, errors);
+    let log_format = match raw.log_format.as_deref() {
+        None => LogFormat::Text,
+        Some(text) => LogFormat::parse(text).unwrap_or_else(|| {
+            errors.push("log_format", format!("invalid {text:?}: expected text or json"));
+            LogFormat::Text
+        }),
+    };
     Some(Settings {
         listen: listen?,
         mappings_dir,
@@ -177,7 +244,41 @@ pub(crate) fn check(
         sources,
         admin_token: TokenDigest::of(&raw.admin_token),
         limits: limits?,
+        log_format,
     })
+}
+
+/// `sources.{id}.rate_limit` and `.max_open`.
+fn check_source_limits(
+    path: &str,
+    source: &SourceConfig,
+    errors: &mut Errors<'_>,
+) -> (Option<RateLimit>, u64) {
+    let max_open = source.max_open.unwrap_or(DEFAULT_MAX_OPEN);
+    if max_open == 0 {
+        errors.push(format!("{path}.max_open"), "must be at least 1");
+    }
+    let rate_limit = source.rate_limit.and_then(|r| {
+        if !(r.per_second.is_finite() && r.per_second > 0.0) {
+            errors.push(
+                format!("{path}.rate_limit.per_second"),
+                "must be a positive number",
+            );
+            return None;
+        }
+        // One second's worth by default; the float→int cast saturates.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let burst = r.burst.unwrap_or(r.per_second.ceil().max(1.0) as u32);
+        if burst == 0 {
+            errors.push(format!("{path}.rate_limit.burst"), "must be at least 1");
+            return None;
+        }
+        Some(RateLimit {
+            per_second: r.per_second,
+            burst,
+        })
+    });
+    (rate_limit, max_open)
 }
 
 fn check_store(
@@ -295,7 +396,37 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
         max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
+        // Zero is the default here: no delay.
+        shutdown_delay: match &l.shutdown_delay {
+            None => DEFAULT_SHUTDOWN_DELAY,
+            Some(text) => parse_duration(text).unwrap_or_else(|| {
+                ok = false;
+                errors.push(
+                    "limits.shutdown_delay",
+                    format!("invalid duration {text:?}: expected a number with ms, s, m, h or d, like 5s"),
+                );
+                DEFAULT_SHUTDOWN_DELAY
+            }),
+        },
+        max_connections: l.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        max_fingerprint_bytes: l
+            .max_fingerprint_bytes
+            .unwrap_or(DEFAULT_MAX_FINGERPRINT_BYTES),
+        max_title_bytes: l.max_title_bytes.unwrap_or(DEFAULT_MAX_TITLE_BYTES),
+        max_label_bytes: l.max_label_bytes.unwrap_or(DEFAULT_MAX_LABEL_BYTES),
+        max_labels: l.max_labels.unwrap_or(DEFAULT_MAX_LABELS),
     };
+    for (key, value) in [
+        ("max_connections", limits.max_connections),
+        ("max_fingerprint_bytes", limits.max_fingerprint_bytes),
+        ("max_title_bytes", limits.max_title_bytes),
+        ("max_label_bytes", limits.max_label_bytes),
+    ] {
+        if value == 0 {
+            ok = false;
+            errors.push(format!("limits.{key}"), "must be at least 1");
+        }
+    }
     if limits.max_body_bytes == 0 {
         ok = false;
         errors.push("limits.max_body_bytes", "must be at least 1");

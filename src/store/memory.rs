@@ -16,8 +16,10 @@
 //! the key has an open incident or its newest incident is still kept: evicting that
 //! incident also forgets the key's last `event_time`, so a late event for a key whose
 //! incidents are all gone is judged like one for a new key. That is what bounds the keys
-//! too (statuspage fingerprints are per incident); the one entry not bounded this way is
-//! a key that never had an incident (a resolve of nothing carrying an `event_time`).
+//! too (statuspage fingerprints are per incident). A key with no kept incident that only
+//! remembers an `event_time` (a resolve of nothing carrying one) is bounded the same way:
+//! at most `max_resolved` such keys are kept, the oldest forgotten first, so a sender
+//! cannot make the store remember keys forever.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -177,6 +179,10 @@ struct Inner {
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
     events: VecDeque<Event>,
+    /// Keys created by a resolve of nothing (no kept incident, only an `event_time`), in
+    /// the order they were made: the eviction queue of such keys, bounded by
+    /// `max_resolved`. An entry whose key has since gained an incident is skipped.
+    bare_keys: VecDeque<(Arc<str>, Arc<str>)>,
     settings: MemorySettings,
 }
 
@@ -218,6 +224,7 @@ impl Inner {
             }
         }
 
+        let existed = shared_fp.is_some();
         let fp = shared_fp.unwrap_or_else(|| Arc::from(fingerprint));
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
@@ -244,7 +251,15 @@ impl Inner {
         if let Some(t) = outcome.event_time {
             state.last_event_time = Some(state.last_event_time.map_or(t, |last| last.max(t)));
         }
+        let made_bare = !existed && transition == Transition::AlreadyResolved;
+        if made_bare && !state.is_empty() {
+            self.bare_keys
+                .push_back((Arc::clone(&source), Arc::clone(&fp)));
+        }
         self.store_key_state(&source, fp, state);
+        if made_bare {
+            self.evict_bare_keys();
+        }
 
         let snapshot = id.and_then(|id| self.snapshot(id));
         if let Some((id, record)) = &snapshot {
@@ -360,6 +375,24 @@ impl Inner {
         }
     }
 
+    /// Forgets the oldest keys that hold only an `event_time` beyond `max_resolved`.
+    fn evict_bare_keys(&mut self) {
+        while self.bare_keys.len() > self.settings.max_resolved {
+            let Some((source, fp)) = self.bare_keys.pop_front() else {
+                return;
+            };
+            let incidents = &self.incidents;
+            if let Some(fps) = self.keys.get_mut(&source) {
+                // Still bare: nothing open and no kept incident.
+                if fps.get(&fp).is_some_and(|k| {
+                    k.open.is_none() && (k.newest == 0 || !incidents.contains_key(&k.newest))
+                }) {
+                    fps.remove(&fp);
+                }
+            }
+        }
+    }
+
     fn push_event(&mut self, event: Event) {
         let len = self.settings.event_stream_len;
         if len == 0 {
@@ -388,6 +421,18 @@ impl Inner {
                 None => Vec::new(),
             },
         }
+    }
+}
+
+impl MemoryStore {
+    /// How many (source, fingerprint) keys the store remembers (tests: retention).
+    pub fn record_count(&self) -> usize {
+        self.lock().keys.values().map(HashMap::len).sum()
+    }
+
+    /// How many incidents the store keeps, open and resolved (tests: retention).
+    pub fn incident_count(&self) -> usize {
+        self.lock().incidents.len()
     }
 }
 
@@ -466,5 +511,20 @@ impl IncidentStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn open_count(&self, source: &str) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let n = inner.by_source.get(source).map_or(0, |i| i.open.len());
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    async fn is_open(&self, source: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .keys
+            .get(source)
+            .and_then(|fps| fps.get(fingerprint))
+            .is_some_and(|k| k.open.is_some()))
     }
 }

@@ -371,6 +371,30 @@ impl IncidentStore for RedisStore {
         let _: Value = bounded(redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }
+
+    async fn open_count(&self, source: &str) -> Result<u64, StoreError> {
+        // Open ids are scored -id in `ids:{source}`: one ZCOUNT, O(log n).
+        let mut conn = self.conn.clone();
+        bounded(
+            redis::cmd("ZCOUNT")
+                .arg(self.keys.index(source))
+                .arg("-inf")
+                .arg("(0")
+                .query_async(&mut conn),
+        )
+        .await
+    }
+
+    async fn is_open(&self, source: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            redis::cmd("HEXISTS")
+                .arg(self.keys.fingerprint(source, fingerprint))
+                .arg("open")
+                .query_async(&mut conn),
+        )
+        .await
+    }
 }
 
 #[cfg(test)]
