@@ -198,7 +198,10 @@ mod tests {
         let mut o = outcome(&"f".repeat(17), "t", "{}");
         let e = apply(&mut o, &BOUNDS).unwrap_err();
         assert_eq!(e.field, "fingerprint");
-        assert!(e.message.contains("limits.max_fingerprint_bytes (16)"), "{e}");
+        assert!(
+            e.message.contains("limits.max_fingerprint_bytes (16)"),
+            "{e}"
+        );
         let mut o = outcome(&"f".repeat(16), "t", "{}");
         assert_eq!(apply(&mut o, &BOUNDS).unwrap(), vec![]);
     }

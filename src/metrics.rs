@@ -14,12 +14,20 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+
+mod labels;
+
+pub use self::labels::ReloadResult;
+use self::labels::{
+    store_histogram, ClientErrorLabels, Edges, FieldLabels, HistogramFamily, KindLabels, OpLabels,
+    ReloadLabels, SourceLabel, SourceOnly, WebhookLabels,
+};
 
 /// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
 pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "alertgate_config_last_reload_successful";
@@ -32,6 +40,50 @@ pub const CONFIG_RELOADS_TOTAL: &str = "alertgate_config_reloads_total";
 pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
 /// Time from request head to response, for `/hooks/…` requests.
 pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
+/// Webhooks refused by their source's `rate_limit` (429), by `source`.
+pub const RATE_LIMITED_TOTAL: &str = "alertgate_rate_limited_total";
+/// Opens refused because their source had `max_open` incidents open (429), by `source`.
+pub const OPEN_LIMIT_REJECTIONS_TOTAL: &str = "alertgate_open_limit_rejections_total";
+/// Requests answered 4xx, by `source` (`_api` off the webhook routes) and `code`.
+pub const CLIENT_ERRORS_TOTAL: &str = "alertgate_client_errors_total";
+/// Titles and labels cut to `limits.*`, by `field` (`title`, `label_value`, `labels`).
+pub const TRUNCATIONS_TOTAL: &str = "alertgate_truncations_total";
+/// Connections open now.
+pub const OPEN_CONNECTIONS: &str = "alertgate_open_connections";
+/// Times the accept loop reached `limits.max_connections` and paused accepting.
+pub const CONNECTION_LIMIT_REACHED_TOTAL: &str = "alertgate_connection_limit_reached_total";
+/// Open incidents by `source`, read from the store at each scrape.
+pub const OPEN_INCIDENTS: &str = "alertgate_open_incidents";
+/// Time of store calls, by `op` (`apply`, `get`, `list`, `ping`, `open_count`, `is_open`).
+pub const STORE_DURATION_SECONDS: &str = "alertgate_store_duration_seconds";
+/// Failed store calls, by `kind` (`unavailable`, `corrupt`).
+pub const STORE_ERRORS_TOTAL: &str = "alertgate_store_errors_total";
+/// Always 1, labelled with the crate `version` (an info metric: the scrape shows
+/// `alertgate_build_info{version="…"} 1`).
+pub const BUILD_INFO: &str = "alertgate_build_info";
+
+/// Every metric family name as a scrape shows it (dashboards and alert rules are
+/// checked against this list).
+pub const NAMES: &[&str] = &[
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+    CONFIG_RELOADS_TOTAL,
+    WEBHOOKS_TOTAL,
+    WEBHOOK_DURATION_SECONDS,
+    RATE_LIMITED_TOTAL,
+    OPEN_LIMIT_REJECTIONS_TOTAL,
+    CLIENT_ERRORS_TOTAL,
+    TRUNCATIONS_TOTAL,
+    OPEN_CONNECTIONS,
+    CONNECTION_LIMIT_REACHED_TOTAL,
+    OPEN_INCIDENTS,
+    STORE_DURATION_SECONDS,
+    STORE_ERRORS_TOTAL,
+    BUILD_INFO,
+];
+
+/// The `source` label of client errors off the webhook routes (admin API, probes).
+pub const API_SOURCE: &str = "_api";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
@@ -41,33 +93,6 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// The `source` label used for requests to a source the config does not define: a
 /// scanner must not be able to create one time series per URL it tries.
 pub const UNKNOWN_SOURCE: &str = "_unknown";
-
-/// A reload's result, the `result` label of [`CONFIG_RELOADS_TOTAL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReloadResult {
-    Success,
-    Failure,
-}
-
-impl ReloadResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReloadResult::Success => "success",
-            ReloadResult::Failure => "failure",
-        }
-    }
-}
-
-impl EncodeLabelValue for ReloadResult {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&self.as_str(), encoder)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ReloadLabels {
-    result: ReloadResult,
-}
 
 /// How one webhook ended, the `transition` label of [`WEBHOOKS_TOTAL`].
 ///
@@ -93,23 +118,6 @@ pub fn outcome_for_status(status: u16) -> WebhookOutcome {
     }
 }
 
-/// A `source` label value: an interned `Arc<str>`, so recording clones a reference
-/// count instead of allocating a string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct SourceLabel(Arc<str>);
-
-impl EncodeLabelValue for SourceLabel {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&&*self.0, encoder)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct WebhookLabels {
-    source: SourceLabel,
-    transition: &'static str,
-}
-
 /// The process's metrics: a cheap-clone handle over one registry.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -124,6 +132,8 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
+    edges: Edges,
+    store_duration: HistogramFamily<OpLabels>,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -176,6 +186,10 @@ impl Metrics {
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
         }
+        let edges = Edges::default();
+        let store_duration: HistogramFamily<OpLabels> =
+            Family::new_with_constructor(store_histogram);
+        register_edges(&mut registry, &edges, &store_duration);
 
         Metrics {
             inner: Arc::new(Inner {
@@ -185,6 +199,8 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
+                edges,
+                store_duration,
                 sources: RwLock::default(),
             }),
         }
@@ -262,6 +278,106 @@ impl Metrics {
         self.inner.webhooks.get_or_create(&labels).get()
     }
 
+    /// Creates the per-source series of every configured source at zero, so a fresh
+    /// scrape lists them (at startup, and at each scrape for sources added by a reload).
+    pub fn register_sources<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            let labels = SourceOnly {
+                source: self.source_label(id),
+            };
+            drop(self.inner.edges.rate_limited.get_or_create(&labels));
+            drop(self.inner.edges.open_limited.get_or_create(&labels));
+            drop(self.inner.edges.open_incidents.get_or_create(&labels));
+        }
+    }
+
+    /// A webhook refused by its source's rate limit.
+    pub fn rate_limited(&self, source: &str) {
+        let labels = SourceOnly {
+            source: self.source_label(source),
+        };
+        self.inner.edges.rate_limited.get_or_create(&labels).inc();
+    }
+
+    /// An open refused because its source is at `max_open`.
+    pub fn open_limited(&self, source: &str) {
+        let labels = SourceOnly {
+            source: self.source_label(source),
+        };
+        self.inner.edges.open_limited.get_or_create(&labels).inc();
+    }
+
+    /// A 4xx answer. `source`: a configured id, [`UNKNOWN_SOURCE`] or [`API_SOURCE`].
+    pub fn client_error(&self, source: &str, code: &'static str) {
+        let labels = ClientErrorLabels {
+            source: self.source_label(source),
+            code,
+        };
+        self.inner.edges.client_errors.get_or_create(&labels).inc();
+    }
+
+    /// 4xx answers counted so far for (`source`, `code`).
+    pub fn client_errors(&self, source: &str, code: &'static str) -> u64 {
+        let labels = ClientErrorLabels {
+            source: self.source_label(source),
+            code,
+        };
+        self.inner.edges.client_errors.get_or_create(&labels).get()
+    }
+
+    /// A title or labels cut to the limits; `field` names which.
+    pub fn truncated(&self, field: &'static str) {
+        self.inner
+            .edges
+            .truncations
+            .get_or_create(&FieldLabels { field })
+            .inc();
+    }
+
+    /// A connection opened (`+1`) or closed (`-1`).
+    pub fn connection_delta(&self, delta: i64) {
+        self.inner.edges.open_connections.inc_by(delta);
+    }
+
+    /// The accept loop reached `limits.max_connections`.
+    pub fn connection_limit_reached(&self) {
+        self.inner.edges.connection_limit_reached.inc();
+    }
+
+    /// Sets the open-incident gauge of `source`.
+    pub fn set_open_incidents(&self, source: &str, open: u64) {
+        let labels = SourceOnly {
+            source: self.source_label(source),
+        };
+        let open = i64::try_from(open).unwrap_or(i64::MAX);
+        self.inner
+            .edges
+            .open_incidents
+            .get_or_create(&labels)
+            .set(open);
+    }
+
+    /// Drops the open-incident gauges (before setting the configured sources' afresh, so
+    /// a source removed by a reload leaves no stale series).
+    pub fn clear_open_incidents(&self) {
+        self.inner.edges.open_incidents.clear();
+    }
+
+    /// One store call of kind `op` that took `elapsed`; `error` names its failure kind.
+    pub fn store_call(&self, op: &'static str, elapsed: Duration, error: Option<&'static str>) {
+        self.inner
+            .store_duration
+            .get_or_create(&OpLabels { op })
+            .observe(elapsed.as_secs_f64());
+        if let Some(kind) = error {
+            self.inner
+                .edges
+                .store_errors
+                .get_or_create(&KindLabels { kind })
+                .inc();
+        }
+    }
+
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -278,9 +394,70 @@ fn counter_base(name: &'static str) -> &'static str {
     name.strip_suffix("_total").unwrap_or(name)
 }
 
+fn register_edges(registry: &mut Registry, e: &Edges, store_duration: &HistogramFamily<OpLabels>) {
+    let r = registry;
+    r.register(
+        counter_base(RATE_LIMITED_TOTAL),
+        "Webhooks refused by their source's rate limit (429)",
+        e.rate_limited.clone(),
+    );
+    r.register(
+        counter_base(OPEN_LIMIT_REJECTIONS_TOTAL),
+        "Opens refused because the source had max_open incidents open (429)",
+        e.open_limited.clone(),
+    );
+    r.register(
+        counter_base(CLIENT_ERRORS_TOTAL),
+        "Requests answered with a 4xx, by source and error code",
+        e.client_errors.clone(),
+    );
+    r.register(
+        counter_base(TRUNCATIONS_TOTAL),
+        "Titles and labels cut to the configured limits, by field",
+        e.truncations.clone(),
+    );
+    r.register(
+        counter_base(CONNECTION_LIMIT_REACHED_TOTAL),
+        "Times the server reached limits.max_connections and paused accepting",
+        e.connection_limit_reached.clone(),
+    );
+    r.register(
+        counter_base(STORE_ERRORS_TOTAL),
+        "Failed store calls by kind",
+        e.store_errors.clone(),
+    );
+    r.register(
+        OPEN_CONNECTIONS,
+        "Connections open now",
+        e.open_connections.clone(),
+    );
+    r.register(
+        OPEN_INCIDENTS,
+        "Open incidents by source, read from the store at each scrape",
+        e.open_incidents.clone(),
+    );
+    r.register(
+        STORE_DURATION_SECONDS,
+        "Time of store calls by operation, in seconds",
+        store_duration.clone(),
+    );
+    r.register(
+        BUILD_INFO.strip_suffix("_info").unwrap_or(BUILD_INFO),
+        "The running build",
+        Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+    );
+    for kind in ["unavailable", "corrupt"] {
+        drop(e.store_errors.get_or_create(&KindLabels { kind }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text_of(m: &Metrics) -> String {
+        m.encode()
+    }
 
     #[test]
     fn text_output_names_every_metric() {
@@ -288,18 +465,29 @@ mod tests {
         m.reload_succeeded(1_700_000_000.5);
         m.record_webhook("statuscake", "opened", Duration::from_millis(3));
         let text = m.encode();
-        for name in [
-            CONFIG_LAST_RELOAD_SUCCESSFUL,
-            CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
-            CONFIG_RELOADS_TOTAL,
-            WEBHOOKS_TOTAL,
-            WEBHOOK_DURATION_SECONDS,
-        ] {
+        m.register_sources(["statuscake"]);
+        m.store_call("apply", Duration::from_millis(1), Some("unavailable"));
+        for name in NAMES {
+            let family = counter_base(name);
+            let family = if *name == BUILD_INFO {
+                "alertgate_build"
+            } else {
+                family
+            };
             assert!(
-                text.contains(&format!("# TYPE {}", counter_base(name))),
+                text_of(&m).contains(&format!("# TYPE {family} ")),
                 "{name}\n{text}"
             );
         }
+        let text = m.encode();
+        assert!(text.contains(&format!(
+            "alertgate_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert!(text.contains("alertgate_rate_limited_total{source=\"statuscake\"} 0\n"));
+        assert!(text.contains("alertgate_open_incidents{source=\"statuscake\"} 0\n"));
+        assert!(text.contains("alertgate_store_errors_total{kind=\"unavailable\"} 1\n"));
+        assert!(text.contains("alertgate_store_duration_seconds_count{op=\"apply\"} 1\n"));
         assert!(
             text.contains("alertgate_config_last_reload_successful 1\n"),
             "{text}"

@@ -233,7 +233,10 @@ pub(crate) fn check(
     let log_format = match raw.log_format.as_deref() {
         None => LogFormat::Text,
         Some(text) => LogFormat::parse(text).unwrap_or_else(|| {
-            errors.push("log_format", format!("invalid {text:?}: expected text or json"));
+            errors.push(
+                "log_format",
+                format!("invalid {text:?}: expected text or json"),
+            );
             LogFormat::Text
         }),
     };

@@ -69,7 +69,7 @@ pub(super) async fn list_incidents<B>(
         limit,
         cursor: query_param(query, "cursor")?.map(std::borrow::Cow::into_owned),
     };
-    let page = state.store().list(&list).await?;
+    let page = state.store_call("list", state.store().list(&list)).await?;
     let body = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(ok_json(StatusCode::OK, &body))
 }
@@ -83,8 +83,7 @@ pub(super) async fn get_incident<B>(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     authorize_admin(snapshot, request)?;
     let incident = state
-        .store()
-        .get(id)
+        .store_call("get", state.store().get(id))
         .await?
         .ok_or(ApiError::NotFound("unknown incident"))?;
     let body = serde_json::to_value(&incident).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -99,9 +98,14 @@ pub(super) fn healthy(snapshot: &Snapshot) -> Response<Full<Bytes>> {
     )
 }
 
-/// `GET /-/ready`: config loaded (there is a snapshot) and the store answers.
+/// `GET /-/ready`: config loaded (there is a snapshot), the store answers, and no
+/// shutdown has begun (503 `shutting_down` from SIGTERM on).
 pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Full<Bytes>> {
-    match state.store().ping().await {
+    if state.is_draining() {
+        // Not logged: the shutdown itself was, once.
+        return ApiError::ShuttingDown.into_response();
+    }
+    match state.store_call("ping", state.store().ping()).await {
         Ok(()) => ok_json(
             StatusCode::OK,
             &serde_json::json!({

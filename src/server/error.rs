@@ -53,6 +53,17 @@ pub enum ApiError {
     /// The mapping cannot evaluate the payload (422); names the field.
     #[error("{0}")]
     Rejected(#[from] Rejection),
+    /// The source's `rate_limit` bucket is empty (429); `retry_after` in seconds.
+    #[error("rate limit of this source reached: retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The source already has `max_open` incidents open; this open would add one (429).
+    #[error(
+        "this source has {max_open} open incidents (sources.<id>.max_open): not opening another"
+    )]
+    TooManyOpen { max_open: u64 },
+    /// The process is shutting down (`/-/ready` 503 during `limits.shutdown_delay`).
+    #[error("shutting down")]
+    ShuttingDown,
     /// The store cannot serve now (503); the detail is logged, not sent.
     #[error("store unavailable, retry later")]
     Unavailable(String),
@@ -96,7 +107,10 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } | ApiError::TooManyOpen { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +128,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedType(_) => "unsupported_media_type",
             ApiError::Rejected(_) => "unprocessable_payload",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyOpen { .. } => "too_many_open_incidents",
+            ApiError::ShuttingDown => "shutting_down",
             ApiError::Unavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -146,8 +163,11 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 headers.insert(ALLOW, HeaderValue::from_static(allow));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            }
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             ApiError::TooLarge { .. } => {
                 // The body stays unread, so the connection cannot carry another request:

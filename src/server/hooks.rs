@@ -16,10 +16,11 @@ use super::auth::authorize_source;
 use super::error::ApiError;
 use super::http::{check_content_length, ok_json, read_body};
 use super::state::AppState;
+use crate::bounds::{self, EventBounds};
 use crate::clock;
-use crate::config::Snapshot;
+use crate::config::{Snapshot, Source};
 use crate::engine;
-use crate::outcome::{Action, Priority};
+use crate::outcome::{Action, Outcome, Priority};
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -41,6 +42,17 @@ where
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
+    // After the token: a wrong token never spends a real sender's budget.
+    if let Some(limit) = source.rate_limit {
+        if let Err(retry_after) =
+            state
+                .rate_limiters()
+                .take(&source.id, limit, tokio::time::Instant::now())
+        {
+            state.metrics().rate_limited(&source.id);
+            return Err(ApiError::RateLimited { retry_after });
+        }
+    }
 
     let payload = if is_get {
         source
@@ -59,16 +71,29 @@ where
         let body = read_body(request, limit).await?;
         source.mapping.decode_body(&body, content_type.as_deref())?
     };
-    let outcome = engine::evaluate(&source.mapping, &payload)?;
+    let mut outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);
+    let limits = snapshot.limits();
+    let event_bounds = EventBounds {
+        max_fingerprint_bytes: limits.max_fingerprint_bytes,
+        max_title_bytes: limits.max_title_bytes,
+        max_label_bytes: limits.max_label_bytes,
+        max_labels: limits.max_labels,
+    };
+    for cut in bounds::apply(&mut outcome, &event_bounds)? {
+        state.metrics().truncated(cut.as_str());
+    }
 
     let (transition, incident) = if outcome.action == Action::Ignore {
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
     } else {
+        if outcome.action == Action::Open {
+            check_max_open(state, source, &outcome).await?;
+        }
+        let store = state.store();
         let applied = state
-            .store()
-            .apply(&source.id, &outcome, clock::now_ms())
+            .store_call("apply", store.apply(&source.id, &outcome, clock::now_ms()))
             .await?;
         (applied.transition, applied.incident)
     };
@@ -96,6 +121,34 @@ where
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
     Ok(response)
+}
+
+/// Refuses an open that would create a source's `max_open + 1`-th open incident; an
+/// open of a key already open (an update) passes. Count and apply are two steps, so
+/// replicas racing at the cap may overshoot it by a few.
+async fn check_max_open(
+    state: &AppState,
+    source: &Source,
+    outcome: &Outcome,
+) -> Result<(), ApiError> {
+    let store = state.store();
+    let open = state
+        .store_call("open_count", store.open_count(&source.id))
+        .await?;
+    if open < source.max_open {
+        return Ok(());
+    }
+    let fingerprint = outcome.fingerprint.as_deref().unwrap_or_default();
+    if state
+        .store_call("is_open", store.is_open(&source.id, fingerprint))
+        .await?
+    {
+        return Ok(());
+    }
+    state.metrics().open_limited(&source.id);
+    Err(ApiError::TooManyOpen {
+        max_open: source.max_open,
+    })
 }
 
 /// The 202 answer to a webhook.

@@ -1,14 +1,19 @@
 //! The state every request shares: a cheap-clone handle on the current snapshot, the
 //! store, the metrics and (when serving from a config file) the reloader.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
+use super::limiter::RateLimiters;
+use super::lograte::LogLimiter;
 use crate::config::Snapshot;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Header that may carry a source's token (the query's `token` is the other place).
 pub const TOKEN_HEADER: &str = "x-itoc360-token";
@@ -22,6 +27,29 @@ pub struct AppState {
     /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
+    edges: Arc<Edges>,
+}
+
+/// Per-process state of the production limits and of shutdown.
+#[derive(Debug)]
+struct Edges {
+    rate_limiters: RateLimiters,
+    log_limiter: LogLimiter,
+    /// Set on SIGTERM: `/-/ready` answers 503 from then on.
+    draining: AtomicBool,
+    /// `true` once the listener closes: long-lived streams end at once.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Edges {
+    fn default() -> Self {
+        Edges {
+            rate_limiters: RateLimiters::default(),
+            log_limiter: LogLimiter::default(),
+            draining: AtomicBool::new(false),
+            closing: watch::Sender::new(false),
+        }
+    }
 }
 
 impl AppState {
@@ -32,6 +60,7 @@ impl AppState {
             store,
             metrics: Metrics::new(),
             reloader: None,
+            edges: Arc::default(),
         }
     }
 
@@ -42,6 +71,7 @@ impl AppState {
             store,
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
+            edges: Arc::default(),
         }
     }
 
@@ -71,5 +101,51 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub(super) fn rate_limiters(&self) -> &RateLimiters {
+        &self.edges.rate_limiters
+    }
+
+    pub(super) fn log_limiter(&self) -> &LogLimiter {
+        &self.edges.log_limiter
+    }
+
+    /// From SIGTERM on: `/-/ready` answers 503 while requests are still served.
+    pub fn begin_draining(&self) {
+        self.edges.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.edges.draining.load(Ordering::Relaxed)
+    }
+
+    /// Tells every long-lived stream to end now (the listener is closing).
+    pub fn close_streams(&self) {
+        self.edges.closing.send_replace(true);
+    }
+
+    /// For streaming handlers: `select!` on `closing.wait_for(|c| *c)` and end the stream
+    /// when it completes.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.edges.closing.subscribe()
+    }
+
+    /// Runs one store call, timing it (`alertgate_store_duration_seconds{op}`) and
+    /// counting its failure (`alertgate_store_errors_total{kind}`).
+    pub(super) async fn store_call<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = tokio::time::Instant::now();
+        let result = call.await;
+        let kind = match &result {
+            Err(StoreError::Unavailable(_)) => Some("unavailable"),
+            Err(StoreError::Corrupt(_)) => Some("corrupt"),
+            Ok(_) | Err(StoreError::BadCursor(_)) => None,
+        };
+        self.metrics.store_call(op, started.elapsed(), kind);
+        result
     }
 }

@@ -29,11 +29,13 @@ use super::model::{
     ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,
 };
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, Outcome};
 
 mod index;
+mod record;
 
 use self::index::StatusIndex;
+use self::record::{Event, Record};
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -98,61 +100,6 @@ struct KeyState {
 impl KeyState {
     fn is_empty(&self) -> bool {
         self.open.is_none() && self.last_event_time.is_none()
-    }
-}
-
-/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
-/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
-#[derive(Debug, Clone)]
-struct Record {
-    source: Arc<str>,
-    fingerprint: Arc<str>,
-    status: Status,
-    priority: Option<Priority>,
-    title: Option<Arc<str>>,
-    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
-    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
-    labels: Labels,
-    opened_at: i64,
-    last_event_at: i64,
-    resolved_at: Option<i64>,
-    event_count: u64,
-}
-
-impl Record {
-    fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
-        Ok(Incident {
-            id: id.to_string(),
-            source: Arc::clone(&self.source),
-            fingerprint: Arc::clone(&self.fingerprint),
-            status: self.status,
-            priority: self.priority,
-            title: self.title.clone(),
-            labels: self.labels.clone(),
-            opened_at: self.opened_at,
-            last_event_at: self.last_event_at,
-            resolved_at: self.resolved_at,
-            event_count: self.event_count,
-        })
-    }
-}
-
-/// One entry of the event ring: the incident as it stood after the step.
-#[derive(Debug, Clone)]
-struct Event {
-    transition: Transition,
-    at: i64,
-    id: u64,
-    record: Record,
-}
-
-impl Event {
-    fn to_event(&self) -> Result<IncidentEvent, StoreError> {
-        Ok(IncidentEvent {
-            transition: self.transition,
-            at: self.at,
-            incident: self.record.to_incident(self.id)?,
-        })
     }
 }
 

@@ -218,7 +218,11 @@ async fn keys_made_by_resolves_of_nothing_are_bounded_like_resolved_incidents() 
             .expect("resolve of nothing");
         assert_eq!(applied.transition, Transition::AlreadyResolved);
     }
-    assert_eq!(s.record_count(), 1_000, "keys left after 100k resolves of nothing");
+    assert_eq!(
+        s.record_count(),
+        1_000,
+        "keys left after 100k resolves of nothing"
+    );
     assert_eq!(s.incident_count(), 0);
     // The newest keys still remember their time: an older open is stale…
     let late = s
