@@ -48,6 +48,16 @@ pub fn redis_store_yaml(url: &str) -> String {
 /// Writes a config dir (config.yaml + a copy of the shipped mappings) and builds its
 /// snapshot. `extra` is appended to the config (limits and the like).
 pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot) {
+    config_dir_with(store_yaml, "", extra)
+}
+
+/// As `config_dir`, with `generic_extra` (YAML lines indented 4 spaces) added to the
+/// `generic` source.
+pub fn config_dir_with(
+    store_yaml: &str,
+    generic_extra: &str,
+    extra: &str,
+) -> (tempfile::TempDir, Snapshot) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mappings = dir.path().join("mappings");
     std::fs::create_dir(&mappings).expect("mappings dir");
@@ -65,7 +75,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
     )
     .expect("generic mapping");
     let text = format!(
-        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
+        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n{generic_extra}\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
     );
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, text).expect("write config");
@@ -104,9 +114,19 @@ impl Gateway {
 
     /// As `start`, with `extra` appended to the config.
     pub async fn start_with(backend: Backend, extra: &str) -> Option<Gateway> {
+        Self::start_generic(backend, "", extra).await
+    }
+
+    /// As `start_with`, with `generic_extra` added to the `generic` source's settings.
+    pub async fn start_generic(
+        backend: Backend,
+        generic_extra: &str,
+        extra: &str,
+    ) -> Option<Gateway> {
         match backend {
             Backend::Memory => {
-                let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+                let (dir, snapshot) =
+                    config_dir_with("store:\n  backend: memory", generic_extra, extra);
                 let store = Store::Memory(MemoryStore::new(MemorySettings {
                     event_stream_len: 1000,
                     ..MemorySettings::default()
@@ -115,7 +135,8 @@ impl Gateway {
             }
             Backend::Redis => {
                 let redis = TestRedis::start()?;
-                let (dir, snapshot) = config_dir(&redis_store_yaml(&redis.url()), extra);
+                let (dir, snapshot) =
+                    config_dir_with(&redis_store_yaml(&redis.url()), generic_extra, extra);
                 let store = redis_store(&snapshot).await;
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
             }

@@ -9,6 +9,7 @@ mod test_redis;
 mod api;
 mod cli;
 mod errors;
+mod limits;
 mod outage;
 mod race;
 mod webhooks;
