@@ -7,6 +7,7 @@ mod relay;
 mod test_redis;
 
 mod api;
+mod binary;
 mod cli;
 mod errors;
 mod limits;
