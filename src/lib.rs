@@ -1,7 +1,7 @@
 //! alertgate: a config-driven webhook gateway for incident management.
 //!
 //! Data flows one way through these modules (docs/design.md §2): `cli` → `app` →
-//! `server` → `reload` → `config` → `selftest`/`engine` → `mapping` → `store` → `decode`
+//! `server` → `reload` → `config` → `selftest`/`engine` → `mapping` → `store` → `decode`, `bounds`
 //! → `yaml` → `outcome`, with `metrics` and `clock` beside them. Nothing imports upward,
 //! and `tests/architecture.rs` fails the build on any import cycle.
 
