@@ -301,4 +301,59 @@ mod tests {
             "{errors:?}"
         );
     }
+
+    #[test]
+    fn production_limits_default_parse_and_refuse_nonsense() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = Overrides::default();
+        let source = "sources:\n  sc:\n    integration: statuscake\n    tokens: [x]\n";
+        let old = snapshot_with(dir.path(), &format!("  backend: memory\n{source}"), &none)
+            .expect("defaults");
+        assert_eq!(old.settings.limits, Limits::default());
+        assert_eq!(old.sources["sc"].rate_limit, None);
+        assert_eq!(old.sources["sc"].max_open, 100_000);
+        assert_eq!(old.settings.log_format, LogFormat::Text);
+        let set = format!(
+            "  backend: memory\n{source}    rate_limit: {{ per_second: 2.5 }}\n    max_open: 3\n\
+             limits:\n  shutdown_delay: 0s\n  max_connections: 8\nlog_format: json\n"
+        );
+        let new = snapshot_with(dir.path(), &set, &none).expect("set");
+        assert_eq!(
+            new.sources["sc"].rate_limit,
+            Some(RateLimit {
+                per_second: 2.5,
+                burst: 3
+            })
+        );
+        assert_eq!(new.sources["sc"].max_open, 3);
+        assert_eq!(
+            old.restart_needed(&new),
+            vec!["limits.max_connections", "log_format"]
+        );
+        for (bad, path) in [
+            (
+                "    rate_limit: { per_second: 0 }\n",
+                "sources.sc.rate_limit.per_second",
+            ),
+            (
+                "    rate_limit: { per_second: 1, burst: 0 }\n",
+                "sources.sc.rate_limit.burst",
+            ),
+            ("    max_open: 0\n", "sources.sc.max_open"),
+            (
+                "limits:\n  max_labels: 1\n  max_title_bytes: 0\n",
+                "limits.max_title_bytes",
+            ),
+            ("limits:\n  shutdown_delay: soon\n", "limits.shutdown_delay"),
+            ("log_format: xml\n", "log_format"),
+        ] {
+            let errors = snapshot_with(
+                dir.path(),
+                &format!("  backend: memory\n{source}{bad}"),
+                &none,
+            )
+            .expect_err(bad);
+            assert!(errors.iter().any(|e| e.path == path), "{bad}: {errors:?}");
+        }
+    }
 }
