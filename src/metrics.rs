@@ -61,6 +61,8 @@ pub const STORE_ERRORS_TOTAL: &str = "alertgate_store_errors_total";
 /// Always 1, labelled with the crate `version` (an info metric: the scrape shows
 /// `alertgate_build_info{version="…"} 1`).
 pub const BUILD_INFO: &str = "alertgate_build_info";
+/// Gauge: 1 while the incident store is connected, 0 while not.
+pub const STORE_UP: &str = "alertgate_store_up";
 
 /// Every metric family name as a scrape shows it (dashboards and alert rules are
 /// checked against this list).
@@ -80,6 +82,7 @@ pub const NAMES: &[&str] = &[
     STORE_DURATION_SECONDS,
     STORE_ERRORS_TOTAL,
     BUILD_INFO,
+    STORE_UP,
 ];
 
 /// The `source` label of client errors off the webhook routes (admin API, probes).
@@ -134,6 +137,8 @@ struct Inner {
     webhook_duration: Histogram,
     edges: Edges,
     store_duration: HistogramFamily<OpLabels>,
+    /// `alertgate_store_up`: set from the store's state at each scrape.
+    store_up: Gauge,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -156,6 +161,12 @@ impl Metrics {
         let webhook_duration = Histogram::new(exponential_buckets(0.0005, 2.5, 10));
 
         let mut registry = Registry::default();
+        let store_up = Gauge::default();
+        registry.register(
+            STORE_UP,
+            "Whether the incident store is connected (1) or not (0); memory is always 1",
+            store_up.clone(),
+        );
         registry.register(
             CONFIG_LAST_RELOAD_SUCCESSFUL,
             "Whether the last configuration reload attempt succeeded (1) or failed (0)",
@@ -174,7 +185,8 @@ impl Metrics {
         );
         registry.register(
             counter_base(WEBHOOKS_TOTAL),
-            "Webhooks handled by source and transition (rejected = 4xx, error = 5xx)",
+            "Webhook events handled by source and transition, each element of a fan-out \
+             payload counted (rejected = 4xx, error = 5xx)",
             webhooks.clone(),
         );
         registry.register(
@@ -201,6 +213,7 @@ impl Metrics {
                 webhook_duration,
                 edges,
                 store_duration,
+                store_up,
                 sources: RwLock::default(),
             }),
         }
@@ -247,6 +260,27 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
+        self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one fan-out request: each element's outcome in [`WEBHOOKS_TOTAL`] (an
+    /// empty list counts nothing there), the request once in the duration histogram.
+    pub fn record_webhook_items(
+        &self,
+        source: &str,
+        outcomes: &[WebhookOutcome],
+        elapsed: Duration,
+    ) {
+        let label = self.source_label(source);
+        for outcome in outcomes {
+            self.inner
+                .webhooks
+                .get_or_create(&WebhookLabels {
+                    source: label.clone(),
+                    transition: outcome,
+                })
+                .inc();
+        }
         self.inner.webhook_duration.observe(elapsed.as_secs_f64());
     }
 
@@ -376,6 +410,11 @@ impl Metrics {
                 .get_or_create(&KindLabels { kind })
                 .inc();
         }
+    }
+
+    /// Sets `alertgate_store_up`.
+    pub fn set_store_up(&self, up: bool) {
+        self.inner.store_up.set(i64::from(up));
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).

@@ -9,28 +9,28 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::raw::{BackendConfig, FileConfig, SourceConfig};
+use super::limits::{
+    check_limits, check_source_limits, parse_duration, Limits, LogFormat, RateLimit,
+};
+use super::raw::{BackendConfig, FileConfig};
 use crate::store::{
-    MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
 };
 use crate::yaml::Errors;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
 pub const DEFAULT_KEY_PREFIX: &str = "alertgate:";
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
-pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
-pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::ZERO;
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-pub const DEFAULT_MAX_FINGERPRINT_BYTES: usize = 1024;
-pub const DEFAULT_MAX_TITLE_BYTES: usize = 1024;
-pub const DEFAULT_MAX_LABEL_BYTES: usize = 1024;
-pub const DEFAULT_MAX_LABELS: usize = 64;
-pub const DEFAULT_MAX_OPEN: u64 = 100_000;
+/// The methods a source accepts unless it lists its own.
+pub const DEFAULT_METHODS: [http::Method; 2] = [http::Method::GET, http::Method::POST];
+/// The methods a source may list.
+pub const KNOWN_METHODS: [http::Method; 4] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+];
 
 /// The checked config: addresses parsed, paths resolved, tokens kept only as digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,37 +45,12 @@ pub struct Settings {
     pub limits: Limits,
     /// `log_format`: read before the rest (the logger starts first); checked here.
     pub log_format: LogFormat,
+    /// Where senders reach us, without a trailing slash (`public_url`, default
+    /// `http://{listen}`): the base of every webhook URL alertgate prints.
+    pub public_url: String,
+    /// Resolved against the config file's folder; may not exist.
+    pub sources_dir: PathBuf,
 }
-
-/// How log lines are written to stderr.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-impl LogFormat {
-    pub fn parse(text: &str) -> Option<LogFormat> {
-        match text.trim() {
-            "text" => Some(LogFormat::Text),
-            "json" => Some(LogFormat::Json),
-            _ => None,
-        }
-    }
-}
-
-/// A source's token bucket (`sources.{id}.rate_limit`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    /// Tokens added per second, > 0.
-    pub per_second: f64,
-    /// Bucket size, >= 1.
-    pub burst: u32,
-}
-
-// `per_second` is checked finite and positive, so equality is total on what we build.
-impl Eq for RateLimit {}
 
 /// The store backend to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,42 +77,12 @@ pub struct SourceSettings {
     pub rate_limit: Option<RateLimit>,
     /// Most open incidents of this source.
     pub max_open: u64,
-}
-
-/// Bounds, all with defaults; each can change on reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_body_bytes: u64,
-    pub header_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub shutdown_grace: Duration,
-    pub max_page_size: usize,
-    /// Time `/-/ready` answers 503 after SIGTERM before the listener closes; may be zero.
-    pub shutdown_delay: Duration,
-    /// Connections open at once (restart needed).
-    pub max_connections: usize,
-    pub max_fingerprint_bytes: usize,
-    pub max_title_bytes: usize,
-    pub max_label_bytes: usize,
-    pub max_labels: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
-            max_page_size: DEFAULT_MAX_PAGE_SIZE,
-            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_fingerprint_bytes: DEFAULT_MAX_FINGERPRINT_BYTES,
-            max_title_bytes: DEFAULT_MAX_TITLE_BYTES,
-            max_label_bytes: DEFAULT_MAX_LABEL_BYTES,
-            max_labels: DEFAULT_MAX_LABELS,
-        }
-    }
+    /// Tokens kept through a rotation's overlap: accepted until the time (Unix ms).
+    pub expiring: Vec<(TokenDigest, i64)>,
+    /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
+    pub file: Option<PathBuf>,
+    /// The methods it accepts, in the order written (the `Allow` header's order).
+    pub methods: Vec<http::Method>,
 }
 
 /// The SHA-256 of a secret token. Tokens are compared digest to digest in constant time,
@@ -163,6 +108,28 @@ impl TokenDigest {
     }
 }
 
+impl TokenDigest {
+    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
+    /// `now_ms`; every entry is compared, expired or not.
+    pub fn matches_any_live(
+        accepted: &[TokenDigest],
+        expiring: &[(TokenDigest, i64)],
+        presented: &str,
+        now_ms: i64,
+    ) -> bool {
+        let presented = TokenDigest::of(presented);
+        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
+            found | t.0.ct_eq(&presented.0)
+        });
+        expiring
+            .iter()
+            .fold(found, |found, (t, end)| {
+                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
+            })
+            .into()
+    }
+}
+
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenDigest(…)")
@@ -173,6 +140,7 @@ impl fmt::Debug for TokenDigest {
 pub(crate) fn check(
     raw: FileConfig,
     mappings_dir: PathBuf,
+    sources_dir: PathBuf,
     overrides: &Overrides,
     errors: &mut Errors<'_>,
 ) -> Option<Settings> {
@@ -216,6 +184,7 @@ pub(crate) fn check(
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
         let (rate_limit, max_open) = check_source_limits(&path, source, errors);
+        let methods = check_methods(&path, source.methods.as_deref(), errors);
         sources.insert(
             id.clone(),
             SourceSettings {
@@ -223,6 +192,9 @@ pub(crate) fn check(
                 tokens,
                 rate_limit,
                 max_open,
+                expiring: Vec::new(),
+                file: None,
+                methods,
             },
         );
     }
@@ -240,8 +212,23 @@ pub(crate) fn check(
             LogFormat::Text
         }),
     };
+    let listen = listen?;
+    let public_url = match raw.public_url.as_deref().map(str::trim) {
+        None | Some("") => format!("http://{listen}"),
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains('?') {
+                errors.push(
+                    "public_url",
+                    format!("invalid url {url:?}: expected http(s)://host[:port][/path], no query"),
+                );
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+    };
     Some(Settings {
-        listen: listen?,
+        listen,
+        public_url,
+        sources_dir,
         mappings_dir,
         store: store?,
         sources,
@@ -251,37 +238,35 @@ pub(crate) fn check(
     })
 }
 
-/// `sources.{id}.rate_limit` and `.max_open`.
-fn check_source_limits(
+fn check_methods(
     path: &str,
-    source: &SourceConfig,
+    listed: Option<&[String]>,
     errors: &mut Errors<'_>,
-) -> (Option<RateLimit>, u64) {
-    let max_open = source.max_open.unwrap_or(DEFAULT_MAX_OPEN);
-    if max_open == 0 {
-        errors.push(format!("{path}.max_open"), "must be at least 1");
+) -> Vec<http::Method> {
+    let Some(listed) = listed else {
+        return DEFAULT_METHODS.to_vec();
+    };
+    if listed.is_empty() {
+        errors.push(format!("{path}.methods"), "list at least one method");
     }
-    let rate_limit = source.rate_limit.and_then(|r| {
-        if !(r.per_second.is_finite() && r.per_second > 0.0) {
-            errors.push(
-                format!("{path}.rate_limit.per_second"),
-                "must be a positive number",
-            );
-            return None;
+    let mut methods = Vec::with_capacity(listed.len());
+    for (i, name) in listed.iter().enumerate() {
+        let upper = name.to_ascii_uppercase();
+        match KNOWN_METHODS.iter().find(|m| m.as_str() == upper) {
+            Some(m) if methods.contains(m) => {
+                errors.push(
+                    format!("{path}.methods[{i}]"),
+                    format!("{upper} is listed twice"),
+                );
+            }
+            Some(m) => methods.push(m.clone()),
+            None => errors.push(
+                format!("{path}.methods[{i}]"),
+                format!("unknown method {name:?}: expected GET, POST, PUT or PATCH"),
+            ),
         }
-        // One second's worth by default; the float→int cast saturates.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let burst = r.burst.unwrap_or(r.per_second.ceil().max(1.0) as u32);
-        if burst == 0 {
-            errors.push(format!("{path}.rate_limit.burst"), "must be at least 1");
-            return None;
-        }
-        Some(RateLimit {
-            per_second: r.per_second,
-            burst,
-        })
-    });
-    (rate_limit, max_open)
+    }
+    methods
 }
 
 fn check_store(
@@ -314,7 +299,10 @@ fn check_store(
                 ("url", store.url.is_some()),
                 ("key_prefix", store.key_prefix.is_some()),
                 ("resolved_ttl", store.resolved_ttl.is_some()),
-            ] {
+            ]
+            .into_iter()
+            .chain(super::redis_store::keys_set(store))
+            {
                 if set {
                     errors.push(
                         format!("store.{key}"),
@@ -328,17 +316,7 @@ fn check_store(
             }))
         }
         BackendConfig::Redis => {
-            let Some(url) = overrides.redis_url.clone().or_else(|| store.url.clone()) else {
-                errors.push("store", "the redis backend needs a `url`");
-                return None;
-            };
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("unix://")
-                || url.starts_with("redis+unix://"))
-            {
-                errors.push("store.url", "expected a redis:// or rediss:// url");
-            }
+            let target = super::redis_store::target(store, overrides.redis_url.as_deref(), errors)?;
             let resolved_ttl = match &store.resolved_ttl {
                 None => DEFAULT_RESOLVED_TTL,
                 Some(text) => match parse_duration(text) {
@@ -355,105 +333,43 @@ fn check_store(
                     }
                 },
             };
+            let replica_ack_timeout = match &store.replica_ack_timeout {
+                None => DEFAULT_REPLICA_ACK_TIMEOUT,
+                Some(text) => match parse_duration(text) {
+                    Some(d) if d >= Duration::from_millis(1) => d,
+                    _ => {
+                        errors.push(
+                            "store.replica_ack_timeout",
+                            format!("invalid duration {text:?}: expected e.g. 500ms or 2s"),
+                        );
+                        return None;
+                    }
+                },
+            };
+            let key_prefix = store
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
+            if key_prefix.contains(['{', '}']) {
+                errors.push(
+                    "store.key_prefix",
+                    "must not contain `{` or `}` (the store's keys carry Redis Cluster hash tags)",
+                );
+            }
+            let buckets = super::redis_store::buckets(store, &target, errors)?;
             Some(StoreSettings::Redis(RedisSettings {
-                url,
-                key_prefix: store
-                    .key_prefix
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
+                tls: store.tls.as_ref().map(|t| TlsSettings {
+                    ca_file: t.ca_file.as_ref().map(PathBuf::from),
+                }),
+                target,
+                key_prefix,
                 event_stream_len,
                 resolved_ttl,
+                buckets,
+                min_replicas_ack: store.min_replicas_ack.unwrap_or(0),
+                replica_ack_timeout,
             }))
         }
-    }
-}
-
-fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
-    let l = &raw.limits;
-    let mut ok = true;
-    let mut duration = |key: &str, text: &Option<String>, default: Duration| match text {
-        None => default,
-        Some(text) => match parse_duration(text) {
-            Some(d) if !d.is_zero() => d,
-            _ => {
-                ok = false;
-                errors.push(
-                    format!("limits.{key}"),
-                    format!("invalid duration {text:?}: expected a positive number with ms, s, m, h or d, like 10s"),
-                );
-                default
-            }
-        },
-    };
-    let limits = Limits {
-        header_read_timeout: duration(
-            "header_read_timeout",
-            &l.header_read_timeout,
-            DEFAULT_HEADER_READ_TIMEOUT,
-        ),
-        request_timeout: duration(
-            "request_timeout",
-            &l.request_timeout,
-            DEFAULT_REQUEST_TIMEOUT,
-        ),
-        shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
-        max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-        max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
-        // Zero is the default here: no delay.
-        shutdown_delay: match &l.shutdown_delay {
-            None => DEFAULT_SHUTDOWN_DELAY,
-            Some(text) => parse_duration(text).unwrap_or_else(|| {
-                ok = false;
-                errors.push(
-                    "limits.shutdown_delay",
-                    format!("invalid duration {text:?}: expected a number with ms, s, m, h or d, like 5s"),
-                );
-                DEFAULT_SHUTDOWN_DELAY
-            }),
-        },
-        max_connections: l.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
-        max_fingerprint_bytes: l
-            .max_fingerprint_bytes
-            .unwrap_or(DEFAULT_MAX_FINGERPRINT_BYTES),
-        max_title_bytes: l.max_title_bytes.unwrap_or(DEFAULT_MAX_TITLE_BYTES),
-        max_label_bytes: l.max_label_bytes.unwrap_or(DEFAULT_MAX_LABEL_BYTES),
-        max_labels: l.max_labels.unwrap_or(DEFAULT_MAX_LABELS),
-    };
-    for (key, value) in [
-        ("max_connections", limits.max_connections),
-        ("max_fingerprint_bytes", limits.max_fingerprint_bytes),
-        ("max_title_bytes", limits.max_title_bytes),
-        ("max_label_bytes", limits.max_label_bytes),
-    ] {
-        if value == 0 {
-            ok = false;
-            errors.push(format!("limits.{key}"), "must be at least 1");
-        }
-    }
-    if limits.max_body_bytes == 0 {
-        ok = false;
-        errors.push("limits.max_body_bytes", "must be at least 1");
-    }
-    if limits.max_page_size == 0 {
-        ok = false;
-        errors.push("limits.max_page_size", "must be at least 1");
-    }
-    ok.then_some(limits)
-}
-
-/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
-        _ => None,
     }
 }
 
@@ -493,5 +409,23 @@ mod tests {
         assert!(!TokenDigest::matches_any(&accepted, "ne"));
         assert!(!TokenDigest::matches_any(&[], "new"));
         assert_eq!(format!("{:?}", accepted[0]), "TokenDigest(…)");
+    }
+
+    #[test]
+    fn expiring_tokens_match_until_their_end() {
+        let accepted = [TokenDigest::of("new")];
+        let expiring = [(TokenDigest::of("old"), 1_000)];
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "new", 5_000
+        ));
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 999
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 1_000
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "other", 0
+        ));
     }
 }

@@ -15,8 +15,8 @@ use super::http::only_get;
 use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
-use crate::reload::{FailureKind, Reloader, Trigger};
-use crate::store::IncidentStore;
+use crate::reload::{Reloader, Trigger};
+use crate::store::{Health, IncidentStore, Store};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -26,28 +26,14 @@ pub(super) async fn reload<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        });
     }
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;
-    Ok(match reloader.reload(Trigger::Api).await {
-        Ok(summary) => json_response(StatusCode::OK, &to_json(&summary)?),
-        Err(failure) => {
-            let (status, code) = match failure.kind {
-                FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "config_invalid"),
-                FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "reload_failed"),
-            };
-            let body = serde_json::json!({
-                "error": {
-                    "code": code,
-                    "message": failure.to_string(),
-                    "errors": failure.errors,
-                    "version": failure.version,
-                }
-            });
-            json_response(status, &body)
-        }
-    })
+    let summary = reloader.reload(Trigger::Api).await?;
+    Ok(json_response(StatusCode::OK, &summary))
 }
 
 /// `GET /-/config`: the version serving, when it was loaded, the last reload's errors and
@@ -60,12 +46,16 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    Ok(json_response(StatusCode::OK, &to_json(&status)?))
+    let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("store".to_owned(), store_view(state));
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /metrics`: the Prometheus text format. Each scrape first creates the series of
 /// every configured source (so sources added by a reload show at once) and reads each
-/// source's open-incident count from the store (one `ZCOUNT` each on Redis); a store
+/// source's open-incident count from the store (one `ZCOUNT` per bucket on Redis); a store
 /// failure leaves that gauge out of this scrape and counts as a store error.
 pub(super) async fn metrics<B>(
     state: &AppState,
@@ -74,6 +64,7 @@ pub(super) async fn metrics<B>(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
     let m = state.metrics();
+    m.set_store_up(state.store().health() == Health::Up);
     m.register_sources(snapshot.sources.keys().map(String::as_str));
     let store = state.store();
     let mut counts = Vec::with_capacity(snapshot.sources.len());
@@ -94,12 +85,26 @@ pub(super) async fn metrics<B>(
     Ok(response)
 }
 
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    if let (Store::Redis(redis), Some(fields)) = (store, view.as_object_mut()) {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
+    }
+    view
+}
+
 fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {
     state.reloader().ok_or(ApiError::NotFound(
         "this server does not reload its configuration",
     ))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }

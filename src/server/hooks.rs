@@ -1,8 +1,10 @@
 //! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
 //!
-//! The order is the contract's (docs/design.md §2): method and source first, then the token
-//! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
-//! then the bounded body, decode, evaluate, and one store step.
+//! The order is the contract's (docs/design.md §2): source and method first (the method
+//! against the source's `methods`), then the token (before the body is read, so an
+//! unauthenticated sender cannot make us read 1 MiB), then the bounded body, the source's
+//! signature checks over its raw bytes, decode, its field checks, evaluate, and one store
+//! step — or, for a fan-out payload, one store step per element (`fanout`).
 
 use std::error::Error as StdError;
 
@@ -14,13 +16,16 @@ use serde::Serialize;
 
 use super::auth::authorize_source;
 use super::error::ApiError;
+use super::fanout;
 use super::http::{check_content_length, ok_json, read_body};
+use super::openlimit::OpenLimit;
 use super::state::AppState;
 use crate::bounds::{self, EventBounds};
 use crate::clock;
-use crate::config::{Snapshot, Source};
+use crate::config::Snapshot;
+use crate::decode;
 use crate::engine;
-use crate::outcome::{Action, Outcome, Priority};
+use crate::outcome::{Action, Priority};
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -33,12 +38,13 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let is_get = match *request.method() {
-        Method::GET => true,
-        Method::POST => false,
-        _ => return Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
-    };
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    if !source.methods.contains(request.method()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: source.allow.clone().into(),
+        });
+    }
+    let is_get = request.method() == Method::GET;
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
@@ -54,10 +60,16 @@ where
         }
     }
 
+    let now_secs = clock::now_ms().div_euclid(1000);
+    // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
+    // decoding, field checks on the decoded payload before evaluation.
     let payload = if is_get {
-        source
-            .mapping
-            .decode_query(request.uri().query().unwrap_or(""))?
+        let query = request.uri().query().unwrap_or("");
+        source.verify.check_raw(request.headers(), b"", now_secs)?;
+        match &source.decode_shape {
+            Some(shape) => decode::decode_query_shaped(query, shape)?,
+            None => source.mapping.decode_query(query)?,
+        }
     } else {
         let content_type = request
             .headers()
@@ -65,14 +77,22 @@ where
             .map(|v| {
                 v.to_str()
                     .map(str::to_owned)
-                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII".into()))
+                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII"))
             })
             .transpose()?;
+        let headers = source.verify.reads_raw().then(|| request.headers().clone());
         let body = read_body(request, limit).await?;
-        source.mapping.decode_body(&body, content_type.as_deref())?
+        if let Some(headers) = &headers {
+            source.verify.check_raw(headers, &body, now_secs)?;
+        }
+        match &source.decode_shape {
+            Some(shape) => {
+                decode::decode_shaped(&body, content_type.as_deref(), source.mapping.decode, shape)?
+            }
+            None => source.mapping.decode_body(&body, content_type.as_deref())?,
+        }
     };
-    let mut outcome = engine::evaluate(&source.mapping, &payload)?;
-    drop(payload);
+    source.verify.check_payload(&payload)?;
     let limits = snapshot.limits();
     let event_bounds = EventBounds {
         max_fingerprint_bytes: limits.max_fingerprint_bytes,
@@ -80,6 +100,31 @@ where
         max_label_bytes: limits.max_label_bytes,
         max_labels: limits.max_labels,
     };
+    if let Some(items) = engine::items(&source.mapping, &payload)? {
+        let limit = limits.max_items_per_payload;
+        if items.len() > limit {
+            return Err(ApiError::TooManyItems {
+                count: items.len(),
+                limit,
+            });
+        }
+        // Each element is bounded like a single event; one over a bound is rejected in
+        // its place (the others go on).
+        let results: Vec<_> = items
+            .iter()
+            .map(|item| {
+                let mut outcome = engine::evaluate_item(&source.mapping, &payload, item)?;
+                for cut in bounds::apply(&mut outcome, &event_bounds)? {
+                    state.metrics().truncated(cut.as_str());
+                }
+                Ok(outcome)
+            })
+            .collect();
+        drop((items, payload));
+        return Ok(fanout::apply(state, source, results).await);
+    }
+    let mut outcome = engine::evaluate(&source.mapping, &payload)?;
+    drop(payload);
     for cut in bounds::apply(&mut outcome, &event_bounds)? {
         state.metrics().truncated(cut.as_str());
     }
@@ -88,9 +133,7 @@ where
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
     } else {
-        if outcome.action == Action::Open {
-            check_max_open(state, source, &outcome).await?;
-        }
+        OpenLimit::new(state, source).check(&outcome).await?;
         let store = state.store();
         let applied = state
             .store_call("apply", store.apply(&source.id, &outcome, clock::now_ms()))
@@ -121,34 +164,6 @@ where
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
     Ok(response)
-}
-
-/// Refuses an open that would create a source's `max_open + 1`-th open incident; an
-/// open of a key already open (an update) passes. Count and apply are two steps, so
-/// replicas racing at the cap may overshoot it by a few.
-async fn check_max_open(
-    state: &AppState,
-    source: &Source,
-    outcome: &Outcome,
-) -> Result<(), ApiError> {
-    let store = state.store();
-    let open = state
-        .store_call("open_count", store.open_count(&source.id))
-        .await?;
-    if open < source.max_open {
-        return Ok(());
-    }
-    let fingerprint = outcome.fingerprint.as_deref().unwrap_or_default();
-    if state
-        .store_call("is_open", store.is_open(&source.id, fingerprint))
-        .await?
-    {
-        return Ok(());
-    }
-    state.metrics().open_limited(&source.id);
-    Err(ApiError::TooManyOpen {
-        max_open: source.max_open,
-    })
 }
 
 /// The 202 answer to a webhook.

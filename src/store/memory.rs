@@ -25,17 +25,19 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
+    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, Outcome};
 
 mod index;
 mod record;
+mod ring;
 
 use self::index::StatusIndex;
 use self::record::{Event, Record};
+use self::ring::Ring;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -125,7 +127,7 @@ struct Inner {
     /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
-    events: VecDeque<Event>,
+    events: Ring<Event>,
     /// Keys created by a resolve of nothing (no kept incident, only an `event_time`), in
     /// the order they were made: the eviction queue of such keys, bounded by
     /// `max_resolved`. An entry whose key has since gained an incident is skipped.
@@ -341,14 +343,7 @@ impl Inner {
     }
 
     fn push_event(&mut self, event: Event) {
-        let len = self.settings.event_stream_len;
-        if len == 0 {
-            return;
-        }
-        while self.events.len() >= len {
-            self.events.pop_front();
-        }
-        self.events.push_back(event);
+        self.events.push(event, self.settings.event_stream_len);
     }
 
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
@@ -448,12 +443,24 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        let events: Vec<Event> = {
-            let inner = self.lock();
-            let skip = inner.events.len().saturating_sub(limit);
-            inner.events.iter().skip(skip).cloned().collect()
-        };
-        events.iter().map(Event::to_event).collect()
+        let events = self.lock().events.newest(limit);
+        events.iter().map(|(seq, e)| e.to_event(*seq)).collect()
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
+        let (events, next) = self.lock().events.after(after, limit);
+        Ok(EventPage {
+            events: events
+                .iter()
+                .map(|(seq, e)| e.to_event(*seq))
+                .collect::<Result<_, _>>()?,
+            next_cursor: next.to_string(),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

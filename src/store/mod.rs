@@ -18,10 +18,13 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
-    Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    Applied, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status,
+    StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
-pub use self::redis::{RedisSettings, RedisStore};
+pub use self::redis::{
+    migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,
+    DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT, LAYOUT_VERSION, MAX_BUCKETS,
+};
 use crate::outcome::Outcome;
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.
@@ -32,6 +35,14 @@ pub enum Store {
 }
 
 impl Store {
+    /// The store's connection state, for readiness, metrics and `/-/config`.
+    pub fn health(&self) -> Health {
+        match self {
+            Store::Memory(_) => Health::Up,
+            Store::Redis(s) => s.health(),
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",
@@ -71,6 +82,17 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.recent_events(limit).await,
             Store::Redis(s) => s.recent_events(limit).await,
+        }
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        match self {
+            Store::Memory(s) => s.events_after(cursor, limit).await,
+            Store::Redis(s) => s.events_after(cursor, limit).await,
         }
     }
 

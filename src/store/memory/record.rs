@@ -52,8 +52,9 @@ pub(super) struct Event {
 }
 
 impl Event {
-    pub(super) fn to_event(&self) -> Result<IncidentEvent, StoreError> {
+    pub(super) fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
+            id: seq.to_string(),
             transition: self.transition,
             at: self.at,
             incident: self.record.to_incident(self.id)?,

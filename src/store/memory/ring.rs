@@ -1,0 +1,71 @@
+//! The memory store's event ring: the newest `cap` entries, each numbered by a sequence
+//! that only grows (1, 2, 3…): its event id and its `events_after` cursor.
+
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+pub(super) struct Ring<T> {
+    items: VecDeque<(u64, T)>,
+    last: u64,
+}
+
+impl<T> Default for Ring<T> {
+    fn default() -> Self {
+        Ring {
+            items: VecDeque::new(),
+            last: 0,
+        }
+    }
+}
+
+impl<T: Clone> Ring<T> {
+    /// Numbers `item` and keeps it, dropping the oldest beyond `cap` (`0` keeps none).
+    pub(super) fn push(&mut self, item: T, cap: usize) {
+        self.last += 1;
+        if cap == 0 {
+            return;
+        }
+        while self.items.len() >= cap {
+            self.items.pop_front();
+        }
+        self.items.push_back((self.last, item));
+    }
+
+    /// The newest `n`, oldest first.
+    pub(super) fn newest(&self, n: usize) -> Vec<(u64, T)> {
+        let skip = self.items.len().saturating_sub(n);
+        self.items.iter().skip(skip).cloned().collect()
+    }
+
+    /// Up to `limit` entries numbered above `after`, oldest first, and the number to read
+    /// on from. Numbers are consecutive in the ring, so the first is found by arithmetic.
+    /// A number this ring has not reached reads on from its end.
+    pub(super) fn after(&self, after: u64, limit: usize) -> (Vec<(u64, T)>, u64) {
+        let first = self.items.front().map_or(0, |e| e.0);
+        let skip = usize::try_from((after + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        let found: Vec<(u64, T)> = self.items.iter().skip(skip).take(limit).cloned().collect();
+        let next = found.last().map_or(after.min(self.last), |e| e.0);
+        (found, next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_reads_on_from_a_cursor_and_skips_what_was_trimmed() {
+        let mut ring = Ring::default();
+        for n in 0..10 {
+            ring.push(n, 4);
+        }
+        // Kept: 7..=10 (values 6..=9).
+        let (found, next) = ring.after(0, 2);
+        assert_eq!(found, vec![(7, 6), (8, 7)]);
+        let (found, next) = ring.after(next, 10);
+        assert_eq!((found.len(), next), (2, 10));
+        assert_eq!(ring.after(next, 10), (vec![], 10));
+        assert_eq!(ring.after(99, 10), (vec![], 10));
+        assert_eq!(ring.newest(1), vec![(10, 9)]);
+    }
+}
