@@ -3,6 +3,8 @@
 
 mod lifecycle;
 mod listing;
+mod open_count;
 
 pub use self::lifecycle::*;
 pub use self::listing::*;
+pub use self::open_count::*;
