@@ -15,6 +15,7 @@ mod bounds;
 mod cli;
 mod errors;
 mod fanout;
+mod fanout_limits;
 mod limits;
 mod outage;
 mod race;

@@ -56,7 +56,10 @@ pub async fn open_count_and_is_open_follow_every_bucket<B: Backend>(b: &B) {
     assert!(!s.is_open("sc", "never-opened").await.expect("is_open"));
     assert!(!s.is_open("sc", "unknown").await.expect("is_open"));
     assert!(s.is_open("sp", "fp-1").await.expect("is_open"));
-    assert!(!s.is_open("sp", "fp-20").await.expect("is_open"), "other source");
+    assert!(
+        !s.is_open("sp", "fp-20").await.expect("is_open"),
+        "other source"
+    );
 
     // A reopen counts again.
     s.apply("sc", &open("fp-3"), 5_000).await.expect("reopen");
