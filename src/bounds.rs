@@ -190,6 +190,8 @@ mod tests {
             event_time: None,
             rule: Some("down".to_owned()),
             reason: None,
+            auto_resolve_after_ms: None,
+            flapping: None,
         }
     }
 

@@ -26,7 +26,7 @@ mod labels;
 pub use self::labels::ReloadResult;
 use self::labels::{
     store_histogram, ClientErrorLabels, Edges, FieldLabels, HistogramFamily, KindLabels, OpLabels,
-    ReloadLabels, SourceLabel, SourceOnly, WebhookLabels,
+    ReloadLabels, ReplayLabels, SourceLabel, SourceOnly, WebhookLabels,
 };
 
 /// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
@@ -54,7 +54,8 @@ pub const OPEN_CONNECTIONS: &str = "alertgate_open_connections";
 pub const CONNECTION_LIMIT_REACHED_TOTAL: &str = "alertgate_connection_limit_reached_total";
 /// Open incidents by `source`, read from the store at each scrape.
 pub const OPEN_INCIDENTS: &str = "alertgate_open_incidents";
-/// Time of store calls, by `op` (`apply`, `get`, `list`, `ping`, `open_count`, `is_open`).
+/// Time of store calls, by `op` (`apply`, `get`, `list`, `ping`, `open_count`, `is_open`,
+/// `heartbeat`, `sweep`, `act`, `recent_events`).
 pub const STORE_DURATION_SECONDS: &str = "alertgate_store_duration_seconds";
 /// Failed store calls, by `kind` (`unavailable`, `corrupt`).
 pub const STORE_ERRORS_TOTAL: &str = "alertgate_store_errors_total";
@@ -83,10 +84,36 @@ pub const NAMES: &[&str] = &[
     STORE_ERRORS_TOTAL,
     BUILD_INFO,
     STORE_UP,
+    SPOOL_BYTES,
+    SPOOL_RECORDS,
+    STORE_DEGRADED,
+    SPOOL_REPLAYED_TOTAL,
+    FLAPPING_TOTAL,
+    FLAPPING_FINGERPRINTS,
+    AUTO_RESOLVED_TOTAL,
+    HEARTBEATS_MISSED_TOTAL,
 ];
 
 /// The `source` label of client errors off the webhook routes (admin API, probes).
 pub const API_SOURCE: &str = "_api";
+
+/// Bytes of the spool log on disk (0 without a spool, or when it is empty).
+pub const SPOOL_BYTES: &str = "alertgate_spool_bytes";
+/// Webhooks queued on the spool, waiting for the store.
+pub const SPOOL_RECORDS: &str = "alertgate_spool_records";
+/// `1` while webhooks are queued rather than applied, or the store's last call failed
+/// (with a spool configured); else `0`.
+pub const STORE_DEGRADED: &str = "alertgate_store_degraded";
+/// Spooled webhooks taken off the spool, by `result` (`applied` | `dropped`).
+pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
+/// Incidents opened while their fingerprint flapped, by `source` (docs/design.md §4).
+pub const FLAPPING_TOTAL: &str = "alertgate_flapping_total";
+/// Gauge: fingerprints flapping now (the last sweep's count, every replica's on Redis).
+pub const FLAPPING_FINGERPRINTS: &str = "alertgate_flapping_fingerprints";
+/// Incidents this process resolved by their `auto_resolve_after` deadline.
+pub const AUTO_RESOLVED_TOTAL: &str = "alertgate_auto_resolved_total";
+/// Heartbeat incidents this process opened for a silent source, by `source`.
+pub const HEARTBEATS_MISSED_TOTAL: &str = "alertgate_heartbeats_missed_total";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
@@ -137,8 +164,17 @@ struct Inner {
     webhook_duration: Histogram,
     edges: Edges,
     store_duration: HistogramFamily<OpLabels>,
+    spool_bytes: Gauge,
+    spool_records: Gauge,
+    store_degraded: Gauge,
+    spool_replayed: Family<ReplayLabels, Counter>,
     /// `alertgate_store_up`: set from the store's state at each scrape.
     store_up: Gauge,
+    /// The lifecycle sweep's and flapping's metrics.
+    flapping: Family<SourceOnly, Counter>,
+    flapping_now: Gauge,
+    auto_resolved: Counter,
+    heartbeats_missed: Family<SourceOnly, Counter>,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -194,6 +230,57 @@ impl Metrics {
             "Time to handle a webhook, in seconds",
             webhook_duration.clone(),
         );
+        let spool_bytes = Gauge::default();
+        let spool_records = Gauge::default();
+        let store_degraded = Gauge::default();
+        let spool_replayed = Family::<ReplayLabels, Counter>::default();
+        registry.register(
+            SPOOL_BYTES,
+            "Bytes of the spool log on disk",
+            spool_bytes.clone(),
+        );
+        registry.register(
+            SPOOL_RECORDS,
+            "Webhooks queued on the spool, waiting for the store",
+            spool_records.clone(),
+        );
+        registry.register(
+            STORE_DEGRADED,
+            "Whether webhooks are being queued on the spool instead of applied (1) or not (0)",
+            store_degraded.clone(),
+        );
+        registry.register(
+            counter_base(SPOOL_REPLAYED_TOTAL),
+            "Spooled webhooks taken off the spool by result (applied, dropped)",
+            spool_replayed.clone(),
+        );
+        for result in ["applied", "dropped"] {
+            drop(spool_replayed.get_or_create(&ReplayLabels { result }));
+        }
+        let flapping = Family::<SourceOnly, Counter>::default();
+        let flapping_now = Gauge::default();
+        let auto_resolved = Counter::default();
+        let heartbeats_missed = Family::<SourceOnly, Counter>::default();
+        registry.register(
+            counter_base(FLAPPING_TOTAL),
+            "Incidents opened while their fingerprint flapped (notifications held back)",
+            flapping.clone(),
+        );
+        registry.register(
+            FLAPPING_FINGERPRINTS,
+            "Fingerprints flapping at the last sweep",
+            flapping_now.clone(),
+        );
+        registry.register(
+            counter_base(AUTO_RESOLVED_TOTAL),
+            "Incidents resolved by their auto_resolve_after deadline (by this process)",
+            auto_resolved.clone(),
+        );
+        registry.register(
+            counter_base(HEARTBEATS_MISSED_TOTAL),
+            "Heartbeat incidents opened for a silent source (by this process)",
+            heartbeats_missed.clone(),
+        );
         // Both results present from the start, so `rate()` sees the first failure.
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
@@ -213,7 +300,15 @@ impl Metrics {
                 webhook_duration,
                 edges,
                 store_duration,
+                spool_bytes,
+                spool_records,
+                store_degraded,
+                spool_replayed,
                 store_up,
+                flapping,
+                flapping_now,
+                auto_resolved,
+                heartbeats_missed,
                 sources: RwLock::default(),
             }),
         }
@@ -410,6 +505,49 @@ impl Metrics {
                 .get_or_create(&KindLabels { kind })
                 .inc();
         }
+    }
+
+    /// Records the spool's size, its queued webhooks and whether the store is degraded.
+    pub fn set_spool(&self, bytes: u64, records: u64, degraded: bool) {
+        self.inner
+            .spool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.inner
+            .spool_records
+            .set(i64::try_from(records).unwrap_or(i64::MAX));
+        self.inner.store_degraded.set(i64::from(degraded));
+    }
+
+    /// Counts one webhook taken off the spool: applied, or dropped as refused.
+    pub fn spool_replayed(&self, applied: bool) {
+        let result = if applied { "applied" } else { "dropped" };
+        self.inner
+            .spool_replayed
+            .get_or_create(&ReplayLabels { result })
+            .inc();
+    }
+
+    /// Counts an incident of `source` opened while its fingerprint flapped.
+    pub fn record_flapping_open(&self, source: &str) {
+        let labels = SourceOnly {
+            source: self.source_label(source),
+        };
+        self.inner.flapping.get_or_create(&labels).inc();
+    }
+
+    /// Records one lifecycle sweep: auto-resolves, heartbeat opens by source, and the
+    /// fingerprints flapping after it.
+    pub fn record_sweep(&self, auto_resolved: u64, heartbeats: &[String], flapping_now: u64) {
+        self.inner.auto_resolved.inc_by(auto_resolved);
+        for source in heartbeats {
+            let labels = SourceOnly {
+                source: self.source_label(source),
+            };
+            self.inner.heartbeats_missed.get_or_create(&labels).inc();
+        }
+        self.inner
+            .flapping_now
+            .set(i64::try_from(flapping_now).unwrap_or(i64::MAX));
     }
 
     /// Sets `alertgate_store_up`.

@@ -102,7 +102,35 @@ pub struct Outcome {
     pub rule: Option<String>,
     /// Why the payload is ignored; `None` unless `action` is `ignore`.
     pub reason: Option<String>,
+    /// An open incident that gets no event for this long (ms) resolves itself
+    /// (docs/design.md §4): the rule's `auto_resolve_after`, else the source's (the
+    /// gateway fills the latter in before the store step). `None`: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_resolve_after_ms: Option<u64>,
+    /// The source's flapping policy, filled in by the gateway before the store step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<FlapPolicy>,
 }
+
+/// `sources.<id>.flapping`: the `opens`-th open of one fingerprint within `within_ms`
+/// (inclusive) and every later one carry `flapping: true` until a whole window passes
+/// with no open (docs/design.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FlapPolicy {
+    pub opens: u32,
+    pub within_ms: u64,
+}
+
+/// `sources.<id>.heartbeat`: a source silent for `every_ms` gets an incident of its own
+/// (fingerprint `heartbeat`, this priority), resolved by its next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeartbeatPolicy {
+    pub every_ms: u64,
+    pub priority: Priority,
+}
+
+/// The fingerprint of a source's heartbeat incident.
+pub const HEARTBEAT_FINGERPRINT: &str = "heartbeat";
 
 impl Outcome {
     /// An `ignore` decision with a reason and nothing else.
@@ -116,18 +144,29 @@ impl Outcome {
             event_time: None,
             rule,
             reason: Some(reason),
+            auto_resolve_after_ms: None,
+            flapping: None,
         }
     }
 }
 
 /// Labels as one JSON object text: the form both stores keep and the API shows, built
-/// straight from the payload's values and never parsed on the webhook path. Cloning
+/// straight from the payload's values and never parsed on the webhook path. The text is
+/// known to be JSON once built, so serialising it writes it as it is, unparsed. Cloning
 /// shares the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Labels {
     /// `None` when there are no labels.
-    json: Option<Arc<str>>,
+    json: Option<Arc<RawValue>>,
 }
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Labels) -> bool {
+        self.as_json() == other.as_json()
+    }
+}
+
+impl Eq for Labels {}
 
 impl Labels {
     /// Serialises `(name, value)` pairs, in order, as a JSON object.
@@ -145,7 +184,8 @@ impl Labels {
                 map.end()
             }
         }
-        serde_json::to_string(&Pairs(values))
+        // `to_raw_value` keeps the text it wrote without parsing it again.
+        serde_json::value::to_raw_value(&Pairs(values))
             .map(|json| Labels {
                 json: Some(json.into()),
             })
@@ -158,13 +198,12 @@ impl Labels {
         if !trimmed.starts_with('{') {
             return Err("labels are not a JSON object".into());
         }
-        serde_json::from_str::<&RawValue>(trimmed).map_err(|e| e.to_string())?;
-        Ok(if trimmed == "{}" {
-            Labels::default()
-        } else {
-            Labels {
-                json: Some(trimmed.into()),
-            }
+        if trimmed == "{}" {
+            return Ok(Labels::default());
+        }
+        let raw = serde_json::from_str::<Box<RawValue>>(trimmed).map_err(|e| e.to_string())?;
+        Ok(Labels {
+            json: Some(raw.into()),
         })
     }
 
@@ -174,7 +213,7 @@ impl Labels {
             return Labels::default();
         }
         Labels {
-            json: serde_json::to_string(map).ok().map(Into::into),
+            json: serde_json::value::to_raw_value(map).ok().map(Into::into),
         }
     }
 
@@ -184,24 +223,25 @@ impl Labels {
 
     /// The JSON object text; `{}` when empty.
     pub fn as_json(&self) -> &str {
-        self.json.as_deref().unwrap_or("{}")
+        self.json.as_deref().map_or("{}", RawValue::get)
     }
 
     /// The labels as a map.
     pub fn to_map(&self) -> BTreeMap<String, serde_json::Value> {
         self.json
             .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok())
+            .and_then(|j| serde_json::from_str(j.get()).ok())
             .unwrap_or_default()
     }
 }
 
 impl Serialize for Labels {
-    /// Writes the stored object as it is.
+    /// Writes the stored object as it is, unparsed.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw: &RawValue =
-            serde_json::from_str(self.as_json()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
+        match &self.json {
+            Some(raw) => raw.serialize(s),
+            None => s.serialize_map(Some(0))?.end(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::admin_tokens::DEFAULT_RECENT_PAYLOADS;
 use super::raw::{FileConfig, SourceConfig};
 use crate::yaml::Errors;
 
@@ -67,6 +68,8 @@ pub struct Limits {
     pub max_label_bytes: usize,
     pub max_labels: usize,
     pub max_items_per_payload: usize,
+    /// Rejected or ignored payloads kept per source for the console (`0`: none).
+    pub recent_payloads: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +87,7 @@ impl Default for Limits {
             max_label_bytes: DEFAULT_MAX_LABEL_BYTES,
             max_labels: DEFAULT_MAX_LABELS,
             max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
+            recent_payloads: DEFAULT_RECENT_PAYLOADS,
         }
     }
 }
@@ -174,6 +178,7 @@ pub(super) fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<
         max_items_per_payload: l
             .max_items_per_payload
             .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
+        recent_payloads: l.recent_payloads.unwrap_or(DEFAULT_RECENT_PAYLOADS),
     };
     for (key, value) in [
         ("max_connections", limits.max_connections),
@@ -203,16 +208,5 @@ pub(super) fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<
 
 /// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
-        _ => None,
-    }
+    crate::clock::parse_duration(text)
 }

@@ -25,9 +25,14 @@ pub struct FileConfig {
     /// Webhook senders by id (`[a-z0-9_-]+`): each posts to `/hooks/{id}`.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceConfig>,
-    /// Bearer token for the admin API (`/v1/…`). Required; use `${VAR}` to keep it out of
-    /// the file.
-    pub admin_token: String,
+    /// Bearer token for the admin API (`/v1/…`): an `admin`-scoped token named `admin`.
+    /// This or `admin_tokens` is required; use `${VAR}` to keep it out of the file.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Named API tokens with a scope: `read` may view, `admin` may also act on incidents,
+    /// reload, manage sources and eval. Every action records the token's name.
+    #[serde(default)]
+    pub admin_tokens: Vec<AdminTokenConfig>,
     /// Bounds on requests and responses.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -109,6 +114,11 @@ pub struct StoreConfig {
     /// Redis only: how long `min_replicas_ack` waits. Default `1s`.
     #[serde(default)]
     pub replica_ack_timeout: Option<String>,
+    /// Redis only, optional: an on-disk spool that accepts webhooks while Redis is
+    /// unavailable (answered 202 `queued`) and replays them, in arrival order, when it is
+    /// back. One directory per replica. Changing it needs a restart.
+    #[serde(default)]
+    pub spool: Option<SpoolConfig>,
 }
 
 /// `store.sentinel`.
@@ -141,6 +151,28 @@ pub struct TlsConfig {
     /// system's trust store; relative to this file's folder.
     #[serde(default)]
     pub ca_file: Option<String>,
+}
+
+/// `store.spool`: where the spool lives and how large it may grow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    /// Directory of the spool files, relative to the config file's folder; created if
+    /// missing. Each replica needs its own (a second process on it is refused).
+    pub dir: String,
+    /// Largest size of the spool file: `512MiB`, `64MB`, `4096` (bytes); units B, KB, MB,
+    /// GB (powers of 1000) and KiB, MiB, GiB (powers of 1024); at least 1KiB. Once full,
+    /// webhooks get 503 again. Default `256MiB`.
+    #[serde(default)]
+    pub max_bytes: Option<ByteSize>,
+}
+
+/// A byte size as written: a plain number of bytes or a text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    Bytes(u64),
+    Text(String),
 }
 
 /// A store backend name.
@@ -180,6 +212,42 @@ pub struct SourceConfig {
     /// 429 (never an eviction). Default 100000.
     #[serde(default)]
     pub max_open: Option<u64>,
+    /// An open incident of this source that gets no event for this long resolves itself
+    /// (`resolved_by: timeout`). A duration (`4h`). A mapping rule's own
+    /// `auto_resolve_after` wins. Default: never.
+    #[serde(default)]
+    pub auto_resolve_after: Option<String>,
+    /// Marks a fingerprint that keeps opening as flapping (notifications held back).
+    /// Default: off.
+    #[serde(default)]
+    pub flapping: Option<FlappingConfig>,
+    /// Dead man's switch: an incident of its own when the source goes silent. Default: off.
+    #[serde(default)]
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// `sources.<id>.flapping`: the `opens`-th open of one fingerprint within `within`
+/// (inclusive) and every later one carry `flapping: true`, until a whole `within` passes
+/// with no open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlappingConfig {
+    /// At least 2.
+    pub opens: u32,
+    /// A duration: `10m`.
+    pub within: String,
+}
+
+/// `sources.<id>.heartbeat`: when the source has not posted (any authenticated request)
+/// for `every`, an incident opens (fingerprint `heartbeat`), resolved by its next request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// A duration: `5m`.
+    pub every: String,
+    /// The incident's priority. Default `high`.
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 /// A source's token bucket: refilled at `per_second`, holding at most `burst`.
@@ -288,4 +356,22 @@ pub struct LimitsConfig {
     /// before any is evaluated. Default 1000.
     #[serde(default)]
     pub max_items_per_payload: Option<usize>,
+    /// Rejected or ignored payloads each source keeps (in memory, per replica) for
+    /// `GET /v1/sources/{id}/recent` and the console's playground. Default 20; `0` keeps
+    /// none.
+    #[serde(default)]
+    pub recent_payloads: Option<usize>,
+}
+
+/// One entry of `admin_tokens`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenConfig {
+    /// Recorded on every action taken with the token (`acknowledged_by: user:<name>`).
+    pub name: String,
+    /// The secret. Use `${VAR}`.
+    pub token: String,
+    /// `read` (view only) or `admin` (default).
+    #[serde(default)]
+    pub scope: Option<String>,
 }

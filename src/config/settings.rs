@@ -1,18 +1,16 @@
 //! `FileConfig` → `Settings`: every check on the config file, every error with its place.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
+use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest};
 use super::limits::{
     check_limits, check_source_limits, parse_duration, Limits, LogFormat, RateLimit,
 };
 use super::raw::{BackendConfig, FileConfig};
+use crate::spool::SpoolSettings;
 use crate::store::{
     MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
@@ -41,7 +39,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// By source id.
     pub sources: BTreeMap<String, SourceSettings>,
-    pub admin_token: TokenDigest,
+    /// The API tokens: `admin_tokens`, and `admin_token` as an admin token named `admin`.
+    pub admin_tokens: Vec<AdminToken>,
     pub limits: Limits,
     /// `log_format`: read before the rest (the logger starts first); checked here.
     pub log_format: LogFormat,
@@ -50,6 +49,8 @@ pub struct Settings {
     pub public_url: String,
     /// Resolved against the config file's folder; may not exist.
     pub sources_dir: PathBuf,
+    /// `store.spool` (redis only); filled in by `config::spool`.
+    pub spool: Option<SpoolSettings>,
 }
 
 /// The store backend to connect to.
@@ -83,57 +84,8 @@ pub struct SourceSettings {
     pub file: Option<PathBuf>,
     /// The methods it accepts, in the order written (the `Allow` header's order).
     pub methods: Vec<http::Method>,
-}
-
-/// The SHA-256 of a secret token. Tokens are compared digest to digest in constant time,
-/// so neither a token's content nor its length leaks through timing, and the plaintext
-/// is not kept in memory after load.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct TokenDigest([u8; 32]);
-
-impl TokenDigest {
-    pub fn of(token: &str) -> TokenDigest {
-        TokenDigest(Sha256::digest(token.as_bytes()).into())
-    }
-
-    /// True when `presented` equals any of `accepted`; compares against every entry.
-    pub fn matches_any(accepted: &[TokenDigest], presented: &str) -> bool {
-        let presented = TokenDigest::of(presented);
-        accepted
-            .iter()
-            .fold(subtle::Choice::from(0), |found, t| {
-                found | t.0.ct_eq(&presented.0)
-            })
-            .into()
-    }
-}
-
-impl TokenDigest {
-    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
-    /// `now_ms`; every entry is compared, expired or not.
-    pub fn matches_any_live(
-        accepted: &[TokenDigest],
-        expiring: &[(TokenDigest, i64)],
-        presented: &str,
-        now_ms: i64,
-    ) -> bool {
-        let presented = TokenDigest::of(presented);
-        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
-            found | t.0.ct_eq(&presented.0)
-        });
-        expiring
-            .iter()
-            .fold(found, |found, (t, end)| {
-                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
-            })
-            .into()
-    }
-}
-
-impl fmt::Debug for TokenDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenDigest(…)")
-    }
+    /// `auto_resolve_after`, `flapping`, `heartbeat`.
+    pub policies: super::policies::Policies,
 }
 
 /// Checks a parsed config file; `mappings_dir` is already resolved.
@@ -185,6 +137,7 @@ pub(crate) fn check(
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
         let (rate_limit, max_open) = check_source_limits(&path, source, errors);
         let methods = check_methods(&path, source.methods.as_deref(), errors);
+        let policies = super::policies::check(&path, source, errors);
         sources.insert(
             id.clone(),
             SourceSettings {
@@ -195,12 +148,11 @@ pub(crate) fn check(
                 expiring: Vec::new(),
                 file: None,
                 methods,
+                policies,
             },
         );
     }
-    if raw.admin_token.is_empty() {
-        errors.push("admin_token", "must not be empty");
-    }
+    let admin_tokens = check_admin_tokens(&raw, errors);
     let limits = check_limits(&raw, errors);
     let log_format = match raw.log_format.as_deref() {
         None => LogFormat::Text,
@@ -232,9 +184,10 @@ pub(crate) fn check(
         mappings_dir,
         store: store?,
         sources,
-        admin_token: TokenDigest::of(&raw.admin_token),
+        admin_tokens,
         limits: limits?,
         log_format,
+        spool: None,
     })
 }
 

@@ -9,11 +9,11 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
-use super::auth::authorize_admin;
+use super::auth::{authorize, authorize_admin};
 use super::error::{json_response, ApiError};
 use super::http::only_get;
 use super::state::AppState;
-use crate::config::Snapshot;
+use crate::config::{Scope, Snapshot};
 use crate::metrics;
 use crate::reload::{Reloader, Trigger};
 use crate::store::{Health, IncidentStore, Store};
@@ -44,13 +44,53 @@ pub(super) fn config<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let status = reloader(state)?.status();
     let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(fields) = body.as_object_mut() {
         fields.insert("store".to_owned(), store_view(state));
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up; `degraded` and `spool` (null
+/// without one) say whether webhooks are being queued and how much is waiting.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    let Some(fields) = view.as_object_mut() else {
+        return view;
+    };
+    if let Store::Redis(redis) = store {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
+    }
+    match state.spool() {
+        None => {
+            fields.insert("degraded".into(), false.into());
+            fields.insert("spool".into(), serde_json::Value::Null);
+        }
+        Some(spool) => {
+            fields.insert("degraded".into(), spool.degraded().into());
+            fields.insert(
+                "spool".into(),
+                serde_json::json!({
+                    "dir": spool.settings().dir,
+                    "max_bytes": spool.settings().max_bytes,
+                    "bytes": spool.len_bytes(),
+                    "records": spool.pending(),
+                }),
+            );
+        }
+    }
+    view
 }
 
 /// `GET /metrics`: the Prometheus text format. Each scrape first creates the series of
@@ -83,24 +123,6 @@ pub(super) async fn metrics<B>(
         HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
     Ok(response)
-}
-
-/// The store part of `/-/config`: backend, connection state, and for Redis the target
-/// (passwords hidden), bucket count and why it is not up.
-fn store_view(state: &AppState) -> serde_json::Value {
-    let store = state.store();
-    let mut view = serde_json::json!({
-        "backend": store.backend_name(),
-        "state": store.health(),
-    });
-    if let (Store::Redis(redis), Some(fields)) = (store, view.as_object_mut()) {
-        fields.insert("target".into(), redis.target().into());
-        fields.insert("buckets".into(), redis.buckets().into());
-        if let Some(reason) = redis.health_reason() {
-            fields.insert("reason".into(), reason.into());
-        }
-    }
-    view
 }
 
 fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {

@@ -15,6 +15,7 @@ use http_body_util::Full;
 use crate::decode::DecodeError;
 use crate::outcome::Rejection;
 use crate::reload::{FailureKind, ReloadFailure};
+use crate::spool::SpoolError;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -41,6 +42,9 @@ pub enum ApiError {
     /// No token, or not the right one (401). `bearer` adds `WWW-Authenticate: Bearer`.
     #[error("{message}")]
     Unauthorized { message: &'static str, bearer: bool },
+    /// The token is known but its scope does not allow the request (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// `/hooks/{source}` names no configured source (404).
     #[error("unknown source")]
     UnknownSource,
@@ -84,6 +88,10 @@ pub enum ApiError {
     /// the build itself failed. The old configuration keeps serving.
     #[error(transparent)]
     Reload(#[from] ReloadFailure),
+    /// The store is unavailable and the spool cannot take the webhook either: it is full
+    /// (`spool_full`) or cannot be written (503); the detail is logged, not sent.
+    #[error("{}", spool_message(.0))]
+    Spool(#[source] SpoolError),
     /// A bug on our side (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -94,6 +102,10 @@ pub enum ApiError {
     /// The request conflicts with what exists or how sources are managed (409).
     #[error("{0}")]
     Conflict(String),
+    /// A mapping pasted into `POST /v1/eval` does not compile (422); every error with
+    /// its `mapping.yaml:line:col`.
+    #[error("the mapping does not compile")]
+    MappingInvalid(Vec<String>),
     /// `POST /v1/sources` names an integration no loaded mapping defines (422).
     #[error("{0}")]
     UnknownIntegration(String),
@@ -103,6 +115,22 @@ fn store_message(e: &StoreError) -> &'static str {
     match e {
         StoreError::Corrupt(_) => "internal error",
         _ => "store unavailable, retry later",
+    }
+}
+
+fn spool_message(e: &SpoolError) -> &'static str {
+    match e {
+        SpoolError::Full { .. } => "store unavailable and spool full, retry later",
+        _ => "store unavailable, retry later",
+    }
+}
+
+impl From<SpoolError> for ApiError {
+    fn from(e: SpoolError) -> Self {
+        match e {
+            SpoolError::Store(e) => e.into(),
+            other => ApiError::Spool(other),
+        }
     }
 }
 
@@ -134,6 +162,7 @@ impl ApiError {
             ApiError::Decode(e) if e.is_unsupported_type() => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Decode(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::UnknownSource | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -145,13 +174,13 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Rejected(_) | ApiError::UnknownIntegration(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Rejected(_)
+            | ApiError::UnknownIntegration(_)
+            | ApiError::MappingInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Spool(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Reload(failure) => match failure.kind {
                 FailureKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 FailureKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,6 +197,7 @@ impl ApiError {
             ApiError::Decode(_) => "malformed_body",
             ApiError::BadParam { .. } => "bad_parameter",
             ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::UnknownSource => "unknown_source",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -180,12 +210,15 @@ impl ApiError {
             ApiError::ShuttingDown => "shutting_down",
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => "internal",
             ApiError::Store(_) => "store_unavailable",
+            ApiError::Spool(SpoolError::Full { .. }) => "spool_full",
+            ApiError::Spool(_) => "store_unavailable",
             ApiError::Reload(failure) => match failure.kind {
                 FailureKind::Invalid => "config_invalid",
                 FailureKind::Internal => "reload_failed",
             },
             ApiError::Conflict(_) => "conflict",
             ApiError::UnknownIntegration(_) => "unknown_integration",
+            ApiError::MappingInvalid(_) => "mapping_invalid",
         }
     }
 
@@ -201,6 +234,9 @@ impl ApiError {
                 tracing::error!(%method, path, status, code, detail = %e, "request failed");
             }
             ApiError::Store(e) => {
+                tracing::warn!(%method, path, status, code, detail = %e, "store unavailable");
+            }
+            ApiError::Spool(e) => {
                 tracing::warn!(%method, path, status, code, detail = %e, "store unavailable");
             }
             ApiError::BodyRead(e) => {
@@ -222,6 +258,9 @@ impl ApiError {
                     "version": failure.version,
                 }
             }),
+            ApiError::MappingInvalid(errors) => serde_json::json!({
+                "error": { "code": self.code(), "message": self.to_string(), "errors": errors }
+            }),
             _ => serde_json::json!({
                 "error": { "code": self.code(), "message": self.to_string() }
             }),
@@ -234,7 +273,9 @@ impl ApiError {
                     headers.insert(ALLOW, value);
                 }
             }
-            ApiError::Store(StoreError::Unavailable(_)) | ApiError::ShuttingDown => {
+            ApiError::Store(StoreError::Unavailable(_))
+            | ApiError::Spool(_)
+            | ApiError::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
             ApiError::RateLimited { retry_after } => {

@@ -9,7 +9,10 @@
 //! order: 202 when at least one element was accepted (an `ignore` counts); when none
 //! was, 429 if any was refused by `max_open`, else 422; if the store fails part-way, the
 //! failure's status (503) with the results of the steps applied and the store's error on
-//! every element that still needed it.
+//! every element that still needed it. With a spool (§10), an element the unavailable
+//! store cannot take is queued (`transition: "queued"`, accepted), and so is every element
+//! after it, in order, as single events are; only a full or unwritable spool is a failure
+//! then. `step` is also a single event's store step.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, RETRY_AFTER};
@@ -20,11 +23,12 @@ use serde::Serialize;
 use super::error::{ApiError, RETRY_AFTER_SECS};
 use super::http::ok_json;
 use super::openlimit::OpenLimit;
-use super::state::AppState;
+use super::state::{store_error_kind, AppState};
 use crate::clock;
 use crate::config::Source;
 use crate::metrics::{self, WebhookOutcome};
 use crate::outcome::{Action, Outcome, Priority, Rejection};
+use crate::spool::{SpoolError, Submitted};
 use crate::store::{Incident, IncidentStore, Transition};
 
 /// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
@@ -67,18 +71,45 @@ impl ItemError {
     }
 }
 
-/// One element's store step, under the source's `max_open`.
-async fn apply_one(
+/// One outcome's store step (a single event's, or one element of a fan-out), under the
+/// source's `max_open`: applied now, or, with a spool, queued behind what waits there
+/// when the store is unavailable (`queued`, no incident yet).
+pub(super) async fn step(
     state: &AppState,
     source: &Source,
     open_limit: &mut OpenLimit<'_>,
     outcome: &Outcome,
 ) -> Result<(Transition, Option<Incident>), ApiError> {
     open_limit.check(outcome).await?;
-    let step = state.store().apply(&source.id, outcome, clock::now_ms());
-    let applied = state.store_call("apply", step).await?;
-    open_limit.applied(applied.transition);
-    Ok((applied.transition, applied.incident))
+    let now_ms = clock::now_ms();
+    let (transition, incident) = if let Some(spool) = state.spool() {
+        let started = tokio::time::Instant::now();
+        let submitted = spool
+            .submit(state.store(), &source.id, outcome, now_ms)
+            .await;
+        // Timed and counted like any store call when the store was asked and answered.
+        let asked = match &submitted {
+            Ok(Submitted::Applied(_)) => Some(None),
+            Err(SpoolError::Store(e)) => Some(store_error_kind(e)),
+            Ok(Submitted::Queued) | Err(_) => None,
+        };
+        if let Some(kind) = asked {
+            state.metrics().store_call("apply", started.elapsed(), kind);
+        }
+        match submitted? {
+            Submitted::Applied(applied) => (applied.transition, applied.incident),
+            Submitted::Queued => (Transition::Queued, None),
+        }
+    } else {
+        let apply = state.store().apply(&source.id, outcome, now_ms);
+        let applied = state.store_call("apply", apply).await?;
+        (applied.transition, applied.incident)
+    };
+    open_limit.applied(transition);
+    if transition == Transition::Opened && incident.as_ref().is_some_and(|i| i.flapping) {
+        state.metrics().record_flapping_open(&source.id);
+    }
+    Ok((transition, incident))
 }
 
 /// Applies each evaluated element in order and answers for all of them.
@@ -116,8 +147,8 @@ pub(super) async fn apply(
         } else if let Some(e) = &failure {
             Err((ItemError::of(e), metrics::ERROR))
         } else {
-            match apply_one(state, source, &mut open_limit, &outcome).await {
-                Ok(step) => Ok(step),
+            match step(state, source, &mut open_limit, &outcome).await {
+                Ok(done) => Ok(done),
                 Err(e @ ApiError::TooManyOpen { .. }) => {
                     open_refused += 1;
                     Err((ItemError::of(&e), metrics::REJECTED))

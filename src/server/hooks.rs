@@ -17,16 +17,18 @@ use serde::Serialize;
 use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
-use super::http::{check_content_length, ok_json, read_body};
+use super::fanout::step;
+use super::http::{check_content_length, ok_json, read_limited};
 use super::openlimit::OpenLimit;
+use super::recent::Capture;
 use super::state::AppState;
 use crate::bounds::{self, EventBounds};
 use crate::clock;
-use crate::config::Snapshot;
+use crate::config::{Snapshot, Source};
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
-use crate::store::{IncidentStore, Transition};
+use crate::store::{Beat, IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
     state: &AppState,
@@ -39,6 +41,61 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    let mut capture = None;
+    let result = authorized(state, snapshot, source, request, &mut capture).await;
+    let ignored = matches!(&result, Ok(r) if r.extensions().get::<Ignored>().is_some());
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    state.recent().count(&source.id, status, ignored);
+    // What a person may want to see and replay: a payload that passed the token and was
+    // rejected by what it says (not by the store, the clock or its size), or ignored.
+    let keep = snapshot.limits().recent_payloads;
+    if let Some(capture) = capture {
+        let kept = match &result {
+            Err(
+                ApiError::Store(_)
+                | ApiError::Timeout
+                | ApiError::Spool(_)
+                | ApiError::RateLimited { .. }
+                | ApiError::TooManyOpen { .. }
+                | ApiError::TooLarge { .. }
+                | ApiError::BodyRead(_),
+            ) => None,
+            Err(e) => Some(("rejected", e.to_string())),
+            Ok(r) if r.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+                Some(("rejected", "every item was rejected".to_owned()))
+            }
+            Ok(r) => r
+                .extensions()
+                .get::<Ignored>()
+                .map(|i| ("ignored", i.0.clone())),
+        };
+        if let Some((outcome, reason)) = kept {
+            state
+                .recent()
+                .keep(&source.id, capture, outcome, reason, keep);
+        }
+    }
+    result
+}
+
+/// Marks the answer to an ignored payload, with the mapping's reason.
+#[derive(Debug, Clone)]
+struct Ignored(String);
+
+async fn authorized<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    source: &Source,
+    request: Request<B>,
+    capture: &mut Option<Capture>,
+) -> Result<Response<Full<Bytes>>, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
     if !source.methods.contains(request.method()) {
         return Err(ApiError::MethodNotAllowed {
             allow: source.allow.clone().into(),
@@ -59,6 +116,22 @@ where
             return Err(ApiError::RateLimited { retry_after });
         }
     }
+    if let Some(policy) = source.policies.heartbeat {
+        // Any authenticated request is a sign of life (docs/design.md §4). Best effort:
+        // a store that is down must not turn away a payload that may not need it.
+        let beat = state
+            .store()
+            .heartbeat(&source.id, policy, Beat::Heard, clock::now_ms());
+        let heard = state.store_call("heartbeat", beat).await;
+        if let Err(e) = heard {
+            tracing::warn!(source = %source.id, error = %e, "heartbeat not recorded");
+        }
+    }
+    let capture = capture.insert(Capture::of(
+        request.method(),
+        request.uri().query(),
+        request.headers(),
+    ));
 
     let now_secs = clock::now_ms().div_euclid(1000);
     // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
@@ -81,7 +154,9 @@ where
             })
             .transpose()?;
         let headers = source.verify.reads_raw().then(|| request.headers().clone());
-        let body = read_body(request, limit).await?;
+        // Content-Length was checked before the token.
+        let body = read_limited(request.into_body(), limit).await?;
+        capture.set_body(body.clone());
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
@@ -114,6 +189,7 @@ where
             .iter()
             .map(|item| {
                 let mut outcome = engine::evaluate_item(&source.mapping, &payload, item)?;
+                source.policies.fill(&mut outcome);
                 for cut in bounds::apply(&mut outcome, &event_bounds)? {
                     state.metrics().truncated(cut.as_str());
                 }
@@ -124,6 +200,7 @@ where
         return Ok(fanout::apply(state, source, results).await);
     }
     let mut outcome = engine::evaluate(&source.mapping, &payload)?;
+    source.policies.fill(&mut outcome);
     drop(payload);
     for cut in bounds::apply(&mut outcome, &event_bounds)? {
         state.metrics().truncated(cut.as_str());
@@ -133,12 +210,9 @@ where
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
     } else {
-        OpenLimit::new(state, source).check(&outcome).await?;
-        let store = state.store();
-        let applied = state
-            .store_call("apply", store.apply(&source.id, &outcome, clock::now_ms()))
-            .await?;
-        (applied.transition, applied.incident)
+        // Under `max_open`; applied now, or queued on disk while the store is away
+        // (docs/design.md §10).
+        step(state, source, &mut OpenLimit::new(state, source), &outcome).await?
     };
     // DEBUG, not INFO: at tens of thousands of webhooks a second a line each would cost
     // more than the rest of the request; `alertgate_webhooks_total` counts them.
@@ -163,6 +237,10 @@ where
     let mut response = ok_json(StatusCode::ACCEPTED, &body);
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
+    if transition == Transition::Ignored {
+        let reason = outcome.reason.clone().unwrap_or_default();
+        response.extensions_mut().insert(Ignored(reason));
+    }
     Ok(response)
 }
 
@@ -171,7 +249,7 @@ where
 struct HookResponse<'a> {
     action: Action,
     transition: Transition,
-    /// Null when the step touched no incident (`already_resolved`, `ignored`).
+    /// Null when the step touched no incident (`already_resolved`, `ignored`, `queued`).
     incident_id: Option<&'a str>,
     fingerprint: Option<&'a str>,
     priority: Option<Priority>,

@@ -5,12 +5,17 @@
 //! once per request, on its first open, and kept up to date from the request's own
 //! steps, so a fan-out of n elements costs one count, not n. Count and apply are two
 //! steps, so replicas (or requests) racing at the cap may overshoot it by a few.
+//!
+//! With a spool (`store.spool`), a store that cannot be read (`Unavailable`) does not
+//! refuse the open: the cap is skipped for the rest of the request and the open is queued;
+//! the replay applies it later without the cap (docs/design.md §10). Without a spool, an
+//! unreadable count is the usual 503.
 
 use super::error::ApiError;
 use super::state::AppState;
 use crate::config::Source;
 use crate::outcome::{Action, Outcome};
-use crate::store::{IncidentStore, Transition};
+use crate::store::{IncidentStore, StoreError, Transition};
 
 /// One request's view of its source's open count.
 pub(super) struct OpenLimit<'a> {
@@ -18,6 +23,8 @@ pub(super) struct OpenLimit<'a> {
     source: &'a Source,
     /// Read on the first open, then adjusted by each step this request applied.
     open: Option<u64>,
+    /// The store could not be read and a spool takes the opens: no cap for this request.
+    skipped: bool,
 }
 
 impl<'a> OpenLimit<'a> {
@@ -26,16 +33,35 @@ impl<'a> OpenLimit<'a> {
             state,
             source,
             open: None,
+            skipped: false,
         }
     }
 
     /// `Ok` when `outcome` may be applied: not an open, under the cap, or an update of
     /// an incident already open. `TooManyOpen` (counted) when it would create one more;
-    /// `Store` when the store cannot say.
+    /// `Store` when the store cannot say, unless a spool will queue the open.
     pub(super) async fn check(&mut self, outcome: &Outcome) -> Result<(), ApiError> {
-        if outcome.action != Action::Open {
+        if outcome.action != Action::Open || self.skipped {
             return Ok(());
         }
+        match self.at_cap(outcome).await {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                self.state.metrics().open_limited(&self.source.id);
+                Err(ApiError::TooManyOpen {
+                    max_open: self.source.max_open,
+                })
+            }
+            Err(StoreError::Unavailable(_)) if self.state.spool().is_some() => {
+                self.skipped = true;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether this open would create the source's `max_open + 1`-th open incident.
+    async fn at_cap(&mut self, outcome: &Outcome) -> Result<bool, StoreError> {
         let store = self.state.store();
         let open = if let Some(n) = self.open {
             n
@@ -48,20 +74,14 @@ impl<'a> OpenLimit<'a> {
             n
         };
         if open < self.source.max_open {
-            return Ok(());
+            return Ok(false);
         }
         let fingerprint = outcome.fingerprint.as_deref().unwrap_or_default();
-        if self
+        let is_open = self
             .state
             .store_call("is_open", store.is_open(&self.source.id, fingerprint))
-            .await?
-        {
-            return Ok(());
-        }
-        self.state.metrics().open_limited(&self.source.id);
-        Err(ApiError::TooManyOpen {
-            max_open: self.source.max_open,
-        })
+            .await?;
+        Ok(!is_open)
     }
 
     /// Keeps the count in step with what this request applied.

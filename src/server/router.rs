@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::fanout::ItemOutcomes;
 use super::http::only_get;
 use super::state::AppState;
-use super::{admin, api, hooks, sources};
+use super::{actions, admin, api, console, eval, hooks, sources};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -42,7 +42,7 @@ where
     );
     let timeout = snapshot.limits().request_timeout;
     let routed = async {
-        match tokio::time::timeout(timeout, route(state, &snapshot, request)).await {
+        match tokio::time::timeout(timeout, route(state, &snapshot, uri.path(), request)).await {
             Ok(result) => result,
             Err(_) => Err(ApiError::Timeout),
         }
@@ -113,10 +113,7 @@ fn log_error(
 /// The `source` label of a `/hooks/{source}` request: the configured id, or
 /// [`UNKNOWN_SOURCE`] so that made-up URLs cannot create time series.
 fn hook_source<'s>(snapshot: &'s Snapshot, path: &str) -> Option<&'s str> {
-    let source = path.strip_prefix("/hooks/")?;
-    if source.is_empty() || source.contains('/') {
-        return None;
-    }
+    let source = hook_path_source(path)?;
     Some(
         snapshot
             .source(source)
@@ -124,21 +121,29 @@ fn hook_source<'s>(snapshot: &'s Snapshot, path: &str) -> Option<&'s str> {
     )
 }
 
+/// `path` is the request's own, borrowed from the copy of its URI `handle` keeps for
+/// logging, so routing copies nothing. Webhooks, the hot path, are matched first.
+/// The `{source}` of a `/hooks/{source}` path.
+fn hook_path_source(path: &str) -> Option<&str> {
+    path.strip_prefix("/hooks/")
+        .filter(|source| !source.is_empty() && !source.contains('/'))
+}
+
 async fn route<B>(
     state: &AppState,
     snapshot: &Snapshot,
+    path: &str,
     request: Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError>
 where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let path = request.uri().path().to_owned();
+    if let Some(source) = hook_path_source(path) {
+        return hooks::webhook(state, snapshot, source, request).await;
+    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["hooks", source] if !source.is_empty() => {
-            hooks::webhook(state, snapshot, source, request).await
-        }
         ["v1", "incidents"] => {
             only_get(request.method())?;
             api::list_incidents(state, snapshot, &request).await
@@ -147,6 +152,21 @@ where
             only_get(request.method())?;
             api::get_incident(state, snapshot, &request, id).await
         }
+        ["v1", "incidents", id, "events"] if !id.is_empty() => {
+            only_get(request.method())?;
+            actions::incident_events(state, snapshot, &request, id).await
+        }
+        ["v1", "incidents", id, verb @ ("acknowledge" | "resolve" | "notes")] if !id.is_empty() => {
+            let (id, verb) = ((*id).to_owned(), *verb);
+            actions::act(state, snapshot, request, &id, verb).await
+        }
+        ["v1", "eval"] => eval::eval(snapshot, request).await,
+        ["v1", "sources", id, "recent"] if !id.is_empty() => {
+            only_get(request.method())?;
+            actions::recent(state, snapshot, &request, id)
+        }
+        ["ui"] => console::asset(request.method(), ""),
+        ["ui", name] => console::asset(request.method(), name),
         ["v1", "sources"] => {
             if sources::is_read(request.method()) {
                 sources::list(snapshot, &request)

@@ -10,9 +10,11 @@ use tokio::sync::watch;
 
 use super::limiter::RateLimiters;
 use super::lograte::LogLimiter;
+use super::recent::Recent;
 use crate::config::Snapshot;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
+use crate::spool::Spool;
 use crate::store::{Store, StoreError};
 
 /// Header that may carry a source's token (the query's `token` is the other place).
@@ -28,6 +30,11 @@ pub struct AppState {
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
     edges: Arc<Edges>,
+    /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
+    /// now are queued there (docs/design.md §10).
+    spool: Option<Spool>,
+    /// Per source: traffic counts and the last rejected or ignored payloads.
+    recent: Arc<Recent>,
 }
 
 /// Per-process state of the production limits and of shutdown.
@@ -37,7 +44,8 @@ struct Edges {
     log_limiter: LogLimiter,
     /// Set on SIGTERM: `/-/ready` answers 503 from then on.
     draining: AtomicBool,
-    /// `true` once the listener closes: long-lived streams end at once.
+    /// The one shutdown signal for long-lived responses: `true` once `server::run` closes
+    /// the listener; the event stream (`/v1/events`) ends on it.
     closing: watch::Sender<bool>,
 }
 
@@ -61,6 +69,8 @@ impl AppState {
             metrics: Metrics::new(),
             reloader: None,
             edges: Arc::default(),
+            spool: None,
+            recent: Arc::default(),
         }
     }
 
@@ -72,7 +82,21 @@ impl AppState {
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
             edges: Arc::default(),
+            spool: None,
+            recent: Arc::default(),
         }
+    }
+
+    /// The same state, queueing on `spool` while the store is unavailable.
+    pub fn with_spool(self, spool: Spool) -> AppState {
+        AppState {
+            spool: Some(spool),
+            ..self
+        }
+    }
+
+    pub fn spool(&self) -> Option<&Spool> {
+        self.spool.as_ref()
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -120,13 +144,14 @@ impl AppState {
         self.edges.draining.load(Ordering::Relaxed)
     }
 
-    /// Tells every long-lived stream to end now (the listener is closing).
-    pub fn close_streams(&self) {
+    /// Tells every long-lived response (the event stream) to end now: the listener is
+    /// closed and the shutdown grace has begun.
+    pub fn begin_closing(&self) {
         self.edges.closing.send_replace(true);
     }
 
-    /// For streaming handlers: `select!` on `closing.wait_for(|c| *c)` and end the stream
-    /// when it completes.
+    /// Changes to `true` when the listener closes: a streaming handler ends its stream on
+    /// it (`/-/ready` has answered 503 since the shutdown began, see `is_draining`).
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.edges.closing.subscribe()
     }
@@ -140,12 +165,22 @@ impl AppState {
     ) -> Result<T, StoreError> {
         let started = tokio::time::Instant::now();
         let result = call.await;
-        let kind = match &result {
-            Err(StoreError::Unavailable(_)) => Some("unavailable"),
-            Err(StoreError::Corrupt(_)) => Some("corrupt"),
-            Ok(_) | Err(StoreError::BadCursor(_)) => None,
-        };
+        let kind = result.as_ref().err().and_then(store_error_kind);
         self.metrics.store_call(op, started.elapsed(), kind);
         result
+    }
+
+    pub(super) fn recent(&self) -> &Recent {
+        &self.recent
+    }
+}
+
+/// The `kind` label of `alertgate_store_errors_total` for a failed store call; `None` for
+/// a caller's mistake (a bad cursor), which is no store error.
+pub(super) fn store_error_kind(e: &StoreError) -> Option<&'static str> {
+    match e {
+        StoreError::Unavailable(_) => Some("unavailable"),
+        StoreError::Corrupt(_) => Some("corrupt"),
+        StoreError::BadCursor(_) => None,
     }
 }

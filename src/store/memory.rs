@@ -25,19 +25,23 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
-    DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, Beat, EventPage, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
-use crate::outcome::{Action, Outcome};
+use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
+mod act;
 mod index;
 mod record;
 mod ring;
+mod sweep;
+mod timers;
 
 use self::index::StatusIndex;
-use self::record::{Event, Record};
+use self::record::{Event, KeyState, Record};
 use self::ring::Ring;
+use self::timers::Timers;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -48,6 +52,8 @@ use self::ring::Ring;
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Bumped after every recorded event (`watch_events`), outside the lock.
+    events_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The bounds of a memory store (`store.*` in the config).
@@ -77,31 +83,18 @@ impl MemoryStore {
                 settings,
                 ..Inner::default()
             })),
+            events_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Changes after every event this store records.
+    pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events_changed.subscribe()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code panics while holding the lock, so a poisoned lock holds consistent data.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What the store remembers about one (source, fingerprint) key.
-#[derive(Debug, Clone, Copy, Default)]
-struct KeyState {
-    /// The id of the key's open incident.
-    open: Option<u64>,
-    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
-    /// nothing open, the key's entry goes with it.
-    newest: u64,
-    /// The newest `event_time` applied to the key; outlives the open incident, for as
-    /// long as the key's newest incident is kept.
-    last_event_time: Option<i64>,
-}
-
-impl KeyState {
-    fn is_empty(&self) -> bool {
-        self.open.is_none() && self.last_event_time.is_none()
     }
 }
 
@@ -133,6 +126,8 @@ struct Inner {
     /// `max_resolved`. An entry whose key has since gained an incident is skipped.
     bare_keys: VecDeque<(Arc<str>, Arc<str>)>,
     settings: MemorySettings,
+    /// Auto-resolve, heartbeat and flapping deadlines (`sweep`).
+    timers: Timers,
 }
 
 impl Inner {
@@ -178,16 +173,20 @@ impl Inner {
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
                 self.update(id, outcome, now_ms);
+                self.timers
+                    .set_deadline(id, outcome.auto_resolve_after_ms, now_ms);
                 (Transition::Updated, Some(id))
             }
             (Action::Open, None) => {
                 let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
                 state.open = Some(id);
                 state.newest = id;
+                self.after_open(id, outcome, now_ms);
                 (Transition::Opened, Some(id))
             }
             (Action::Resolve, Some(id)) => {
                 self.resolve(id, &source, now_ms);
+                self.timers.set_deadline(id, None, now_ms);
                 state.open = None;
                 (Transition::Resolved, Some(id))
             }
@@ -217,6 +216,8 @@ impl Inner {
                 at: now_ms,
                 id: *id,
                 record: record.clone(),
+                actor: None,
+                note: None,
             });
         }
         // After the snapshot: with `max_resolved: 0` the answer still shows the incident.
@@ -257,6 +258,11 @@ impl Inner {
                 last_event_at: now_ms,
                 resolved_at: None,
                 event_count: 1,
+                flapping: false,
+                flap_count: None,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_by: None,
             },
         );
         Ok(id)
@@ -391,6 +397,9 @@ impl IncidentStore for MemoryStore {
         let (transition, snapshot) =
             self.lock()
                 .apply(source, action, fingerprint, outcome, now_ms)?;
+        if snapshot.is_some() && transition != Transition::Stale {
+            self.events_changed.send_modify(|n| *n += 1);
+        }
         // Built after the lock is released: parsing labels need not block other callers.
         let incident = match snapshot {
             Some((id, record)) => Some(record.to_incident(id)?),
@@ -421,7 +430,7 @@ impl IncidentStore for MemoryStore {
         let (snapshots, more) = {
             let inner = self.lock();
             // One more than a page tells whether another page follows.
-            let mut ids = inner.ids_below(query, below, limit + 1);
+            let mut ids = inner.ids_matching(query, below, limit + 1);
             let more = ids.len() > limit;
             ids.truncate(limit);
             let snapshots: Vec<_> = ids.iter().filter_map(|&id| inner.snapshot(id)).collect();
@@ -455,12 +464,28 @@ impl IncidentStore for MemoryStore {
         let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
         let (events, next) = self.lock().events.after(after, limit);
         Ok(EventPage {
+            cursors: events.iter().map(|(seq, _)| seq.to_string()).collect(),
             events: events
                 .iter()
                 .map(|(seq, e)| e.to_event(*seq))
                 .collect::<Result<_, _>>()?,
             next_cursor: next.to_string(),
         })
+    }
+
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(Acted::NotFound);
+        };
+        let acted = self.lock().act(id, act, by, now_ms);
+        let acted = match acted {
+            Ok((id, record)) => {
+                self.events_changed.send_modify(|n| *n += 1);
+                Acted::Done(record.to_incident(id)?)
+            }
+            Err(refusal) => refusal.acted(),
+        };
+        Ok(acted)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -480,5 +505,24 @@ impl IncidentStore for MemoryStore {
             .get(source)
             .and_then(|fps| fps.get(fingerprint))
             .is_some_and(|k| k.open.is_some()))
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        let event = self.lock().heartbeat(source, policy, beat, now_ms);
+        event.map(|e| e.record.to_incident(e.id)).transpose()
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        self.lock().sweep(now_ms, heartbeats)
     }
 }

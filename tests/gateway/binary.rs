@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{config_dir, GENERIC_TOKEN, STATUSPAGE_TOKEN};
+use crate::harness::{config_dir, ADMIN_TOKEN, GENERIC_TOKEN, STATUSPAGE_TOKEN};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alertgate");
 
@@ -208,6 +208,67 @@ async fn ready_is_503_during_the_shutdown_delay_while_webhooks_still_get_202() {
     let healthy = served.get("/-/healthy").await;
     assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
     let status = served.exit_within(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status:?}: {}", served.stderr());
+}
+
+/// Reads from `stream` into `seen` until it holds `needle` or the stream ends; true when
+/// found. Gives up after 20 s.
+async fn read_until(stream: &mut TcpStream, seen: &mut String, needle: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0_u8; 4096];
+    while !seen.contains(needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[serial_test::serial(timing)]
+async fn the_event_stream_lives_through_the_shutdown_delay_and_ends_when_the_listener_closes() {
+    // A grace far longer than the test allows: only the closing signal can end the stream.
+    let mut served =
+        Served::start("limits:\n  shutdown_delay: 2s\n  shutdown_grace: 120s", &[]).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", served.port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut stream, &mut seen, "\r\n\r\n").await,
+        "no stream head: {seen}"
+    );
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    served.sigterm();
+    let mut ready = String::new();
+    for _ in 0..40 {
+        ready = served.get("/-/ready").await;
+        if ready.starts_with("HTTP/1.1 503") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready.contains("shutting_down"), "{ready}");
+    // During the delay the stream still carries events.
+    let hook = served.webhook("during-delay-stream").await;
+    assert!(hook.starts_with("HTTP/1.1 202"), "{hook}");
+    assert!(
+        read_until(&mut stream, &mut seen, "during-delay-stream").await,
+        "no event during the delay: {seen}"
+    );
+    // Then the listener closes and the stream ends, so the process exits long before the
+    // grace is over.
+    assert!(
+        !read_until(&mut stream, &mut seen, "never-sent").await,
+        "stream still open"
+    );
+    let status = served.exit_within(Duration::from_secs(60)).await;
     assert!(status.success(), "{status:?}: {}", served.stderr());
 }
 

@@ -53,8 +53,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
     config_dir_with(store_yaml, "", extra)
 }
 
-/// As `config_dir`, with `generic_extra` (YAML lines indented 4 spaces) added to the
-/// `generic` source.
+/// As `config_dir`, with `generic_extra` (indented keys) added to the `generic` source.
 pub fn config_dir_with(
     store_yaml: &str,
     generic_extra: &str,
@@ -139,6 +138,30 @@ impl Gateway {
                 let redis = TestRedis::start()?;
                 let (dir, snapshot) =
                     config_dir_with(&redis_store_yaml(&redis.url()), generic_extra, extra);
+                let store = redis_store(&snapshot).await;
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
+            }
+        }
+    }
+
+    /// A gateway whose `generic` source has `generic_extra` (indented keys such as
+    /// `    auto_resolve_after: 1s`) and whose store has `store_extra` (`  buckets: 4`).
+    pub async fn start_policies(
+        backend: Backend,
+        store_extra: &str,
+        generic_extra: &str,
+    ) -> Option<Gateway> {
+        match backend {
+            Backend::Memory => {
+                let (dir, snapshot) =
+                    config_dir_with("store:\n  backend: memory", generic_extra, "");
+                let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await)
+            }
+            Backend::Redis => {
+                let redis = TestRedis::start()?;
+                let store_yaml = format!("{}\n{store_extra}", redis_store_yaml(&redis.url()));
+                let (dir, snapshot) = config_dir_with(&store_yaml, generic_extra, "");
                 let store = redis_store(&snapshot).await;
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
             }
@@ -315,7 +338,7 @@ impl Gateway {
     }
 }
 
-async fn redis_store(snapshot: &Snapshot) -> Store {
+pub async fn redis_store(snapshot: &Snapshot) -> Store {
     let StoreSettings::Redis(settings) = &snapshot.settings.store else {
         panic!("not a redis config");
     };

@@ -5,22 +5,37 @@ mod harness;
 mod relay;
 #[path = "../support/alertmanager.rs"]
 mod test_alertmanager;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
+#[path = "../support/sentinel.rs"]
+mod test_sentinel;
+#[path = "../support/tls_redis.rs"]
+mod test_tls_redis;
 
 mod alertmanager;
 mod api;
 mod binary;
 mod bounds;
 mod cli;
+mod console_api;
+mod durability;
 mod errors;
+mod failover;
 mod fanout;
 mod fanout_limits;
+mod lifecycle;
 mod limits;
+mod migrate_cli;
 mod outage;
 mod race;
+mod secrets;
 mod sources_api;
 mod sources_cli;
+mod spool;
+mod spool_limits;
+mod tls;
 mod verify;
 mod webhooks;
 

@@ -1,10 +1,28 @@
-//! What the memory store keeps per incident and per event: plain records, cheap to
-//! clone, turned into the API's types after the lock is released.
+//! The memory store's records: what it keeps per key, per incident and per event.
 
 use std::sync::Arc;
 
 use crate::outcome::{Labels, Priority};
 use crate::store::model::{Incident, IncidentEvent, Status, StoreError, Transition};
+
+/// What the store remembers about one (source, fingerprint) key.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct KeyState {
+    /// The id of the key's open incident.
+    pub(super) open: Option<u64>,
+    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
+    /// nothing open, the key's entry goes with it.
+    pub(super) newest: u64,
+    /// The newest `event_time` applied to the key; outlives the open incident, for as
+    /// long as the key's newest incident is kept.
+    pub(super) last_event_time: Option<i64>,
+}
+
+impl KeyState {
+    pub(super) fn is_empty(&self) -> bool {
+        self.open.is_none() && self.last_event_time.is_none()
+    }
+}
 
 /// One incident. Every variable-size field is shared, so a clone (a snapshot for the
 /// event ring, or to build an `Incident` after the lock is released) allocates nothing.
@@ -22,6 +40,15 @@ pub(super) struct Record {
     pub(super) last_event_at: i64,
     pub(super) resolved_at: Option<i64>,
     pub(super) event_count: u64,
+    /// Opened while its fingerprint flapped, with the spell's opens so far.
+    pub(super) flapping: bool,
+    pub(super) flap_count: Option<u64>,
+    /// When a person acknowledged it, and who.
+    pub(super) acknowledged_at: Option<i64>,
+    pub(super) acknowledged_by: Option<Arc<str>>,
+    /// `timeout` or `heartbeat` when the gateway resolved it itself, `user:<name>` when a
+    /// person did.
+    pub(super) resolved_by: Option<Arc<str>>,
 }
 
 impl Record {
@@ -38,6 +65,11 @@ impl Record {
             last_event_at: self.last_event_at,
             resolved_at: self.resolved_at,
             event_count: self.event_count,
+            flapping: self.flapping,
+            flap_count: self.flap_count,
+            acknowledged_at: self.acknowledged_at,
+            acknowledged_by: self.acknowledged_by.clone(),
+            resolved_by: self.resolved_by.clone(),
         })
     }
 }
@@ -49,6 +81,9 @@ pub(super) struct Event {
     pub(super) at: i64,
     pub(super) id: u64,
     pub(super) record: Record,
+    /// Who made it, on events people made; the note's text on `noted`.
+    pub(super) actor: Option<Arc<str>>,
+    pub(super) note: Option<Arc<str>>,
 }
 
 impl Event {
@@ -58,6 +93,8 @@ impl Event {
             transition: self.transition,
             at: self.at,
             incident: self.record.to_incident(self.id)?,
+            actor: self.actor.clone(),
+            note: self.note.clone(),
         })
     }
 }

@@ -23,19 +23,52 @@ use sha2::{Digest, Sha256};
 /// The most buckets a keyspace can have: the id keeps the bucket in 3 decimal digits.
 pub const MAX_BUCKETS: u16 = 1000;
 
-/// Every Redis key name of one keyspace.
+/// Every Redis key name of one keyspace. The names that depend on the bucket alone are
+/// built once, here, not on every step.
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
     pub(super) prefix: String,
     pub(super) buckets: u16,
+    /// Per bucket: its tag `P{bB}`, and its `seq`, `events` and `sources` keys.
+    per_bucket: Vec<BucketKeys>,
+}
+
+#[derive(Debug, Clone)]
+struct BucketKeys {
+    tag: String,
+    seq: String,
+    events: String,
+    sources: String,
+    /// The bucket as `apply.lua` writes it into ids: three digits.
+    digits: String,
 }
 
 impl Keys {
     pub(super) fn new(prefix: String, buckets: u16) -> Keys {
+        let buckets = buckets.clamp(1, MAX_BUCKETS);
+        let per_bucket = (0..buckets)
+            .map(|bucket| {
+                let tag = format!("{prefix}{{b{bucket}}}");
+                BucketKeys {
+                    seq: format!("{tag}seq"),
+                    events: format!("{tag}events"),
+                    sources: format!("{tag}sources"),
+                    digits: format!("{bucket:03}"),
+                    tag,
+                }
+            })
+            .collect();
         Keys {
             prefix,
-            buckets: buckets.clamp(1, MAX_BUCKETS),
+            buckets,
+            per_bucket,
         }
+    }
+
+    /// The names of `bucket`; a bucket past the last (never made by this keyspace) is
+    /// named as bucket 0's, which `fingerprint` and `bucket_of` never produce.
+    fn of(&self, bucket: u16) -> &BucketKeys {
+        &self.per_bucket[usize::from(bucket) % self.per_bucket.len()]
     }
 
     /// The digest that names a (source, fingerprint) key and picks its bucket: SHA-256
@@ -60,8 +93,13 @@ impl Keys {
     }
 
     /// `P{bB}`: every key of bucket `B` starts so; `apply.lua` gets it as `ARGV[1]`.
-    pub(super) fn tag(&self, bucket: u16) -> String {
-        format!("{}{{b{bucket}}}", self.prefix)
+    pub(super) fn tag(&self, bucket: u16) -> &str {
+        &self.of(bucket).tag
+    }
+
+    /// The bucket as three digits, the way ids end.
+    pub(super) fn digits(&self, bucket: u16) -> &str {
+        &self.of(bucket).digits
     }
 
     pub(super) fn incident(&self, id: u64) -> String {
@@ -72,16 +110,36 @@ impl Keys {
         format!("{}ids:{source}", self.tag(bucket))
     }
 
-    pub(super) fn sources(&self, bucket: u16) -> String {
-        format!("{}sources", self.tag(bucket))
+    pub(super) fn sources(&self, bucket: u16) -> &str {
+        &self.of(bucket).sources
     }
 
-    pub(super) fn seq(&self, bucket: u16) -> String {
-        format!("{}seq", self.tag(bucket))
+    pub(super) fn seq(&self, bucket: u16) -> &str {
+        &self.of(bucket).seq
     }
 
-    pub(super) fn events(&self, bucket: u16) -> String {
-        format!("{}events", self.tag(bucket))
+    pub(super) fn events(&self, bucket: u16) -> &str {
+        &self.of(bucket).events
+    }
+
+    /// `P{bB}deadlines`: auto-resolve deadlines (member incident id, score ms).
+    pub(super) fn deadlines(&self, bucket: u16) -> String {
+        format!("{}deadlines", self.tag(bucket))
+    }
+
+    /// `P{bB}heartbeats`: heartbeat sources' silence deadlines (member source, score ms).
+    pub(super) fn heartbeats(&self, bucket: u16) -> String {
+        format!("{}heartbeats", self.tag(bucket))
+    }
+
+    /// `P{bB}hb:{source}`: a heartbeat source's hash (`title`, `fpkey`).
+    pub(super) fn heartbeat(&self, bucket: u16, source: &str) -> String {
+        format!("{}hb:{source}", self.tag(bucket))
+    }
+
+    /// `P{bB}flapping`: flapping fingerprints (member fp key, score window end ms).
+    pub(super) fn flapping(&self, bucket: u16) -> String {
+        format!("{}flapping", self.tag(bucket))
     }
 
     pub(super) fn layout(&self) -> String {
@@ -112,6 +170,10 @@ mod tests {
         assert_eq!(keys.sources(0), "ag:{b0}sources");
         assert_eq!(keys.index(4, "sc"), "ag:{b4}ids:sc");
         assert_eq!(keys.layout(), "ag:layout");
+        assert_eq!(keys.deadlines(3), "ag:{b3}deadlines");
+        assert_eq!(keys.heartbeats(3), "ag:{b3}heartbeats");
+        assert_eq!(keys.heartbeat(3, "sc"), "ag:{b3}hb:sc");
+        assert_eq!(keys.flapping(3), "ag:{b3}flapping");
         assert_eq!(keys.all().count(), 16);
     }
 
@@ -121,7 +183,7 @@ mod tests {
         let long = "x".repeat(10_000);
         let (bucket, key) = keys.fingerprint("sc", &long);
         assert!(bucket < 16);
-        assert!(key.starts_with(&keys.tag(bucket)), "{key}");
+        assert!(key.starts_with(keys.tag(bucket)), "{key}");
         assert_eq!(key.len(), keys.tag(bucket).len() + "fp:".len() + 64);
         assert_ne!(keys.fingerprint("sc", "a").1, keys.fingerprint("sp", "a").1);
         // Moving bytes between source and fingerprint must not collide.

@@ -9,6 +9,7 @@
 //! never a panic). Connection trouble is `StoreError::Unavailable`, reported at once
 //! rather than waited out, so the server can answer 503.
 
+mod act;
 mod conn;
 mod keys;
 mod layout;
@@ -17,6 +18,7 @@ mod read;
 mod reply;
 mod settings;
 mod store;
+mod sweep;
 
 pub use self::conn::{RedisTarget, TlsSettings};
 pub use self::keys::MAX_BUCKETS;
