@@ -1,6 +1,6 @@
 //! Prometheus metrics: one registry, named events, text encoding.
 //!
-//! Owns the metric names (constants below), their help texts and the recording verbs the
+//! Owns the metric names (constants in `names`, re-exported here), their help texts and the recording verbs the
 //! reloader and the webhook handler call. It does not serve `/metrics` (the server does,
 //! with [`Metrics::encode`] and [`CONTENT_TYPE`]) and it does not decide what a request's
 //! outcome was (the handler passes it in).
@@ -21,99 +21,26 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+mod edges;
 mod labels;
+mod names;
 
 pub use self::labels::ReloadResult;
 use self::labels::{
-    store_histogram, ClientErrorLabels, Edges, FieldLabels, HistogramFamily, KindLabels, OpLabels,
-    ReloadLabels, ReplayLabels, SourceLabel, SourceOnly, WebhookLabels,
+    store_histogram, Edges, HistogramFamily, KindLabels, OpLabels, ReloadLabels, ReplayLabels,
+    SourceLabel, SourceOnly, WebhookLabels,
 };
-
-/// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
-pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "alertgate_config_last_reload_successful";
-/// Unix time (seconds) of the last successful reload, or of the startup load.
-pub const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP: &str =
-    "alertgate_config_last_reload_success_timestamp_seconds";
-/// Reload attempts by `result` (`success` | `failure`).
-pub const CONFIG_RELOADS_TOTAL: &str = "alertgate_config_reloads_total";
-/// Webhooks handled, by `source` and `transition` (see [`WebhookOutcome`]).
-pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
-/// Time from request head to response, for `/hooks/…` requests.
-pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
-/// Webhooks refused by their source's `rate_limit` (429), by `source`.
-pub const RATE_LIMITED_TOTAL: &str = "alertgate_rate_limited_total";
-/// Opens refused because their source had `max_open` incidents open (429), by `source`.
-pub const OPEN_LIMIT_REJECTIONS_TOTAL: &str = "alertgate_open_limit_rejections_total";
-/// Requests answered 4xx, by `source` (`_api` off the webhook routes) and `code`.
-pub const CLIENT_ERRORS_TOTAL: &str = "alertgate_client_errors_total";
-/// Titles and labels cut to `limits.*`, by `field` (`title`, `label_value`, `labels`).
-pub const TRUNCATIONS_TOTAL: &str = "alertgate_truncations_total";
-/// Connections open now.
-pub const OPEN_CONNECTIONS: &str = "alertgate_open_connections";
-/// Times the accept loop reached `limits.max_connections` and paused accepting.
-pub const CONNECTION_LIMIT_REACHED_TOTAL: &str = "alertgate_connection_limit_reached_total";
-/// Open incidents by `source`, read from the store at each scrape.
-pub const OPEN_INCIDENTS: &str = "alertgate_open_incidents";
-/// Time of store calls, by `op` (`apply`, `get`, `list`, `ping`, `open_count`, `is_open`,
-/// `heartbeat`, `sweep`, `act`, `recent_events`).
-pub const STORE_DURATION_SECONDS: &str = "alertgate_store_duration_seconds";
-/// Failed store calls, by `kind` (`unavailable`, `corrupt`).
-pub const STORE_ERRORS_TOTAL: &str = "alertgate_store_errors_total";
-/// Always 1, labelled with the crate `version` (an info metric: the scrape shows
-/// `alertgate_build_info{version="…"} 1`).
-pub const BUILD_INFO: &str = "alertgate_build_info";
-/// Gauge: 1 while the incident store is connected, 0 while not.
-pub const STORE_UP: &str = "alertgate_store_up";
-
-/// Every metric family name as a scrape shows it (dashboards and alert rules are
-/// checked against this list).
-pub const NAMES: &[&str] = &[
-    CONFIG_LAST_RELOAD_SUCCESSFUL,
-    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
-    CONFIG_RELOADS_TOTAL,
-    WEBHOOKS_TOTAL,
-    WEBHOOK_DURATION_SECONDS,
-    RATE_LIMITED_TOTAL,
-    OPEN_LIMIT_REJECTIONS_TOTAL,
-    CLIENT_ERRORS_TOTAL,
-    TRUNCATIONS_TOTAL,
-    OPEN_CONNECTIONS,
-    CONNECTION_LIMIT_REACHED_TOTAL,
-    OPEN_INCIDENTS,
-    STORE_DURATION_SECONDS,
-    STORE_ERRORS_TOTAL,
-    BUILD_INFO,
-    STORE_UP,
-    SPOOL_BYTES,
-    SPOOL_RECORDS,
-    STORE_DEGRADED,
-    SPOOL_REPLAYED_TOTAL,
-    FLAPPING_TOTAL,
-    FLAPPING_FINGERPRINTS,
-    AUTO_RESOLVED_TOTAL,
-    HEARTBEATS_MISSED_TOTAL,
-];
+pub use self::names::{
+    AUTO_RESOLVED_TOTAL, BUILD_INFO, CLIENT_ERRORS_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOADS_TOTAL, CONNECTION_LIMIT_REACHED_TOTAL,
+    FLAPPING_FINGERPRINTS, FLAPPING_TOTAL, HEARTBEATS_MISSED_TOTAL, NAMES, OPEN_CONNECTIONS,
+    OPEN_INCIDENTS, OPEN_LIMIT_REJECTIONS_TOTAL, RATE_LIMITED_TOTAL, SPOOL_BYTES, SPOOL_RECORDS,
+    SPOOL_REPLAYED_TOTAL, STORE_DEGRADED, STORE_DURATION_SECONDS, STORE_ERRORS_TOTAL, STORE_UP,
+    TRUNCATIONS_TOTAL, WEBHOOKS_TOTAL, WEBHOOK_DURATION_SECONDS,
+};
 
 /// The `source` label of client errors off the webhook routes (admin API, probes).
 pub const API_SOURCE: &str = "_api";
-
-/// Bytes of the spool log on disk (0 without a spool, or when it is empty).
-pub const SPOOL_BYTES: &str = "alertgate_spool_bytes";
-/// Webhooks queued on the spool, waiting for the store.
-pub const SPOOL_RECORDS: &str = "alertgate_spool_records";
-/// `1` while webhooks are queued rather than applied, or the store's last call failed
-/// (with a spool configured); else `0`.
-pub const STORE_DEGRADED: &str = "alertgate_store_degraded";
-/// Spooled webhooks taken off the spool, by `result` (`applied` | `dropped`).
-pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
-/// Incidents opened while their fingerprint flapped, by `source` (docs/design.md §4).
-pub const FLAPPING_TOTAL: &str = "alertgate_flapping_total";
-/// Gauge: fingerprints flapping now (the last sweep's count, every replica's on Redis).
-pub const FLAPPING_FINGERPRINTS: &str = "alertgate_flapping_fingerprints";
-/// Incidents this process resolved by their `auto_resolve_after` deadline.
-pub const AUTO_RESOLVED_TOTAL: &str = "alertgate_auto_resolved_total";
-/// Heartbeat incidents this process opened for a silent source, by `source`.
-pub const HEARTBEATS_MISSED_TOTAL: &str = "alertgate_heartbeats_missed_total";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
@@ -405,106 +332,6 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).get()
-    }
-
-    /// Creates the per-source series of every configured source at zero, so a fresh
-    /// scrape lists them (at startup, and at each scrape for sources added by a reload).
-    pub fn register_sources<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
-        for id in ids {
-            let labels = SourceOnly {
-                source: self.source_label(id),
-            };
-            drop(self.inner.edges.rate_limited.get_or_create(&labels));
-            drop(self.inner.edges.open_limited.get_or_create(&labels));
-            drop(self.inner.edges.open_incidents.get_or_create(&labels));
-        }
-    }
-
-    /// A webhook refused by its source's rate limit.
-    pub fn rate_limited(&self, source: &str) {
-        let labels = SourceOnly {
-            source: self.source_label(source),
-        };
-        self.inner.edges.rate_limited.get_or_create(&labels).inc();
-    }
-
-    /// An open refused because its source is at `max_open`.
-    pub fn open_limited(&self, source: &str) {
-        let labels = SourceOnly {
-            source: self.source_label(source),
-        };
-        self.inner.edges.open_limited.get_or_create(&labels).inc();
-    }
-
-    /// A 4xx answer. `source`: a configured id, [`UNKNOWN_SOURCE`] or [`API_SOURCE`].
-    pub fn client_error(&self, source: &str, code: &'static str) {
-        let labels = ClientErrorLabels {
-            source: self.source_label(source),
-            code,
-        };
-        self.inner.edges.client_errors.get_or_create(&labels).inc();
-    }
-
-    /// 4xx answers counted so far for (`source`, `code`).
-    pub fn client_errors(&self, source: &str, code: &'static str) -> u64 {
-        let labels = ClientErrorLabels {
-            source: self.source_label(source),
-            code,
-        };
-        self.inner.edges.client_errors.get_or_create(&labels).get()
-    }
-
-    /// A title or labels cut to the limits; `field` names which.
-    pub fn truncated(&self, field: &'static str) {
-        self.inner
-            .edges
-            .truncations
-            .get_or_create(&FieldLabels { field })
-            .inc();
-    }
-
-    /// A connection opened (`+1`) or closed (`-1`).
-    pub fn connection_delta(&self, delta: i64) {
-        self.inner.edges.open_connections.inc_by(delta);
-    }
-
-    /// The accept loop reached `limits.max_connections`.
-    pub fn connection_limit_reached(&self) {
-        self.inner.edges.connection_limit_reached.inc();
-    }
-
-    /// Sets the open-incident gauge of `source`.
-    pub fn set_open_incidents(&self, source: &str, open: u64) {
-        let labels = SourceOnly {
-            source: self.source_label(source),
-        };
-        let open = i64::try_from(open).unwrap_or(i64::MAX);
-        self.inner
-            .edges
-            .open_incidents
-            .get_or_create(&labels)
-            .set(open);
-    }
-
-    /// Drops the open-incident gauges (before setting the configured sources' afresh, so
-    /// a source removed by a reload leaves no stale series).
-    pub fn clear_open_incidents(&self) {
-        self.inner.edges.open_incidents.clear();
-    }
-
-    /// One store call of kind `op` that took `elapsed`; `error` names its failure kind.
-    pub fn store_call(&self, op: &'static str, elapsed: Duration, error: Option<&'static str>) {
-        self.inner
-            .store_duration
-            .get_or_create(&OpLabels { op })
-            .observe(elapsed.as_secs_f64());
-        if let Some(kind) = error {
-            self.inner
-                .edges
-                .store_errors
-                .get_or_create(&KindLabels { kind })
-                .inc();
-        }
     }
 
     /// Records the spool's size, its queued webhooks and whether the store is degraded.
