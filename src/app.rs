@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::net::TcpListener;
 
-use crate::config::{self, Overrides, Snapshot, StoreSettings};
+use crate::config::{self, LogFormat, Overrides, Snapshot, StoreSettings};
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
@@ -159,7 +159,10 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
     if let Some(spool) = spool {
         state = state.with_spool(spool);
     }
-    let result = server::run(listener, state, server::shutdown_signal()).await;
+    state
+        .metrics()
+        .register_sources(state.snapshot().sources.keys().map(String::as_str));
+    let result = server::run(listener, state, first_signal()).await;
     if let Some(replayer) = replayer {
         replayer.stop().await;
     }
@@ -199,16 +202,68 @@ pub fn open_spool(settings: &SpoolSettings, metrics: &Metrics) -> Result<Spool, 
     Ok(spool)
 }
 
-/// Logs to stderr; filter from `ALERTGATE_LOG`, else `RUST_LOG`, else `info`.
-pub fn init_tracing() {
+/// Exit code of `serve` when a second SIGTERM/SIGINT cuts the shutdown short
+/// (docs/design.md §8).
+pub const FORCED_EXIT: u8 = 2;
+
+/// Completes on the first SIGTERM/SIGINT; a second one exits the process at once, with
+/// [`FORCED_EXIT`], whatever is still in flight.
+async fn first_signal() {
+    server::shutdown_signal().await;
+    tokio::spawn(async {
+        server::shutdown_signal().await;
+        tracing::warn!("second signal: exiting now, requests in flight are dropped");
+        std::process::exit(i32::from(FORCED_EXIT));
+    });
+}
+
+/// The environment variable that chooses the log format; it wins over the config file.
+pub const LOG_FORMAT_ENV: &str = "ALERTGATE_LOG_FORMAT";
+
+/// The log format to start with: `ALERTGATE_LOG_FORMAT` if set (an invalid value is an
+/// error), else the config file's top-level `log_format` key, peeked at before the file
+/// is built (no `${VAR}` expansion; an invalid value there is reported by the build, and
+/// logs start as text).
+pub fn log_format(config: &Path) -> Result<LogFormat, String> {
+    if let Ok(value) = std::env::var(LOG_FORMAT_ENV) {
+        return LogFormat::parse(&value)
+            .ok_or_else(|| format!("{LOG_FORMAT_ENV}={value:?}: expected text or json"));
+    }
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        log_format: Option<String>,
+    }
+    let peeked = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| serde_yaml::from_str::<Peek>(&text).ok())
+        .and_then(|p| p.log_format)
+        .and_then(|f| LogFormat::parse(&f));
+    Ok(peeked.unwrap_or_default())
+}
+
+/// Logs to stderr in `format`; filter from `ALERTGATE_LOG`, else `RUST_LOG`, else
+/// `info`. No ANSI colours unless stderr is a terminal. JSON lines carry `timestamp`,
+/// `level`, `target`, the event's fields (`message` among them) and the current span's.
+pub fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("ALERTGATE_LOG")
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

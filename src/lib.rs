@@ -1,11 +1,13 @@
 //! alertgate: a config-driven webhook gateway for incident management.
 //!
 //! Data flows one way through these modules (docs/design.md §2): `cli` → `app` →
-//! `server` → `reload` → `config` → `verify` → `spool` → `selftest`/`engine` → `mapping` → `store` → `decode`
-//! → `yaml` → `outcome`, with `metrics` and `clock` beside them. Nothing imports upward,
-//! and `tests/architecture.rs` fails the build on any import cycle.
+//! `server` → `reload` → `config` → `verify` → `spool` → `selftest`/`engine` → `mapping` →
+//! `store` → `decode`, `bounds` → `yaml` → `outcome`, with `metrics` and `clock` beside
+//! them. Nothing imports upward, and `tests/architecture.rs` fails the build on any import
+//! cycle.
 
 pub mod app;
+pub mod bounds;
 pub mod cli;
 pub mod clock;
 pub mod config;

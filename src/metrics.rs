@@ -1,6 +1,6 @@
 //! Prometheus metrics: one registry, named events, text encoding.
 //!
-//! Owns the metric names (constants below), their help texts and the recording verbs the
+//! Owns the metric names (constants in `names`, re-exported here), their help texts and the recording verbs the
 //! reloader and the webhook handler call. It does not serve `/metrics` (the server does,
 //! with [`Metrics::encode`] and [`CONTENT_TYPE`]) and it does not decide what a request's
 //! outcome was (the handler passes it in).
@@ -14,82 +14,42 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-/// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
-pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "alertgate_config_last_reload_successful";
-/// Unix time (seconds) of the last successful reload, or of the startup load.
-pub const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP: &str =
-    "alertgate_config_last_reload_success_timestamp_seconds";
-/// Reload attempts by `result` (`success` | `failure`).
-pub const CONFIG_RELOADS_TOTAL: &str = "alertgate_config_reloads_total";
-/// Webhooks handled, by `source` and `transition` (see [`WebhookOutcome`]).
-pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
-/// Time from request head to response, for `/hooks/…` requests.
-pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
+mod edges;
+mod labels;
+mod names;
 
-/// Bytes of the spool log on disk (0 without a spool, or when it is empty).
-pub const SPOOL_BYTES: &str = "alertgate_spool_bytes";
-/// Webhooks queued on the spool, waiting for the store.
-pub const SPOOL_RECORDS: &str = "alertgate_spool_records";
-/// `1` while webhooks are queued rather than applied, or the store's last call failed
-/// (with a spool configured); else `0`.
-pub const STORE_DEGRADED: &str = "alertgate_store_degraded";
-/// Spooled webhooks taken off the spool, by `result` (`applied` | `dropped`).
-pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
+pub use self::labels::ReloadResult;
+use self::labels::{
+    store_histogram, Edges, HistogramFamily, KindLabels, OpLabels, ReloadLabels, ReplayLabels,
+    SourceLabel, SourceOnly, WebhookLabels,
+};
+pub use self::names::{
+    AUTO_RESOLVED_TOTAL, BUILD_INFO, CLIENT_ERRORS_TOTAL, CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOADS_TOTAL, CONNECTION_LIMIT_REACHED_TOTAL,
+    FLAPPING_FINGERPRINTS, FLAPPING_TOTAL, HEARTBEATS_MISSED_TOTAL, NAMES, OPEN_CONNECTIONS,
+    OPEN_INCIDENTS, OPEN_LIMIT_REJECTIONS_TOTAL, RATE_LIMITED_TOTAL, SPOOL_BYTES, SPOOL_RECORDS,
+    SPOOL_REPLAYED_TOTAL, STORE_DEGRADED, STORE_DURATION_SECONDS, STORE_ERRORS_TOTAL, STORE_UP,
+    TRUNCATIONS_TOTAL, WEBHOOKS_TOTAL, WEBHOOK_DURATION_SECONDS,
+};
+
+/// The `source` label of client errors off the webhook routes (admin API, probes).
+pub const API_SOURCE: &str = "_api";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
 /// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
-/// Gauge: 1 while the incident store is connected, 0 while not.
-pub const STORE_UP: &str = "alertgate_store_up";
-
-/// Incidents opened while their fingerprint flapped, by `source` (docs/design.md §4).
-pub const FLAPPING_TOTAL: &str = "alertgate_flapping_total";
-/// Gauge: fingerprints flapping now (the last sweep's count, every replica's on Redis).
-pub const FLAPPING_FINGERPRINTS: &str = "alertgate_flapping_fingerprints";
-/// Incidents this process resolved by their `auto_resolve_after` deadline.
-pub const AUTO_RESOLVED_TOTAL: &str = "alertgate_auto_resolved_total";
-/// Heartbeat incidents this process opened for a silent source, by `source`.
-pub const HEARTBEATS_MISSED_TOTAL: &str = "alertgate_heartbeats_missed_total";
-
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
 /// scanner must not be able to create one time series per URL it tries.
 pub const UNKNOWN_SOURCE: &str = "_unknown";
-
-/// A reload's result, the `result` label of [`CONFIG_RELOADS_TOTAL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReloadResult {
-    Success,
-    Failure,
-}
-
-impl ReloadResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReloadResult::Success => "success",
-            ReloadResult::Failure => "failure",
-        }
-    }
-}
-
-impl EncodeLabelValue for ReloadResult {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&self.as_str(), encoder)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ReloadLabels {
-    result: ReloadResult,
-}
 
 /// How one webhook ended, the `transition` label of [`WEBHOOKS_TOTAL`].
 ///
@@ -115,33 +75,6 @@ pub fn outcome_for_status(status: u16) -> WebhookOutcome {
     }
 }
 
-/// A `source` label value: an interned `Arc<str>`, so recording clones a reference
-/// count instead of allocating a string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct SourceLabel(Arc<str>);
-
-impl EncodeLabelValue for SourceLabel {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&&*self.0, encoder)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ReplayLabels {
-    result: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct SourceOnly {
-    source: SourceLabel,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct WebhookLabels {
-    source: SourceLabel,
-    transition: &'static str,
-}
-
 /// The process's metrics: a cheap-clone handle over one registry.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -156,6 +89,8 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
+    edges: Edges,
+    store_duration: HistogramFamily<OpLabels>,
     spool_bytes: Gauge,
     spool_records: Gauge,
     store_degraded: Gauge,
@@ -277,6 +212,10 @@ impl Metrics {
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
         }
+        let edges = Edges::default();
+        let store_duration: HistogramFamily<OpLabels> =
+            Family::new_with_constructor(store_histogram);
+        register_edges(&mut registry, &edges, &store_duration);
 
         Metrics {
             inner: Arc::new(Inner {
@@ -286,6 +225,8 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
+                edges,
+                store_duration,
                 spool_bytes,
                 spool_records,
                 store_degraded,
@@ -457,9 +398,70 @@ fn counter_base(name: &'static str) -> &'static str {
     name.strip_suffix("_total").unwrap_or(name)
 }
 
+fn register_edges(registry: &mut Registry, e: &Edges, store_duration: &HistogramFamily<OpLabels>) {
+    let r = registry;
+    r.register(
+        counter_base(RATE_LIMITED_TOTAL),
+        "Webhooks refused by their source's rate limit (429)",
+        e.rate_limited.clone(),
+    );
+    r.register(
+        counter_base(OPEN_LIMIT_REJECTIONS_TOTAL),
+        "Opens refused because the source had max_open incidents open (429)",
+        e.open_limited.clone(),
+    );
+    r.register(
+        counter_base(CLIENT_ERRORS_TOTAL),
+        "Requests answered with a 4xx, by source and error code",
+        e.client_errors.clone(),
+    );
+    r.register(
+        counter_base(TRUNCATIONS_TOTAL),
+        "Titles and labels cut to the configured limits, by field",
+        e.truncations.clone(),
+    );
+    r.register(
+        counter_base(CONNECTION_LIMIT_REACHED_TOTAL),
+        "Times the server reached limits.max_connections and paused accepting",
+        e.connection_limit_reached.clone(),
+    );
+    r.register(
+        counter_base(STORE_ERRORS_TOTAL),
+        "Failed store calls by kind",
+        e.store_errors.clone(),
+    );
+    r.register(
+        OPEN_CONNECTIONS,
+        "Connections open now",
+        e.open_connections.clone(),
+    );
+    r.register(
+        OPEN_INCIDENTS,
+        "Open incidents by source, read from the store at each scrape",
+        e.open_incidents.clone(),
+    );
+    r.register(
+        STORE_DURATION_SECONDS,
+        "Time of store calls by operation, in seconds",
+        store_duration.clone(),
+    );
+    r.register(
+        BUILD_INFO.strip_suffix("_info").unwrap_or(BUILD_INFO),
+        "The running build",
+        Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+    );
+    for kind in ["unavailable", "corrupt"] {
+        drop(e.store_errors.get_or_create(&KindLabels { kind }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text_of(m: &Metrics) -> String {
+        m.encode()
+    }
 
     #[test]
     fn text_output_names_every_metric() {
@@ -467,18 +469,29 @@ mod tests {
         m.reload_succeeded(1_700_000_000.5);
         m.record_webhook("statuscake", "opened", Duration::from_millis(3));
         let text = m.encode();
-        for name in [
-            CONFIG_LAST_RELOAD_SUCCESSFUL,
-            CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
-            CONFIG_RELOADS_TOTAL,
-            WEBHOOKS_TOTAL,
-            WEBHOOK_DURATION_SECONDS,
-        ] {
+        m.register_sources(["statuscake"]);
+        m.store_call("apply", Duration::from_millis(1), Some("unavailable"));
+        for name in NAMES {
+            let family = counter_base(name);
+            let family = if *name == BUILD_INFO {
+                "alertgate_build"
+            } else {
+                family
+            };
             assert!(
-                text.contains(&format!("# TYPE {}", counter_base(name))),
+                text_of(&m).contains(&format!("# TYPE {family} ")),
                 "{name}\n{text}"
             );
         }
+        let text = m.encode();
+        assert!(text.contains(&format!(
+            "alertgate_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert!(text.contains("alertgate_rate_limited_total{source=\"statuscake\"} 0\n"));
+        assert!(text.contains("alertgate_open_incidents{source=\"statuscake\"} 0\n"));
+        assert!(text.contains("alertgate_store_errors_total{kind=\"unavailable\"} 1\n"));
+        assert!(text.contains("alertgate_store_duration_seconds_count{op=\"apply\"} 1\n"));
         assert!(
             text.contains("alertgate_config_last_reload_successful 1\n"),
             "{text}"

@@ -9,7 +9,13 @@ use crate::config::Overrides;
 
 /// Runs the gateway; any failure to start or to keep serving exits 2.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    app::init_tracing();
+    match app::log_format(&args.config) {
+        Ok(format) => app::init_tracing(format),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(COULD_NOT_RUN);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@
 
 mod admin_tokens;
 mod env;
+mod limits;
 mod policies;
 mod raw;
 mod redis_store;
@@ -26,15 +27,14 @@ use sha2::{Digest, Sha256};
 
 pub use self::admin_tokens::{AdminToken, Scope, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 pub use self::env::Fallback;
+pub use self::limits::{parse_duration, Limits, LogFormat, RateLimit};
 pub use self::policies::Policies;
 pub use self::raw::{
     AdminTokenConfig, BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig,
-    FileConfig, FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig,
-    SourceConfig, SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
+    FileConfig, FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, RateLimitConfig,
+    SentinelConfig, SourceConfig, SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
-pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN,
-};
+pub use self::settings::{Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN};
 pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
 pub use self::spool::parse_size;
 use crate::decode::Shape;
@@ -48,6 +48,10 @@ pub struct Source {
     pub id: String,
     pub tokens: Vec<TokenDigest>,
     pub mapping: Arc<Mapping>,
+    /// Per-replica token bucket; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Most open incidents this source may have.
+    pub max_open: u64,
     /// The HTTP methods it accepts (`sources.{id}.methods`).
     pub methods: Vec<http::Method>,
     /// `methods` as an `Allow` header value: `GET, POST`.
@@ -96,6 +100,12 @@ impl Snapshot {
         let mut changed = Vec::new();
         if old.listen != new.listen {
             changed.push("listen".to_owned());
+        }
+        if old.limits.max_connections != new.limits.max_connections {
+            changed.push("limits.max_connections".to_owned());
+        }
+        if old.log_format != new.log_format {
+            changed.push("log_format".to_owned());
         }
         match (&old.store, &new.store) {
             (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
@@ -328,8 +338,10 @@ pub fn build_snapshot(
                     .map(|(t, end)| (TokenDigest::of(t), *end))
                     .collect(),
                 file: Some(source.file),
-                // A sources_dir file names no methods nor policies: the defaults.
+                // A sources_dir file names no methods, limits nor policies: the defaults.
                 methods: settings::DEFAULT_METHODS.to_vec(),
+                rate_limit: None,
+                max_open: limits::DEFAULT_MAX_OPEN,
                 policies: Policies::default(),
             },
         );
@@ -347,6 +359,8 @@ pub fn build_snapshot(
                     id: id.clone(),
                     tokens: source.tokens.clone(),
                     mapping: Arc::clone(mapping),
+                    rate_limit: source.rate_limit,
+                    max_open: source.max_open,
                     expiring: source.expiring.clone(),
                     verify: Arc::new(verify),
                     decode_shape,
@@ -500,6 +514,61 @@ mod tests {
             errors.iter().any(|e| e.path == "store.resolved_ttl"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn production_limits_default_parse_and_refuse_nonsense() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = Overrides::default();
+        let source = "sources:\n  sc:\n    integration: statuscake\n    tokens: [x]\n";
+        let old = snapshot_with(dir.path(), &format!("  backend: memory\n{source}"), &none)
+            .expect("defaults");
+        assert_eq!(old.settings.limits, Limits::default());
+        assert_eq!(old.sources["sc"].rate_limit, None);
+        assert_eq!(old.sources["sc"].max_open, 100_000);
+        assert_eq!(old.settings.log_format, LogFormat::Text);
+        let set = format!(
+            "  backend: memory\n{source}    rate_limit: {{ per_second: 2.5 }}\n    max_open: 3\n\
+             limits:\n  shutdown_delay: 0s\n  max_connections: 8\nlog_format: json\n"
+        );
+        let new = snapshot_with(dir.path(), &set, &none).expect("set");
+        assert_eq!(
+            new.sources["sc"].rate_limit,
+            Some(RateLimit {
+                per_second: 2.5,
+                burst: 3
+            })
+        );
+        assert_eq!(new.sources["sc"].max_open, 3);
+        assert_eq!(
+            old.restart_needed(&new),
+            vec!["limits.max_connections", "log_format"]
+        );
+        for (bad, path) in [
+            (
+                "    rate_limit: { per_second: 0 }\n",
+                "sources.sc.rate_limit.per_second",
+            ),
+            (
+                "    rate_limit: { per_second: 1, burst: 0 }\n",
+                "sources.sc.rate_limit.burst",
+            ),
+            ("    max_open: 0\n", "sources.sc.max_open"),
+            (
+                "limits:\n  max_labels: 1\n  max_title_bytes: 0\n",
+                "limits.max_title_bytes",
+            ),
+            ("limits:\n  shutdown_delay: soon\n", "limits.shutdown_delay"),
+            ("log_format: xml\n", "log_format"),
+        ] {
+            let errors = snapshot_with(
+                dir.path(),
+                &format!("  backend: memory\n{source}{bad}"),
+                &none,
+            )
+            .expect_err(bad);
+            assert!(errors.iter().any(|e| e.path == path), "{bad}: {errors:?}");
+        }
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub struct FileConfig {
     /// Bounds on requests and responses.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Log line format on stderr: `text` (default) or `json` (one JSON object a line).
+    /// `ALERTGATE_LOG_FORMAT` wins over it. Read once at startup (changing it needs a
+    /// restart); `${VAR}` is not expanded in this key.
+    #[serde(default)]
+    pub log_format: Option<String>,
     /// The address senders reach this gateway at (behind a load balancer, say), used in
     /// every webhook URL alertgate prints: `https://alerts.example.com`. Default
     /// `http://{listen}`.
@@ -198,6 +203,15 @@ pub struct SourceConfig {
     /// allow-list (`field_in`). Default: none.
     #[serde(default)]
     pub verify: Vec<VerifyConfig>,
+    /// Token bucket on this source's requests, per replica: `{per_second, burst}`. Off
+    /// when absent. Each request takes one token whatever its size; an empty bucket
+    /// answers 429 with `Retry-After`.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Most open incidents this source may have; an open that would create one more gets
+    /// 429 (never an eviction). Default 100000.
+    #[serde(default)]
+    pub max_open: Option<u64>,
     /// An open incident of this source that gets no event for this long resolves itself
     /// (`resolved_by: timeout`). A duration (`4h`). A mapping rule's own
     /// `auto_resolve_after` wins. Default: never.
@@ -234,6 +248,18 @@ pub struct HeartbeatConfig {
     /// The incident's priority. Default `high`.
     #[serde(default)]
     pub priority: Option<String>,
+}
+
+/// A source's token bucket: refilled at `per_second`, holding at most `burst`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Tokens added per second (> 0; fractions allowed: `0.5` is one every 2 s).
+    pub per_second: f64,
+    /// Bucket size: requests accepted at once after a quiet spell (>= 1). Default: one
+    /// second's worth, at least 1.
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 /// One `verify:` entry: exactly one of its keys.
@@ -305,6 +331,27 @@ pub struct LimitsConfig {
     /// Largest page `GET /v1/incidents` returns; a larger `limit` is clamped. Default 500.
     #[serde(default)]
     pub max_page_size: Option<usize>,
+    /// On SIGTERM/SIGINT, time `/-/ready` answers 503 while requests are still served,
+    /// before the listener closes (lets a load balancer take the replica out first).
+    /// Default `0s`.
+    #[serde(default)]
+    pub shutdown_delay: Option<String>,
+    /// Most connections open at once; beyond it the server stops accepting until one
+    /// closes. Default 1024. Changing it needs a restart.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Longest fingerprint an event may have, in bytes; longer: 422. Default 1024.
+    #[serde(default)]
+    pub max_fingerprint_bytes: Option<usize>,
+    /// Longest title kept, in bytes; longer ones are cut with `…[truncated]`. Default 1024.
+    #[serde(default)]
+    pub max_title_bytes: Option<usize>,
+    /// Longest label value kept, in bytes; longer ones are cut like titles. Default 1024.
+    #[serde(default)]
+    pub max_label_bytes: Option<usize>,
+    /// Most labels kept per event; later ones are dropped. Default 64.
+    #[serde(default)]
+    pub max_labels: Option<usize>,
     /// Most elements a fan-out payload (a mapping with `items:`) may carry; more get 413
     /// before any is evaluated. Default 1000.
     #[serde(default)]

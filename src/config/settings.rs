@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest, DEFAULT_RECENT_PAYLOADS};
+use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest};
+use super::limits::{
+    check_limits, check_source_limits, parse_duration, Limits, LogFormat, RateLimit,
+};
 use super::raw::{BackendConfig, FileConfig};
 use crate::spool::SpoolSettings;
 use crate::store::{
@@ -17,12 +20,6 @@ use crate::yaml::Errors;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAPPINGS_DIR: &str = "mappings";
 pub const DEFAULT_KEY_PREFIX: &str = "alertgate:";
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
-pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
-pub const DEFAULT_MAX_ITEMS_PER_PAYLOAD: usize = 1000;
 /// The methods a source accepts unless it lists its own.
 pub const DEFAULT_METHODS: [http::Method; 2] = [http::Method::GET, http::Method::POST];
 /// The methods a source may list.
@@ -45,6 +42,8 @@ pub struct Settings {
     /// The API tokens: `admin_tokens`, and `admin_token` as an admin token named `admin`.
     pub admin_tokens: Vec<AdminToken>,
     pub limits: Limits,
+    /// `log_format`: read before the rest (the logger starts first); checked here.
+    pub log_format: LogFormat,
     /// Where senders reach us, without a trailing slash (`public_url`, default
     /// `http://{listen}`): the base of every webhook URL alertgate prints.
     pub public_url: String,
@@ -75,6 +74,10 @@ impl StoreSettings {
 pub struct SourceSettings {
     pub integration: String,
     pub tokens: Vec<TokenDigest>,
+    /// Per replica; `None`: no rate limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Most open incidents of this source.
+    pub max_open: u64,
     /// Tokens kept through a rotation's overlap: accepted until the time (Unix ms).
     pub expiring: Vec<(TokenDigest, i64)>,
     /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
@@ -83,32 +86,6 @@ pub struct SourceSettings {
     pub methods: Vec<http::Method>,
     /// `auto_resolve_after`, `flapping`, `heartbeat`.
     pub policies: super::policies::Policies,
-}
-
-/// Bounds, all with defaults; each can change on reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_body_bytes: u64,
-    pub header_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub shutdown_grace: Duration,
-    pub max_page_size: usize,
-    pub max_items_per_payload: usize,
-    pub recent_payloads: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
-            max_page_size: DEFAULT_MAX_PAGE_SIZE,
-            max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
-            recent_payloads: DEFAULT_RECENT_PAYLOADS,
-        }
-    }
 }
 
 /// Checks a parsed config file; `mappings_dir` is already resolved.
@@ -158,6 +135,7 @@ pub(crate) fn check(
             }
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
+        let (rate_limit, max_open) = check_source_limits(&path, source, errors);
         let methods = check_methods(&path, source.methods.as_deref(), errors);
         let policies = super::policies::check(&path, source, errors);
         sources.insert(
@@ -165,6 +143,8 @@ pub(crate) fn check(
             SourceSettings {
                 integration: source.integration.clone(),
                 tokens,
+                rate_limit,
+                max_open,
                 expiring: Vec::new(),
                 file: None,
                 methods,
@@ -174,6 +154,16 @@ pub(crate) fn check(
     }
     let admin_tokens = check_admin_tokens(&raw, errors);
     let limits = check_limits(&raw, errors);
+    let log_format = match raw.log_format.as_deref() {
+        None => LogFormat::Text,
+        Some(text) => LogFormat::parse(text).unwrap_or_else(|| {
+            errors.push(
+                "log_format",
+                format!("invalid {text:?}: expected text or json"),
+            );
+            LogFormat::Text
+        }),
+    };
     let listen = listen?;
     let public_url = match raw.public_url.as_deref().map(str::trim) {
         None | Some("") => format!("http://{listen}"),
@@ -196,6 +186,7 @@ pub(crate) fn check(
         sources,
         admin_tokens,
         limits: limits?,
+        log_format,
         spool: None,
     })
 }
@@ -333,62 +324,6 @@ fn check_store(
             }))
         }
     }
-}
-
-fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
-    let l = &raw.limits;
-    let mut ok = true;
-    let mut duration = |key: &str, text: &Option<String>, default: Duration| match text {
-        None => default,
-        Some(text) => match parse_duration(text) {
-            Some(d) if !d.is_zero() => d,
-            _ => {
-                ok = false;
-                errors.push(
-                    format!("limits.{key}"),
-                    format!("invalid duration {text:?}: expected a positive number with ms, s, m, h or d, like 10s"),
-                );
-                default
-            }
-        },
-    };
-    let limits = Limits {
-        header_read_timeout: duration(
-            "header_read_timeout",
-            &l.header_read_timeout,
-            DEFAULT_HEADER_READ_TIMEOUT,
-        ),
-        request_timeout: duration(
-            "request_timeout",
-            &l.request_timeout,
-            DEFAULT_REQUEST_TIMEOUT,
-        ),
-        shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
-        max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-        max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
-        max_items_per_payload: l
-            .max_items_per_payload
-            .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
-        recent_payloads: l.recent_payloads.unwrap_or(DEFAULT_RECENT_PAYLOADS),
-    };
-    if limits.max_body_bytes == 0 {
-        ok = false;
-        errors.push("limits.max_body_bytes", "must be at least 1");
-    }
-    if limits.max_page_size == 0 {
-        ok = false;
-        errors.push("limits.max_page_size", "must be at least 1");
-    }
-    if limits.max_items_per_payload == 0 {
-        ok = false;
-        errors.push("limits.max_items_per_payload", "must be at least 1");
-    }
-    ok.then_some(limits)
-}
-
-/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    crate::clock::parse_duration(text)
 }
 
 /// Command-line settings that win over the config file.

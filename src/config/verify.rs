@@ -1,7 +1,7 @@
 //! `sources.{id}.verify` → a compiled `crate::verify::Verify`, every problem placed.
 
+use super::limits::parse_duration;
 use super::raw::VerifyConfig;
-use super::settings::parse_duration;
 use crate::verify::{Check, FieldEquals, FieldIn, Verify, DEFAULT_MAX_AGE};
 use crate::yaml::Errors;
 

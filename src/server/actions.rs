@@ -69,10 +69,9 @@ where
             Act::Note(text.to_owned())
         }
     };
-    let acted = state
-        .store()
-        .act(id, &act, &caller.actor(), clock::now_ms())
-        .await?;
+    let actor = caller.actor();
+    let step = state.store().act(id, &act, &actor, clock::now_ms());
+    let acted = state.store_call("act", step).await?;
     match acted {
         Acted::Done(incident) => Ok(ok_json(
             StatusCode::OK,
@@ -95,7 +94,8 @@ pub(super) async fn incident_events<B>(
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     authorize(snapshot, request, Scope::Read)?;
-    let events = state.store().recent_events(MAX_SCAN).await?;
+    let read = state.store().recent_events(MAX_SCAN);
+    let events = state.store_call("recent_events", read).await?;
     let mine: Vec<_> = events.into_iter().filter(|e| e.incident.id == id).collect();
     Ok(ok_json(
         StatusCode::OK,

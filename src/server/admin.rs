@@ -16,7 +16,7 @@ use super::state::AppState;
 use crate::config::{Scope, Snapshot};
 use crate::metrics;
 use crate::reload::{Reloader, Trigger};
-use crate::store::{Health, Store};
+use crate::store::{Health, IncidentStore, Store};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -93,15 +93,30 @@ fn store_view(state: &AppState) -> serde_json::Value {
     view
 }
 
-/// `GET /metrics`: the Prometheus text format.
-pub(super) fn metrics<B>(
+/// `GET /metrics`: the Prometheus text format. Each scrape first creates the series of
+/// every configured source (so sources added by a reload show at once) and reads each
+/// source's open-incident count from the store (one `ZCOUNT` per bucket on Redis); a store
+/// failure leaves that gauge out of this scrape and counts as a store error.
+pub(super) async fn metrics<B>(
     state: &AppState,
+    snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
-    state
-        .metrics()
-        .set_store_up(state.store().health() == Health::Up);
+    let m = state.metrics();
+    m.set_store_up(state.store().health() == Health::Up);
+    m.register_sources(snapshot.sources.keys().map(String::as_str));
+    let store = state.store();
+    let mut counts = Vec::with_capacity(snapshot.sources.len());
+    for id in snapshot.sources.keys() {
+        if let Ok(n) = state.store_call("open_count", store.open_count(id)).await {
+            counts.push((id, n));
+        }
+    }
+    m.clear_open_incidents();
+    for (id, n) in counts {
+        m.set_open_incidents(id, n);
+    }
     let mut response = Response::new(Full::new(Bytes::from(state.metrics().encode())));
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -98,7 +98,7 @@ pub(super) async fn list_incidents<B>(
         priority,
         acknowledged,
     };
-    let page = state.store().list(&list).await?;
+    let page = state.store_call("list", state.store().list(&list)).await?;
     Ok(ok_json(StatusCode::OK, &page))
 }
 
@@ -111,8 +111,7 @@ pub(super) async fn get_incident<B>(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     authorize(snapshot, request, Scope::Read)?;
     let incident = state
-        .store()
-        .get(id)
+        .store_call("get", state.store().get(id))
         .await?
         .ok_or(ApiError::NotFound("unknown incident"))?;
     Ok(ok_json(StatusCode::OK, &incident))
@@ -126,10 +125,15 @@ pub(super) fn healthy(snapshot: &Snapshot) -> Response<Full<Bytes>> {
     )
 }
 
-/// `GET /-/ready`: config loaded (there is a snapshot) and the store answers — or, with a
-/// spool, the store is away but webhooks can still be queued (200, `degraded: true`).
+/// `GET /-/ready`: config loaded (there is a snapshot), the store answers — or, with a
+/// spool, the store is away but webhooks can still be queued (200, `degraded: true`) — and
+/// no shutdown has begun (503 `shutting_down` from SIGTERM on, after `shutdown_delay`).
 pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Full<Bytes>> {
-    let pinged = state.store().ping().await;
+    if state.is_draining() {
+        // Not logged: the shutdown itself was, once.
+        return ApiError::ShuttingDown.into_response();
+    }
+    let pinged = state.store_call("ping", state.store().ping()).await;
     if let Some(spool) = state.spool() {
         spool.note_store(pinged.is_ok());
         let degraded = spool.degraded();

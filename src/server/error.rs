@@ -69,6 +69,17 @@ pub enum ApiError {
     /// The mapping cannot evaluate the payload (422); names the field.
     #[error("{0}")]
     Rejected(#[from] Rejection),
+    /// The source's `rate_limit` bucket is empty (429); `retry_after` in seconds.
+    #[error("rate limit of this source reached: retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The source already has `max_open` incidents open; this open would add one (429).
+    #[error(
+        "this source has {max_open} open incidents (sources.<id>.max_open): not opening another"
+    )]
+    TooManyOpen { max_open: u64 },
+    /// The process is shutting down (`/-/ready` 503 during `limits.shutdown_delay`).
+    #[error("shutting down")]
+    ShuttingDown,
     /// The store cannot serve now (503), or holds data it cannot read (500); the
     /// detail is logged, not sent.
     #[error("{}", store_message(.0))]
@@ -159,6 +170,10 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } | ApiError::TooManyOpen { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Rejected(_)
             | ApiError::UnknownIntegration(_)
             | ApiError::MappingInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -190,6 +205,9 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedType(_) => "unsupported_media_type",
             ApiError::Rejected(_) => "unprocessable_payload",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyOpen { .. } => "too_many_open_incidents",
+            ApiError::ShuttingDown => "shutting_down",
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => "internal",
             ApiError::Store(_) => "store_unavailable",
             ApiError::Spool(SpoolError::Full { .. }) => "spool_full",
@@ -255,8 +273,13 @@ impl ApiError {
                     headers.insert(ALLOW, value);
                 }
             }
-            ApiError::Store(StoreError::Unavailable(_)) | ApiError::Spool(_) => {
+            ApiError::Store(StoreError::Unavailable(_))
+            | ApiError::Spool(_)
+            | ApiError::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            }
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             ApiError::TooLarge { .. } => {
                 // The body stays unread, so the connection cannot carry another request:

@@ -2,14 +2,17 @@
 //!
 //! Each element's outcome is applied as its own atomic step, in payload order (one
 //! `store.apply` each; a single script for the whole batch would be faster and is not
-//! done). A rejected element is reported in its place and does not stop the others. The
-//! answer is `{"results": [...]}` in element order: 202 when at least one element was
-//! accepted (an `ignore` counts), 422 when every one was rejected; if the store fails
-//! part-way, the failure's status (503) with the results of the steps applied and the
-//! store's error on every element that still needed it. With a spool (§10), an element the
-//! unavailable store cannot take is queued (`transition: "queued"`, accepted), and so is
-//! every element after it, in order, as single events are; only a full or unwritable
-//! spool is a failure then.
+//! done). Each element is bounded (`limits.max_*_bytes`, `max_labels`: done by the
+//! caller) and capped by `sources.{id}.max_open` like a single event; the request took
+//! one rate-limit token, whatever its size. A rejected or refused element is reported in
+//! its place and does not stop the others. The answer is `{"results": [...]}` in element
+//! order: 202 when at least one element was accepted (an `ignore` counts); when none
+//! was, 429 if any was refused by `max_open`, else 422; if the store fails part-way, the
+//! failure's status (503) with the results of the steps applied and the store's error on
+//! every element that still needed it. With a spool (§10), an element the unavailable
+//! store cannot take is queued (`transition: "queued"`, accepted), and so is every element
+//! after it, in order, as single events are; only a full or unwritable spool is a failure
+//! then. `step` is also a single event's store step.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, RETRY_AFTER};
@@ -19,11 +22,13 @@ use serde::Serialize;
 
 use super::error::{ApiError, RETRY_AFTER_SECS};
 use super::http::ok_json;
-use super::state::AppState;
+use super::openlimit::OpenLimit;
+use super::state::{store_error_kind, AppState};
 use crate::clock;
+use crate::config::Source;
 use crate::metrics::{self, WebhookOutcome};
 use crate::outcome::{Action, Outcome, Priority, Rejection};
-use crate::spool::Submitted;
+use crate::spool::{SpoolError, Submitted};
 use crate::store::{Incident, IncidentStore, Transition};
 
 /// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
@@ -66,33 +71,58 @@ impl ItemError {
     }
 }
 
-/// One element's store step: applied now, or, with a spool, queued behind what waits
-/// there when the store is unavailable (`queued`, no incident yet), as a single event is.
-async fn step(
+/// One outcome's store step (a single event's, or one element of a fan-out), under the
+/// source's `max_open`: applied now, or, with a spool, queued behind what waits there
+/// when the store is unavailable (`queued`, no incident yet).
+pub(super) async fn step(
     state: &AppState,
-    source: &str,
+    source: &Source,
+    open_limit: &mut OpenLimit<'_>,
     outcome: &Outcome,
 ) -> Result<(Transition, Option<Incident>), ApiError> {
+    open_limit.check(outcome).await?;
     let now_ms = clock::now_ms();
-    if let Some(spool) = state.spool() {
-        return match spool.submit(state.store(), source, outcome, now_ms).await? {
-            Submitted::Applied(applied) => Ok((applied.transition, applied.incident)),
-            Submitted::Queued => Ok((Transition::Queued, None)),
+    let (transition, incident) = if let Some(spool) = state.spool() {
+        let started = tokio::time::Instant::now();
+        let submitted = spool
+            .submit(state.store(), &source.id, outcome, now_ms)
+            .await;
+        // Timed and counted like any store call when the store was asked and answered.
+        let asked = match &submitted {
+            Ok(Submitted::Applied(_)) => Some(None),
+            Err(SpoolError::Store(e)) => Some(store_error_kind(e)),
+            Ok(Submitted::Queued) | Err(_) => None,
         };
+        if let Some(kind) = asked {
+            state.metrics().store_call("apply", started.elapsed(), kind);
+        }
+        match submitted? {
+            Submitted::Applied(applied) => (applied.transition, applied.incident),
+            Submitted::Queued => (Transition::Queued, None),
+        }
+    } else {
+        let apply = state.store().apply(&source.id, outcome, now_ms);
+        let applied = state.store_call("apply", apply).await?;
+        (applied.transition, applied.incident)
+    };
+    open_limit.applied(transition);
+    if transition == Transition::Opened && incident.as_ref().is_some_and(|i| i.flapping) {
+        state.metrics().record_flapping_open(&source.id);
     }
-    let applied = state.store().apply(source, outcome, now_ms).await?;
-    Ok((applied.transition, applied.incident))
+    Ok((transition, incident))
 }
 
 /// Applies each evaluated element in order and answers for all of them.
 pub(super) async fn apply(
     state: &AppState,
-    source: &str,
+    source: &Source,
     evaluated: Vec<Result<Outcome, Rejection>>,
 ) -> Response<Full<Bytes>> {
     let mut results = Vec::with_capacity(evaluated.len());
     let mut outcomes = Vec::with_capacity(evaluated.len());
     let mut accepted = 0usize;
+    let mut open_refused = 0usize;
+    let mut open_limit = OpenLimit::new(state, source);
     // The first store failure: every later element that needs the store gets it too.
     let mut failure: Option<ApiError> = None;
     for item in evaluated {
@@ -115,19 +145,18 @@ pub(super) async fn apply(
         let step = if outcome.action == Action::Ignore {
             Ok((Transition::Ignored, None))
         } else if let Some(e) = &failure {
-            Err(ItemError::of(e))
+            Err((ItemError::of(e), metrics::ERROR))
         } else {
-            match step(state, source, &outcome).await {
-                Ok(done) => {
-                    if done.0 == Transition::Opened && done.1.as_ref().is_some_and(|i| i.flapping) {
-                        state.metrics().record_flapping_open(source);
-                    }
-                    Ok(done)
+            match step(state, source, &mut open_limit, &outcome).await {
+                Ok(done) => Ok(done),
+                Err(e @ ApiError::TooManyOpen { .. }) => {
+                    open_refused += 1;
+                    Err((ItemError::of(&e), metrics::REJECTED))
                 }
                 Err(e) => {
                     let error = ItemError::of(&e);
                     failure = Some(e);
-                    Err(error)
+                    Err((error, metrics::ERROR))
                 }
             }
         };
@@ -148,8 +177,8 @@ pub(super) async fn apply(
                     error: None,
                 });
             }
-            Err(error) => {
-                outcomes.push(metrics::ERROR);
+            Err((error, kind)) => {
+                outcomes.push(kind);
                 results.push(ItemResult {
                     action: Some(outcome.action),
                     transition: None,
@@ -162,15 +191,23 @@ pub(super) async fn apply(
             }
         }
     }
+    let source = source.id.as_str();
     let status = match &failure {
         Some(e) => {
             tracing::warn!(source, code = e.code(), "fan-out stopped: {e:?}");
             e.status()
         }
+        None if accepted == 0 && open_refused > 0 => StatusCode::TOO_MANY_REQUESTS,
         None if accepted == 0 && !results.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::ACCEPTED,
     };
-    tracing::debug!(source, items = results.len(), accepted, "fan-out applied");
+    tracing::debug!(
+        source,
+        items = results.len(),
+        accepted,
+        open_refused,
+        "fan-out applied"
+    );
     let mut response = ok_json(status, &Results { results });
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response

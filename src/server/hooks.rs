@@ -17,15 +17,17 @@ use serde::Serialize;
 use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
+use super::fanout::step;
 use super::http::{check_content_length, ok_json, read_limited};
+use super::openlimit::OpenLimit;
 use super::recent::Capture;
 use super::state::AppState;
+use crate::bounds::{self, EventBounds};
 use crate::clock;
 use crate::config::{Snapshot, Source};
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
-use crate::spool::Submitted;
 use crate::store::{Beat, IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -55,6 +57,9 @@ where
             Err(
                 ApiError::Store(_)
                 | ApiError::Timeout
+                | ApiError::Spool(_)
+                | ApiError::RateLimited { .. }
+                | ApiError::TooManyOpen { .. }
                 | ApiError::TooLarge { .. }
                 | ApiError::BodyRead(_),
             ) => None,
@@ -100,13 +105,24 @@ where
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
+    // After the token: a wrong token never spends a real sender's budget.
+    if let Some(limit) = source.rate_limit {
+        if let Err(retry_after) =
+            state
+                .rate_limiters()
+                .take(&source.id, limit, tokio::time::Instant::now())
+        {
+            state.metrics().rate_limited(&source.id);
+            return Err(ApiError::RateLimited { retry_after });
+        }
+    }
     if let Some(policy) = source.policies.heartbeat {
         // Any authenticated request is a sign of life (docs/design.md §4). Best effort:
         // a store that is down must not turn away a payload that may not need it.
-        let heard = state
+        let beat = state
             .store()
-            .heartbeat(&source.id, policy, Beat::Heard, clock::now_ms())
-            .await;
+            .heartbeat(&source.id, policy, Beat::Heard, clock::now_ms());
+        let heard = state.store_call("heartbeat", beat).await;
         if let Err(e) = heard {
             tracing::warn!(source = %source.id, error = %e, "heartbeat not recorded");
         }
@@ -152,53 +168,51 @@ where
         }
     };
     source.verify.check_payload(&payload)?;
+    let limits = snapshot.limits();
+    let event_bounds = EventBounds {
+        max_fingerprint_bytes: limits.max_fingerprint_bytes,
+        max_title_bytes: limits.max_title_bytes,
+        max_label_bytes: limits.max_label_bytes,
+        max_labels: limits.max_labels,
+    };
     if let Some(items) = engine::items(&source.mapping, &payload)? {
-        let limit = snapshot.limits().max_items_per_payload;
+        let limit = limits.max_items_per_payload;
         if items.len() > limit {
             return Err(ApiError::TooManyItems {
                 count: items.len(),
                 limit,
             });
         }
+        // Each element is bounded like a single event; one over a bound is rejected in
+        // its place (the others go on).
         let results: Vec<_> = items
             .iter()
             .map(|item| {
-                engine::evaluate_item(&source.mapping, &payload, item).map(|mut outcome| {
-                    source.policies.fill(&mut outcome);
-                    outcome
-                })
+                let mut outcome = engine::evaluate_item(&source.mapping, &payload, item)?;
+                source.policies.fill(&mut outcome);
+                for cut in bounds::apply(&mut outcome, &event_bounds)? {
+                    state.metrics().truncated(cut.as_str());
+                }
+                Ok(outcome)
             })
             .collect();
         drop((items, payload));
-        return Ok(fanout::apply(state, &source.id, results).await);
+        return Ok(fanout::apply(state, source, results).await);
     }
     let mut outcome = engine::evaluate(&source.mapping, &payload)?;
     source.policies.fill(&mut outcome);
     drop(payload);
+    for cut in bounds::apply(&mut outcome, &event_bounds)? {
+        state.metrics().truncated(cut.as_str());
+    }
 
     let (transition, incident) = if outcome.action == Action::Ignore {
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
-    } else if let Some(spool) = state.spool() {
-        // Applied now, or queued on disk while the store is away (docs/design.md §10).
-        match spool
-            .submit(state.store(), &source.id, &outcome, clock::now_ms())
-            .await?
-        {
-            Submitted::Applied(applied) => (applied.transition, applied.incident),
-            Submitted::Queued => (Transition::Queued, None),
-        }
     } else {
-        let applied = state
-            .store()
-            .apply(&source.id, &outcome, clock::now_ms())
-            .await?;
-        if applied.transition == Transition::Opened
-            && applied.incident.as_ref().is_some_and(|i| i.flapping)
-        {
-            state.metrics().record_flapping_open(&source.id);
-        }
-        (applied.transition, applied.incident)
+        // Under `max_open`; applied now, or queued on disk while the store is away
+        // (docs/design.md §10).
+        step(state, source, &mut OpenLimit::new(state, source), &outcome).await?
     };
     // DEBUG, not INFO: at tens of thousands of webhooks a second a line each would cost
     // more than the rest of the request; `alertgate_webhooks_total` counts them.

@@ -20,6 +20,9 @@ mod events;
 mod fanout;
 mod hooks;
 mod http;
+mod limiter;
+mod lograte;
+mod openlimit;
 mod recent;
 mod router;
 mod sources;
@@ -32,7 +35,10 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
 pub use self::events::{serve, ServedBody, CSP};
@@ -42,8 +48,10 @@ pub use self::sources::{
 };
 pub use self::state::{AppState, TOKEN_HEADER};
 
-/// Serves `listener` until `shutdown` completes, then stops accepting and gives requests
-/// in flight up to `limits.shutdown_grace` to finish.
+/// Serves `listener` until `shutdown` completes; then `/-/ready` answers 503 for
+/// `limits.shutdown_delay` while requests are still served; then stops accepting, tells
+/// keep-alive connections and long-lived streams to close, and gives requests in flight
+/// up to `limits.shutdown_grace` to finish.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -51,43 +59,25 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let sweeper = sweeper::spawn(state.clone());
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let limits = *state.snapshot().limits();
-                let mut builder = auto::Builder::new(TokioExecutor::new());
-                builder
-                    .http1()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(limits.header_read_timeout);
-                builder.http2().timer(TokioTimer::new());
-                let state = state.clone();
-                let service = service_fn(move |request| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(serve(&state, request).await) }
-                });
-                let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
+    // Fixed at start (a change needs a restart): permits are held by live connections.
+    let max_connections = state.snapshot().limits().max_connections;
+    let permits = Arc::new(Semaphore::new(max_connections));
+    accept_until(&listener, &state, &graceful, &permits, shutdown).await;
+    state.begin_draining();
+    let delay = state.snapshot().limits().shutdown_delay;
+    if !delay.is_zero() {
+        tracing::info!(
+            ?delay,
+            "shutting down: /-/ready answers 503, still serving until the delay is over"
+        );
+        accept_until(
+            &listener,
+            &state,
+            &graceful,
+            &permits,
+            tokio::time::sleep(delay),
+        )
+        .await;
     }
     drop(listener);
     sweeper.abort();
@@ -106,6 +96,79 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Accepts connections until `until` completes, at most `permits` open at once: when
+/// all are taken it stops accepting (the kernel's backlog holds new ones) until a
+/// connection closes, and says so once a minute at most.
+async fn accept_until(
+    listener: &TcpListener,
+    state: &AppState,
+    graceful: &GracefulShutdown,
+    permits: &Arc<Semaphore>,
+    until: impl Future<Output = ()>,
+) {
+    let mut until = std::pin::pin!(until);
+    let mut last_warned: Option<tokio::time::Instant> = None;
+    loop {
+        let permit = if let Ok(permit) = Arc::clone(permits).try_acquire_owned() {
+            permit
+        } else {
+            state.metrics().connection_limit_reached();
+            if last_warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                last_warned = Some(tokio::time::Instant::now());
+                tracing::warn!(
+                    max_connections = state.snapshot().limits().max_connections,
+                    "connection limit reached: not accepting until a connection closes"
+                );
+            }
+            tokio::select! {
+                permit = Arc::clone(permits).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    // Never closed; stop accepting rather than spin.
+                    Err(_) => return,
+                },
+                () = &mut until => return,
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut until => return,
+        };
+        let limits = *state.snapshot().limits();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let service_state = state.clone();
+        let service = service_fn(move |request| {
+            let state = service_state.clone();
+            async move { Ok::<_, Infallible>(serve(&state, request).await) }
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        let metrics = state.metrics().clone();
+        metrics.connection_delta(1);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            metrics.connection_delta(-1);
+            drop(permit);
+        });
+    }
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -52,7 +52,7 @@ where
     let response = match routed {
         Ok(response) => response,
         Err(e) => {
-            span.in_scope(|| e.log(&method, uri.path()));
+            span.in_scope(|| log_error(state, hook_source, &e, &method, uri.path()));
             e.into_response()
         }
     };
@@ -75,6 +75,39 @@ where
         }
     }
     response
+}
+
+/// Logs a failed request. 4xx are counted (`alertgate_client_errors_total`) and logged
+/// at most once per (source, code) each interval, then with the number left out; 5xx
+/// are logged in full, every time.
+fn log_error(
+    state: &AppState,
+    hook_source: Option<&str>,
+    e: &ApiError,
+    method: &http::Method,
+    path: &str,
+) {
+    if !e.status().is_client_error() {
+        e.log(method, path);
+        return;
+    }
+    let (source, code) = (hook_source.unwrap_or(metrics::API_SOURCE), e.code());
+    state.metrics().client_error(source, code);
+    let Some(suppressed) = state
+        .log_limiter()
+        .admit(source, code, tokio::time::Instant::now())
+    else {
+        return;
+    };
+    e.log(method, path);
+    if suppressed > 0 {
+        tracing::warn!(
+            source,
+            code,
+            suppressed,
+            "{suppressed} more {code} answers for {source} were left out of the log"
+        );
+    }
 }
 
 /// The `source` label of a `/hooks/{source}` request: the configured id, or
@@ -167,7 +200,7 @@ where
         }
         ["-", "reload"] => admin::reload(state, snapshot, &request).await,
         ["-", "config"] => admin::config(state, snapshot, &request),
-        ["metrics"] => admin::metrics(state, &request),
+        ["metrics"] => admin::metrics(state, snapshot, &request).await,
         _ => Err(ApiError::NotFound("no such route")),
     }
 }

@@ -1,16 +1,21 @@
 //! The state every request shares: a cheap-clone handle on the current snapshot, the
 //! store, the metrics and (when serving from a config file) the reloader.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
+use super::limiter::RateLimiters;
+use super::lograte::LogLimiter;
 use super::recent::Recent;
 use crate::config::Snapshot;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::spool::Spool;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Header that may carry a source's token (the query's `token` is the other place).
 pub const TOKEN_HEADER: &str = "x-itoc360-token";
@@ -24,14 +29,35 @@ pub struct AppState {
     /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
+    edges: Arc<Edges>,
     /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
     /// now are queued there (docs/design.md §10).
     spool: Option<Spool>,
-    /// Set once when `server::run` begins its shutdown: long-lived responses (the event
-    /// stream) end on it.
-    closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Per source: traffic counts and the last rejected or ignored payloads.
     recent: Arc<Recent>,
+}
+
+/// Per-process state of the production limits and of shutdown.
+#[derive(Debug)]
+struct Edges {
+    rate_limiters: RateLimiters,
+    log_limiter: LogLimiter,
+    /// Set on SIGTERM: `/-/ready` answers 503 from then on.
+    draining: AtomicBool,
+    /// The one shutdown signal for long-lived responses: `true` once `server::run` closes
+    /// the listener; the event stream (`/v1/events`) ends on it.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Edges {
+    fn default() -> Self {
+        Edges {
+            rate_limiters: RateLimiters::default(),
+            log_limiter: LogLimiter::default(),
+            draining: AtomicBool::new(false),
+            closing: watch::Sender::new(false),
+        }
+    }
 }
 
 impl AppState {
@@ -42,8 +68,8 @@ impl AppState {
             store,
             metrics: Metrics::new(),
             reloader: None,
+            edges: Arc::default(),
             spool: None,
-            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             recent: Arc::default(),
         }
     }
@@ -55,8 +81,8 @@ impl AppState {
             store,
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
+            edges: Arc::default(),
             spool: None,
-            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             recent: Arc::default(),
         }
     }
@@ -101,17 +127,60 @@ impl AppState {
         &self.store
     }
 
-    /// Changes to `true` when the server starts shutting down.
-    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.closing.subscribe()
+    pub(super) fn rate_limiters(&self) -> &RateLimiters {
+        &self.edges.rate_limiters
     }
 
-    /// Tells long-lived responses that the server is shutting down.
+    pub(super) fn log_limiter(&self) -> &LogLimiter {
+        &self.edges.log_limiter
+    }
+
+    /// From SIGTERM on: `/-/ready` answers 503 while requests are still served.
+    pub fn begin_draining(&self) {
+        self.edges.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.edges.draining.load(Ordering::Relaxed)
+    }
+
+    /// Tells every long-lived response (the event stream) to end now: the listener is
+    /// closed and the shutdown grace has begun.
     pub fn begin_closing(&self) {
-        self.closing.send_replace(true);
+        self.edges.closing.send_replace(true);
+    }
+
+    /// Changes to `true` when the listener closes: a streaming handler ends its stream on
+    /// it (`/-/ready` has answered 503 since the shutdown began, see `is_draining`).
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.edges.closing.subscribe()
+    }
+
+    /// Runs one store call, timing it (`alertgate_store_duration_seconds{op}`) and
+    /// counting its failure (`alertgate_store_errors_total{kind}`).
+    pub(super) async fn store_call<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = tokio::time::Instant::now();
+        let result = call.await;
+        let kind = result.as_ref().err().and_then(store_error_kind);
+        self.metrics.store_call(op, started.elapsed(), kind);
+        result
     }
 
     pub(super) fn recent(&self) -> &Recent {
         &self.recent
+    }
+}
+
+/// The `kind` label of `alertgate_store_errors_total` for a failed store call; `None` for
+/// a caller's mistake (a bad cursor), which is no store error.
+pub(super) fn store_error_kind(e: &StoreError) -> Option<&'static str> {
+    match e {
+        StoreError::Unavailable(_) => Some("unavailable"),
+        StoreError::Corrupt(_) => Some("corrupt"),
+        StoreError::BadCursor(_) => None,
     }
 }

@@ -36,7 +36,8 @@ async fn sweep_once(state: &AppState, armed: &mut String) {
     if *armed != snapshot.version {
         let mut all = true;
         for (source, policy) in &heartbeats {
-            if let Err(e) = store.heartbeat(source, *policy, Beat::Arm, now).await {
+            let arm = store.heartbeat(source, *policy, Beat::Arm, now);
+            if let Err(e) = state.store_call("heartbeat", arm).await {
                 tracing::debug!(%source, error = %e, "heartbeat not armed yet");
                 all = false;
             }
@@ -45,7 +46,10 @@ async fn sweep_once(state: &AppState, armed: &mut String) {
             armed.clone_from(&snapshot.version);
         }
     }
-    match store.sweep(now, &heartbeats).await {
+    match state
+        .store_call("sweep", store.sweep(now, &heartbeats))
+        .await
+    {
         Ok(report) => {
             for source in &report.heartbeats_opened {
                 tracing::info!(%source, "source silent: heartbeat incident opened");

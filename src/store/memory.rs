@@ -16,8 +16,10 @@
 //! the key has an open incident or its newest incident is still kept: evicting that
 //! incident also forgets the key's last `event_time`, so a late event for a key whose
 //! incidents are all gone is judged like one for a new key. That is what bounds the keys
-//! too (statuspage fingerprints are per incident); the one entry not bounded this way is
-//! a key that never had an incident (a resolve of nothing carrying an `event_time`).
+//! too (statuspage fingerprints are per incident). A key with no kept incident that only
+//! remembers an `event_time` (a resolve of nothing carrying one) is bounded the same way:
+//! at most `max_resolved` such keys are kept, the oldest forgotten first, so a sender
+//! cannot make the store remember keys forever.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -30,6 +32,7 @@ use super::model::{
 use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
 mod act;
+mod evict;
 mod index;
 mod record;
 mod ring;
@@ -119,6 +122,10 @@ struct Inner {
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
     events: Ring<Event>,
+    /// Keys created by a resolve of nothing (no kept incident, only an `event_time`), in
+    /// the order they were made: the eviction queue of such keys, bounded by
+    /// `max_resolved`. An entry whose key has since gained an incident is skipped.
+    bare_keys: VecDeque<(Arc<str>, Arc<str>)>,
     settings: MemorySettings,
     /// Auto-resolve, heartbeat and flapping deadlines (`sweep`).
     timers: Timers,
@@ -162,6 +169,7 @@ impl Inner {
             }
         }
 
+        let existed = shared_fp.is_some();
         let fp = shared_fp.unwrap_or_else(|| Arc::from(fingerprint));
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
@@ -192,7 +200,15 @@ impl Inner {
         if let Some(t) = outcome.event_time {
             state.last_event_time = Some(state.last_event_time.map_or(t, |last| last.max(t)));
         }
+        let made_bare = !existed && transition == Transition::AlreadyResolved;
+        if made_bare && !state.is_empty() {
+            self.bare_keys
+                .push_back((Arc::clone(&source), Arc::clone(&fp)));
+        }
         self.store_key_state(&source, fp, state);
+        if made_bare {
+            self.evict_bare_keys();
+        }
 
         let snapshot = id.and_then(|id| self.snapshot(id));
         if let Some((id, record)) = &snapshot {
@@ -289,32 +305,6 @@ impl Inner {
         }
     }
 
-    /// Evicts the oldest-resolved incidents beyond `max_resolved`, with every index entry
-    /// that names them and the key entries they were the last reason to keep.
-    fn evict_resolved(&mut self) {
-        while self.resolved_order.len() > self.settings.max_resolved {
-            let Some(id) = self.resolved_order.pop_front() else {
-                return;
-            };
-            let Some(rec) = self.incidents.remove(&id) else {
-                continue;
-            };
-            self.by_status.resolved.remove(&id);
-            if let Some(index) = self.by_source.get_mut(&rec.source) {
-                index.resolved.remove(&id);
-            }
-            if let Some(fps) = self.keys.get_mut(&rec.source) {
-                // A newer incident of the key (open, or resolved and still kept) keeps it.
-                if fps
-                    .get(&rec.fingerprint)
-                    .is_some_and(|k| k.open.is_none() && k.newest == id)
-                {
-                    fps.remove(&rec.fingerprint);
-                }
-            }
-        }
-    }
-
     fn push_event(&mut self, event: Event) {
         self.events.push(event, self.settings.event_stream_len);
     }
@@ -336,6 +326,18 @@ impl Inner {
                 None => Vec::new(),
             },
         }
+    }
+}
+
+impl MemoryStore {
+    /// How many (source, fingerprint) keys the store remembers (tests: retention).
+    pub fn record_count(&self) -> usize {
+        self.lock().keys.values().map(HashMap::len).sum()
+    }
+
+    /// How many incidents the store keeps, open and resolved (tests: retention).
+    pub fn incident_count(&self) -> usize {
+        self.lock().incidents.len()
     }
 }
 
@@ -445,6 +447,21 @@ impl IncidentStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn open_count(&self, source: &str) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let n = inner.by_source.get(source).map_or(0, |i| i.open.len());
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    async fn is_open(&self, source: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .keys
+            .get(source)
+            .and_then(|fps| fps.get(fingerprint))
+            .is_some_and(|k| k.open.is_some()))
     }
 
     async fn heartbeat(

@@ -120,6 +120,20 @@ impl IncidentStore for Store {
         }
     }
 
+    async fn open_count(&self, source: &str) -> Result<u64, StoreError> {
+        match self {
+            Store::Memory(s) => s.open_count(source).await,
+            Store::Redis(s) => s.open_count(source).await,
+        }
+    }
+
+    async fn is_open(&self, source: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(s) => s.is_open(source, fingerprint).await,
+            Store::Redis(s) => s.is_open(source, fingerprint).await,
+        }
+    }
+
     async fn heartbeat(
         &self,
         source: &str,

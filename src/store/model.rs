@@ -329,6 +329,18 @@ pub trait IncidentStore: Send + Sync + 'static {
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// How many incidents of `source` are open now (`sources.{id}.max_open`, the
+    /// `alertgate_open_incidents` gauge). Cheap: a counter or one index count.
+    fn open_count(&self, source: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Whether (source, fingerprint) has an open incident: an open of it would update,
+    /// not create. Asked only when the source is at its `max_open`.
+    fn is_open(
+        &self,
+        source: &str,
+        fingerprint: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// A heartbeat source's request (`Beat::Heard`) or its config being loaded
     /// (`Beat::Arm`); returns the resolved heartbeat incident, if one was open.
     fn heartbeat(

@@ -44,7 +44,7 @@ fn promtool_checks_the_rules() {
         &["check", "rules", "deploy/prometheus-rules.yaml"],
     );
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.contains("SUCCESS: 4 rules found"), "{stdout}");
+    assert!(stdout.contains("SUCCESS: 5 rules found"), "{stdout}");
 }
 
 #[test]

@@ -115,9 +115,19 @@ impl Gateway {
 
     /// As `start`, with `extra` appended to the config.
     pub async fn start_with(backend: Backend, extra: &str) -> Option<Gateway> {
+        Self::start_generic(backend, "", extra).await
+    }
+
+    /// As `start_with`, with `generic_extra` added to the `generic` source's settings.
+    pub async fn start_generic(
+        backend: Backend,
+        generic_extra: &str,
+        extra: &str,
+    ) -> Option<Gateway> {
         match backend {
             Backend::Memory => {
-                let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+                let (dir, snapshot) =
+                    config_dir_with("store:\n  backend: memory", generic_extra, extra);
                 let store = Store::Memory(MemoryStore::new(MemorySettings {
                     event_stream_len: 1000,
                     ..MemorySettings::default()
@@ -126,7 +136,8 @@ impl Gateway {
             }
             Backend::Redis => {
                 let redis = TestRedis::start()?;
-                let (dir, snapshot) = config_dir(&redis_store_yaml(&redis.url()), extra);
+                let (dir, snapshot) =
+                    config_dir_with(&redis_store_yaml(&redis.url()), generic_extra, extra);
                 let store = redis_store(&snapshot).await;
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
             }

@@ -16,7 +16,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::harness::{
-    config_dir, fixture, redis_store_yaml, Backend, Gateway, TestRedis, ALERTMANAGER_TOKEN,
+    config_dir_with, fixture, redis_store_yaml, Backend, Gateway, TestRedis, ALERTMANAGER_TOKEN,
     STATUSCAKE_TOKEN, STATUSPAGE_TOKEN,
 };
 
@@ -32,12 +32,22 @@ pub struct SpoolGateway {
 
 impl SpoolGateway {
     pub async fn start(url: &str, spool_dir: &Path, max_bytes: &str) -> SpoolGateway {
+        Self::start_with(url, spool_dir, max_bytes, "").await
+    }
+
+    /// As `start`, with `generic_extra` (keys indented 4 spaces) on the `generic` source.
+    pub async fn start_with(
+        url: &str,
+        spool_dir: &Path,
+        max_bytes: &str,
+        generic_extra: &str,
+    ) -> SpoolGateway {
         let store_yaml = format!(
             "{}\n  spool:\n    dir: \"{}\"\n    max_bytes: {max_bytes}",
             redis_store_yaml(url),
             spool_dir.display()
         );
-        let (dir, snapshot) = config_dir(&store_yaml, "");
+        let (dir, snapshot) = config_dir_with(&store_yaml, generic_extra, "");
         let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
             panic!("redis config expected");
         };

@@ -50,6 +50,7 @@ macro_rules! conformance {
             get_unknown_or_malformed_id_is_none,
             event_stream_records_transitions_in_order,
             concurrent_opens_from_two_replicas_make_one_incident_and_one_resolve,
+            open_count_and_is_open_follow_every_bucket,
             auto_resolve_fires_once_at_its_deadline,
             update_pushes_the_deadline_out_and_resolve_clears_it,
             flapping_marks_the_nth_open_until_a_quiet_window,

@@ -204,3 +204,58 @@ async fn evicted_incidents_key_forgets_its_last_event_time() {
     let late = s.apply("sp", &at(open("i"), 150), 3).await.expect("late");
     assert_eq!(late.transition, Transition::Opened);
 }
+
+/// A resolve of nothing that carries an `event_time` makes the store remember the key's
+/// time; a sender can make any number of them. They are kept like resolved incidents:
+/// at most `max_resolved`, oldest first out, and the newest still judge late events stale.
+#[tokio::test]
+async fn keys_made_by_resolves_of_nothing_are_bounded_like_resolved_incidents() {
+    let s = store(1_000);
+    for k in 0..100_000 {
+        let applied = s
+            .apply("sc", &at(resolve(&format!("ghost-{k}")), 1_000 + k), 5)
+            .await
+            .expect("resolve of nothing");
+        assert_eq!(applied.transition, Transition::AlreadyResolved);
+    }
+    assert_eq!(
+        s.record_count(),
+        1_000,
+        "keys left after 100k resolves of nothing"
+    );
+    assert_eq!(s.incident_count(), 0);
+    // The newest keys still remember their time: an older open is stale…
+    let late = s
+        .apply("sc", &at(open("ghost-99999"), 5), 6)
+        .await
+        .expect("late open");
+    assert_eq!(late.transition, Transition::Stale);
+    // …the oldest were forgotten: the same late open now opens.
+    let forgotten = s
+        .apply("sc", &at(open("ghost-0"), 5), 6)
+        .await
+        .expect("open of a forgotten key");
+    assert_eq!(forgotten.transition, Transition::Opened);
+    // Open incidents are never what this bound evicts.
+    for k in 0..2_000 {
+        s.apply("sc", &at(resolve(&format!("more-{k}")), 1), 7)
+            .await
+            .expect("resolve of nothing");
+    }
+    assert_eq!(s.open_count("sc").await.expect("open count"), 1);
+    assert!(s.is_open("sc", "ghost-0").await.expect("is_open"));
+}
+
+#[tokio::test]
+async fn open_count_counts_open_incidents_of_one_source() {
+    let s = store(10);
+    assert_eq!(s.open_count("sc").await.expect("count"), 0);
+    opened(&s, "sc", "a").await;
+    opened(&s, "sc", "b").await;
+    opened(&s, "sp", "a").await;
+    resolved(&s, "sc", "a").await;
+    assert_eq!(s.open_count("sc").await.expect("count"), 1);
+    assert_eq!(s.open_count("sp").await.expect("count"), 1);
+    assert!(s.is_open("sc", "b").await.expect("is_open"));
+    assert!(!s.is_open("sc", "a").await.expect("is_open"));
+}

@@ -378,6 +378,14 @@ impl IncidentStore for RedisStore {
         self.ping_once().await
     }
 
+    async fn open_count(&self, source: &str) -> Result<u64, StoreError> {
+        self.count_open(source).await
+    }
+
+    async fn is_open(&self, source: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        self.has_open(source, fingerprint).await
+    }
+
     async fn heartbeat(
         &self,
         source: &str,

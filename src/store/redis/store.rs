@@ -306,6 +306,46 @@ impl RedisStore {
         Ok(self.fetch_incidents(&[id]).await?.pop().flatten())
     }
 
+    /// Open incidents of `source`: its open ids are scored `-v` in each bucket's
+    /// `ids:{source}`, so one `ZCOUNT … -inf (0` per bucket (each call routed to its
+    /// bucket's slot), run concurrently and summed.
+    pub(super) async fn count_open(&self, source: &str) -> Result<u64, StoreError> {
+        let calls = self.keys.all().map(|b| {
+            let key = self.keys.index(b, source);
+            self.call(|mut c| async move {
+                redis::cmd("ZCOUNT")
+                    .arg(key)
+                    .arg("-inf")
+                    .arg("(0")
+                    .query_async::<u64>(&mut c)
+                    .await
+            })
+        });
+        let mut total = 0u64;
+        for count in futures_util::future::join_all(calls).await {
+            total = total.saturating_add(count?);
+        }
+        Ok(total)
+    }
+
+    /// Whether (source, fingerprint) has an open incident: its own bucket's `fp:` hash
+    /// holds an `open` field exactly while it does.
+    pub(super) async fn has_open(
+        &self,
+        source: &str,
+        fingerprint: &str,
+    ) -> Result<bool, StoreError> {
+        let (_, key) = self.keys.fingerprint(source, fingerprint);
+        self.call(|mut c| async move {
+            redis::cmd("HEXISTS")
+                .arg(key)
+                .arg("open")
+                .query_async::<bool>(&mut c)
+                .await
+        })
+        .await
+    }
+
     pub(super) async fn ping_once(&self) -> Result<(), StoreError> {
         let _: Value = self
             .call(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })

@@ -3,8 +3,10 @@
 
 mod lifecycle;
 mod listing;
+mod open_count;
 mod policies;
 
 pub use self::lifecycle::*;
 pub use self::listing::*;
+pub use self::open_count::*;
 pub use self::policies::*;
