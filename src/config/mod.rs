@@ -9,6 +9,7 @@
 mod env;
 mod raw;
 mod settings;
+mod sinks;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,10 @@ pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, Store
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
     DEFAULT_LISTEN,
+};
+pub use self::sinks::{
+    DeliveryConfig, DeliverySettings, SinkConfig, SinkKind, SinkSettings, SinkTemplate,
+    PAGERDUTY_URL,
 };
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::yaml::{self, CompileError, Errors};
@@ -104,7 +109,12 @@ impl Snapshot {
     pub fn secret_fallbacks(&self) -> impl Iterator<Item = &Fallback> {
         self.env_fallbacks
             .iter()
-            .filter(|f| f.path == "admin_token" || f.path.contains(".tokens["))
+            .filter(|f| {
+                f.path == "admin_token"
+                    || f.path.contains(".tokens[")
+                    || (f.path.starts_with("sinks.")
+                        && (f.path.ends_with(".secret") || f.path.ends_with(".routing_key")))
+            })
     }
 }
 

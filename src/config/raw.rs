@@ -31,6 +31,17 @@ pub struct FileConfig {
     /// Bounds on requests and responses.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Where incident events are sent, by sink id (`[a-z0-9_-]+`); see README
+    /// "Notifications".
+    #[serde(default)]
+    pub sinks: BTreeMap<String, super::sinks::SinkConfig>,
+    /// Settings shared by every sink.
+    #[serde(default)]
+    pub delivery: super::sinks::DeliveryConfig,
+    /// The gateway's address as people reach it, for links in notifications
+    /// (`{public_url}/v1/incidents/{id}`). Default `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// Which store backend, and how to reach it.

@@ -9,7 +9,10 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::sync::Arc;
+
 use super::raw::{BackendConfig, FileConfig};
+use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
 use crate::store::{
     MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
@@ -36,6 +39,11 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// Notification sinks by id (`sinks:`).
+    pub sinks: BTreeMap<String, Arc<SinkSettings>>,
+    pub delivery: DeliverySettings,
+    /// Base of the links notifications carry, without a trailing `/`.
+    pub public_url: String,
 }
 
 /// The store backend to connect to.
@@ -170,6 +178,23 @@ pub(crate) fn check(
         errors.push("admin_token", "must not be empty");
     }
     let limits = check_limits(&raw, errors);
+    let sinks = check_sinks(&raw.sinks, errors);
+    for sink in sinks.values() {
+        for source in sink.sources.iter().flatten() {
+            if !sources.contains_key(source) {
+                errors.push(
+                    format!("sinks.{}.sources", sink.id),
+                    format!("no source {source:?} is configured"),
+                );
+            }
+        }
+    }
+    let delivery = check_delivery(&raw.delivery, errors);
+    let public_url = match (&raw.public_url, listen) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => String::new(),
+    };
     Some(Settings {
         listen: listen?,
         mappings_dir,
@@ -177,6 +202,9 @@ pub(crate) fn check(
         sources,
         admin_token: TokenDigest::of(&raw.admin_token),
         limits: limits?,
+        sinks,
+        delivery,
+        public_url,
     })
 }
 

@@ -30,8 +30,10 @@ use super::model::{
 use crate::outcome::{Action, Labels, Outcome, Priority};
 
 mod index;
+mod ring;
 
 use self::index::StatusIndex;
+use self::ring::SeqRing;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -72,6 +74,30 @@ impl MemoryStore {
                 ..Inner::default()
             })),
         }
+    }
+
+    /// Up to `limit` events numbered after `after` (numbers count from 1 in this process),
+    /// oldest first; events the ring already dropped are skipped (the numbers show the gap).
+    pub fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, IncidentEvent)>, StoreError> {
+        let events = self.lock().events.after(after, limit);
+        events
+            .into_iter()
+            .map(|(n, e)| Ok((n, e.to_event()?)))
+            .collect()
+    }
+
+    /// The number of the newest event so far (0: none).
+    pub fn last_event_number(&self) -> u64 {
+        self.lock().events.last()
+    }
+
+    /// A receiver of the newest event number, changed on every event.
+    pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lock().events.subscribe()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -176,7 +202,7 @@ struct Inner {
     /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
-    events: VecDeque<Event>,
+    events: SeqRing<Event>,
     settings: MemorySettings,
 }
 
@@ -361,14 +387,7 @@ impl Inner {
     }
 
     fn push_event(&mut self, event: Event) {
-        let len = self.settings.event_stream_len;
-        if len == 0 {
-            return;
-        }
-        while self.events.len() >= len {
-            self.events.pop_front();
-        }
-        self.events.push_back(event);
+        self.events.push(event, self.settings.event_stream_len);
     }
 
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
@@ -456,11 +475,7 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        let events: Vec<Event> = {
-            let inner = self.lock();
-            let skip = inner.events.len().saturating_sub(limit);
-            inner.events.iter().skip(skip).cloned().collect()
-        };
+        let events: Vec<Event> = self.lock().events.newest(limit);
         events.iter().map(Event::to_event).collect()
     }
 

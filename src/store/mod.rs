@@ -18,10 +18,10 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
+    Applied, DeadLetter, GroupInfo, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
     Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
-pub use self::redis::{RedisSettings, RedisStore};
+pub use self::redis::{RedisSettings, RedisStore, DEAD_LETTER_CAP, STREAM_HARD_CAP};
 use crate::outcome::Outcome;
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.

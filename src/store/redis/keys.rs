@@ -2,6 +2,14 @@
 
 use sha2::{Digest, Sha256};
 
+/// Where `apply.lua` caps the stream (`MAXLEN ~`) whatever `event_stream_len` says: a last
+/// resort. The delivery task trims to `event_stream_len`, but never past an entry a sink
+/// has not acknowledged; only a sink more than this many events behind loses entries.
+pub const STREAM_HARD_CAP: usize = 1_000_000;
+
+/// Bound on each dead-letter stream (`MAXLEN ~`).
+pub const DEAD_LETTER_CAP: usize = 10_000;
+
 /// Every Redis key name, built in this one place; `apply.lua` mirrors it.
 ///
 /// Under prefix `P` (used verbatim):
@@ -53,6 +61,11 @@ impl Keys {
 
     pub(super) fn seq(&self) -> String {
         format!("{}seq", self.prefix)
+    }
+
+    /// `P dead:{sink}` stream: the events a sink gave up on (docs/design.md §10).
+    pub(super) fn dead(&self, sink: &str) -> String {
+        format!("{}dead:{sink}", self.prefix)
     }
 
     pub(super) fn events(&self) -> String {

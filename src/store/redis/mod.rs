@@ -14,6 +14,9 @@ use redis::{ErrorKind, RedisError, Script, Value};
 
 mod keys;
 mod reply;
+mod stream;
+
+pub use self::keys::{DEAD_LETTER_CAP, STREAM_HARD_CAP};
 
 use self::keys::Keys;
 use self::reply::{
@@ -249,7 +252,7 @@ impl IncidentStore for RedisStore {
             .arg(if outcome.title.is_some() { "1" } else { "0" })
             .arg(outcome.title.as_deref().unwrap_or(""))
             .arg(labels)
-            .arg(self.event_stream_len)
+            .arg(self.event_stream_len.max(STREAM_HARD_CAP))
             .arg(self.resolved_ttl_ms);
         let mut conn = self.conn.clone();
         let reply: Value = bounded(invocation.invoke_async(&mut conn)).await?;
