@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 
 use crate::config::{self, Overrides, Snapshot, StoreSettings};
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
@@ -132,8 +133,19 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         }
     };
     let triggers = spawn_reload_triggers(&reloader, &options.config, until_stopped);
-    let state = AppState::with_reloader(reloader, store);
+    let redis_settings = match &reloader.load_current().settings.store {
+        StoreSettings::Redis(settings) => Some(settings.clone()),
+        StoreSettings::Memory(_) => None,
+    };
+    let delivery = Delivery::start(
+        &store,
+        redis_settings,
+        std::sync::Arc::clone(reloader.current()),
+        reloader.metrics().clone(),
+    );
+    let state = AppState::with_reloader(reloader, store).with_delivery(delivery.clone());
     let result = server::run(listener, state, server::shutdown_signal()).await;
+    delivery.stop().await;
     let _ = stop.send(());
     drop(stopped);
     triggers.join().await;

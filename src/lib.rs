@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod decode;
+pub mod delivery;
 pub mod engine;
 pub mod mapping;
 pub mod metrics;

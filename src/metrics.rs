@@ -33,6 +33,15 @@ pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
 /// Time from request head to response, for `/hooks/…` requests.
 pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
 
+/// Events handled per sink, by `result` (`delivered`, `dead_lettered`, `filtered`).
+pub const NOTIFICATIONS_TOTAL: &str = "alertgate_notifications_total";
+/// HTTP attempts per sink (first tries and retries).
+pub const NOTIFICATION_ATTEMPTS_TOTAL: &str = "alertgate_notification_attempts_total";
+/// Events of the stream a sink has not taken yet.
+pub const SINK_LAG_EVENTS: &str = "alertgate_sink_lag_events";
+/// Events in a sink's dead-letter stream.
+pub const SINK_DEAD_LETTERS: &str = "alertgate_sink_dead_letters";
+
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
 /// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
@@ -105,6 +114,17 @@ impl EncodeLabelValue for SourceLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SinkResultLabels {
+    sink: String,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SinkLabels {
+    sink: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct WebhookLabels {
     source: SourceLabel,
     transition: &'static str,
@@ -124,6 +144,10 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
+    notifications: Family<SinkResultLabels, Counter>,
+    notification_attempts: Family<SinkLabels, Counter>,
+    sink_lag: Family<SinkLabels, Gauge>,
+    sink_dead: Family<SinkLabels, Gauge>,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -172,6 +196,30 @@ impl Metrics {
             "Time to handle a webhook, in seconds",
             webhook_duration.clone(),
         );
+        let notifications = Family::<SinkResultLabels, Counter>::default();
+        let notification_attempts = Family::<SinkLabels, Counter>::default();
+        let sink_lag = Family::<SinkLabels, Gauge>::default();
+        let sink_dead = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            counter_base(NOTIFICATIONS_TOTAL),
+            "Incident events handled per sink by result (delivered, dead_lettered, filtered)",
+            notifications.clone(),
+        );
+        registry.register(
+            counter_base(NOTIFICATION_ATTEMPTS_TOTAL),
+            "HTTP attempts per sink, retries included",
+            notification_attempts.clone(),
+        );
+        registry.register(
+            SINK_LAG_EVENTS,
+            "Events a sink has not taken from the stream yet",
+            sink_lag.clone(),
+        );
+        registry.register(
+            SINK_DEAD_LETTERS,
+            "Events in a sink's dead-letter stream",
+            sink_dead.clone(),
+        );
         // Both results present from the start, so `rate()` sees the first failure.
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
@@ -185,6 +233,10 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
+                notifications,
+                notification_attempts,
+                sink_lag,
+                sink_dead,
                 sources: RwLock::default(),
             }),
         }
@@ -260,6 +312,57 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).get()
+    }
+
+    /// Counts one event a sink finished with (`delivered`, `dead_lettered`, `filtered`).
+    pub fn record_notification(&self, sink: &str, result: &'static str) {
+        let labels = SinkResultLabels {
+            sink: sink.to_owned(),
+            result,
+        };
+        self.inner.notifications.get_or_create(&labels).inc();
+    }
+
+    /// Events `sink` finished with this result so far.
+    pub fn notifications(&self, sink: &str, result: &'static str) -> u64 {
+        let labels = SinkResultLabels {
+            sink: sink.to_owned(),
+            result,
+        };
+        self.inner.notifications.get_or_create(&labels).get()
+    }
+
+    pub fn record_notification_attempt(&self, sink: &str) {
+        let labels = SinkLabels {
+            sink: sink.to_owned(),
+        };
+        self.inner
+            .notification_attempts
+            .get_or_create(&labels)
+            .inc();
+    }
+
+    pub fn set_sink_backlog(&self, sink: &str, lag: u64, dead: u64) {
+        let labels = SinkLabels {
+            sink: sink.to_owned(),
+        };
+        self.inner
+            .sink_lag
+            .get_or_create(&labels)
+            .set(i64::try_from(lag).unwrap_or(i64::MAX));
+        self.inner
+            .sink_dead
+            .get_or_create(&labels)
+            .set(i64::try_from(dead).unwrap_or(i64::MAX));
+    }
+
+    /// Drops a removed sink's series.
+    pub fn forget_sink(&self, sink: &str) {
+        let labels = SinkLabels {
+            sink: sink.to_owned(),
+        };
+        self.inner.sink_lag.remove(&labels);
+        self.inner.sink_dead.remove(&labels);
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).

@@ -107,14 +107,12 @@ impl Snapshot {
 
     /// Fallbacks taken for secrets (tokens): a demo secret must not go unnoticed.
     pub fn secret_fallbacks(&self) -> impl Iterator<Item = &Fallback> {
-        self.env_fallbacks
-            .iter()
-            .filter(|f| {
-                f.path == "admin_token"
-                    || f.path.contains(".tokens[")
-                    || (f.path.starts_with("sinks.")
-                        && (f.path.ends_with(".secret") || f.path.ends_with(".routing_key")))
-            })
+        self.env_fallbacks.iter().filter(|f| {
+            f.path == "admin_token"
+                || f.path.contains(".tokens[")
+                || (f.path.starts_with("sinks.")
+                    && (f.path.ends_with(".secret") || f.path.ends_with(".routing_key")))
+        })
     }
 }
 

@@ -270,15 +270,23 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
         errors.push(format!("{path}.url"), "expected an http:// or https:// url");
     }
     if sink.template.is_some() && sink.kind != SinkKindConfig::Webhook {
-        errors.push(format!("{path}.template"), "only a webhook sink takes a template");
+        errors.push(
+            format!("{path}.template"),
+            "only a webhook sink takes a template",
+        );
     }
     if sink.routing_key.is_some() && sink.kind != SinkKindConfig::Pagerduty {
-        errors.push(format!("{path}.routing_key"), "only a pagerduty sink takes it");
+        errors.push(
+            format!("{path}.routing_key"),
+            "only a pagerduty sink takes it",
+        );
     }
     let kind = match sink.kind {
         SinkKindConfig::Webhook => {
-            let template = sink.template.as_ref().and_then(|text| {
-                match Template::parse(text) {
+            let template = sink
+                .template
+                .as_ref()
+                .and_then(|text| match Template::parse(text) {
                     Ok(t) => Some(SinkTemplate {
                         source: text.clone(),
                         compiled: Arc::new(t),
@@ -287,8 +295,7 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
                         errors.push(format!("{path}.template"), e);
                         None
                     }
-                }
-            });
+                });
             SinkKind::Webhook { template }
         }
         SinkKindConfig::Slack => SinkKind::Slack,
@@ -353,8 +360,18 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
         transitions,
         min_priority,
         max_attempts,
-        max_age: duration(errors, &format!("{path}.max_age"), sink.max_age.as_ref(), DEFAULT_MAX_AGE),
-        timeout: duration(errors, &format!("{path}.timeout"), sink.timeout.as_ref(), DEFAULT_SINK_TIMEOUT),
+        max_age: duration(
+            errors,
+            &format!("{path}.max_age"),
+            sink.max_age.as_ref(),
+            DEFAULT_MAX_AGE,
+        ),
+        timeout: duration(
+            errors,
+            &format!("{path}.timeout"),
+            sink.timeout.as_ref(),
+            DEFAULT_SINK_TIMEOUT,
+        ),
         backoff_initial: duration(
             errors,
             &format!("{path}.backoff_initial"),

@@ -59,7 +59,23 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    Ok(json_response(StatusCode::OK, &to_json(&status)?))
+    let mut body = to_json(&status)?;
+    if let (Some(delivery), serde_json::Value::Object(map)) = (state.delivery(), &mut body) {
+        let durable = delivery.durable();
+        map.insert(
+            "delivery".into(),
+            serde_json::json!({
+                "consumer": delivery.consumer(),
+                "durable": durable,
+                "note": if durable {
+                    "undelivered events are kept in the Redis stream until every sink acknowledges them"
+                } else {
+                    "memory store: undelivered notifications and dead letters are lost on restart"
+                },
+            }),
+        );
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /metrics`: the Prometheus text format.

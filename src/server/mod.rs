@@ -15,6 +15,7 @@ mod error;
 mod hooks;
 mod http;
 mod router;
+mod sinks;
 mod state;
 
 use hyper::service::service_fn;

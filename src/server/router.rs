@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::error::ApiError;
 use super::http::only_get;
 use super::state::AppState;
-use super::{admin, api, hooks};
+use super::{admin, api, hooks, sinks};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -106,6 +106,15 @@ where
             only_get(request.method())?;
             api::get_incident(state, snapshot, &request, id).await
         }
+        ["v1", "sinks"] => {
+            only_get(request.method())?;
+            sinks::list(state, snapshot, &request).await
+        }
+        ["v1", "sinks", id, "dead"] => {
+            only_get(request.method())?;
+            sinks::dead(state, snapshot, &request, id).await
+        }
+        ["v1", "sinks", id, "dead", "replay"] => sinks::replay(state, snapshot, &request, id).await,
         ["-", "healthy"] => {
             only_get(request.method())?;
             Ok(api::healthy(snapshot))

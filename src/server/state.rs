@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::config::Snapshot;
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::store::Store;
@@ -22,6 +23,9 @@ pub struct AppState {
     /// Absent when the state was built from a fixed snapshot (tests): `POST /-/reload`
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
+    /// Absent when nothing delivers notifications (tests without sinks): `/v1/sinks`
+    /// then lists none.
+    delivery: Option<Delivery>,
 }
 
 impl AppState {
@@ -32,6 +36,7 @@ impl AppState {
             store,
             metrics: Metrics::new(),
             reloader: None,
+            delivery: None,
         }
     }
 
@@ -42,7 +47,18 @@ impl AppState {
             store,
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
+            delivery: None,
         }
+    }
+
+    /// The same state, serving `delivery` on `/v1/sinks`.
+    pub fn with_delivery(mut self, delivery: Delivery) -> AppState {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    pub fn delivery(&self) -> Option<&Delivery> {
+        self.delivery.as_ref()
     }
 
     pub fn metrics(&self) -> &Metrics {

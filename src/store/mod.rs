@@ -18,8 +18,9 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, DeadLetter, GroupInfo, Incident, IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError,
-    Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
+    Applied, DeadLetter, GroupInfo, Incident, IncidentEvent, IncidentStore, ListQuery, Page,
+    Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{RedisSettings, RedisStore, DEAD_LETTER_CAP, STREAM_HARD_CAP};
 use crate::outcome::Outcome;

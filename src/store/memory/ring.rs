@@ -41,13 +41,18 @@ impl<T: Clone> SeqRing<T> {
     /// The newest `limit` items, oldest first.
     pub(super) fn newest(&self, limit: usize) -> Vec<T> {
         let skip = self.items.len().saturating_sub(limit);
-        self.items.iter().skip(skip).map(|(_, t)| t.clone()).collect()
+        self.items
+            .iter()
+            .skip(skip)
+            .map(|(_, t)| t.clone())
+            .collect()
     }
 
     /// Up to `limit` items numbered after `after`, oldest first.
     pub(super) fn after(&self, after: u64, limit: usize) -> Vec<(u64, T)> {
         let first = self.items.front().map_or(self.last + 1, |(n, _)| *n);
-        let skip = usize::try_from(after.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
+        let skip =
+            usize::try_from(after.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
         self.items.iter().skip(skip).take(limit).cloned().collect()
     }
 

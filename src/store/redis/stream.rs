@@ -134,7 +134,12 @@ impl super::RedisStore {
 
     /// Resets the idle time of entries `consumer` holds (`XCLAIM … 0 … JUSTID`), so that
     /// no other replica claims them while this one is still retrying.
-    pub async fn touch(&self, group: &str, consumer: &str, ids: &[String]) -> Result<(), StoreError> {
+    pub async fn touch(
+        &self,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -220,7 +225,9 @@ impl super::RedisStore {
                 .query_async(&mut conn),
         )
         .await?;
-        let excess = usize::try_from(len).unwrap_or(usize::MAX).saturating_sub(keep);
+        let excess = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(keep);
         if excess == 0 {
             return Ok(0);
         }
@@ -332,7 +339,12 @@ impl super::RedisStore {
         let mut out = Vec::new();
         for entry in entries {
             let parts = items(entry.clone())?;
-            let dead_id = parts.into_iter().next().map(text).transpose()?.unwrap_or_default();
+            let dead_id = parts
+                .into_iter()
+                .next()
+                .map(text)
+                .transpose()?
+                .unwrap_or_default();
             let fields = {
                 let mut p = items(entry.clone())?.into_iter();
                 p.nth(1).map(field_pairs).transpose()?.unwrap_or_default()
@@ -367,7 +379,12 @@ impl super::RedisStore {
 
     pub async fn dead_len(&self, sink: &str) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
-        bounded(redis::cmd("XLEN").arg(self.keys.dead(sink)).query_async(&mut conn)).await
+        bounded(
+            redis::cmd("XLEN")
+                .arg(self.keys.dead(sink))
+                .query_async(&mut conn),
+        )
+        .await
     }
 }
 
@@ -380,7 +397,12 @@ fn entries_of(entries: Value) -> Result<Vec<(String, IncidentEvent)>, StoreError
         if parts.len() != 2 || matches!(parts[1], Value::Nil) {
             continue;
         }
-        let id = parts.into_iter().next().map(text).transpose()?.unwrap_or_default();
+        let id = parts
+            .into_iter()
+            .next()
+            .map(text)
+            .transpose()?
+            .unwrap_or_default();
         out.push((id, parse_stream_entry(entry)?));
     }
     Ok(out)
@@ -402,7 +424,10 @@ mod tests {
     #[test]
     fn next_id_steps_the_sequence() {
         assert_eq!(super::next_id("5-1").as_deref(), Some("5-2"));
-        assert_eq!(super::next_id(&format!("5-{}", u64::MAX)).as_deref(), Some("6-0"));
+        assert_eq!(
+            super::next_id(&format!("5-{}", u64::MAX)).as_deref(),
+            Some("6-0")
+        );
         assert_eq!(super::next_id("x"), None);
     }
 }
