@@ -1,0 +1,15 @@
+//! Notifications end to end: a real gateway (memory or its own Redis), real HTTP
+//! receivers (small hyper servers) answering as each test scripts them.
+
+#[path = "../gateway/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+#[path = "../support/redis.rs"]
+mod test_redis;
+
+mod receiver;
+
+mod bodies;
+mod dead;
+mod replicas;
+mod retries;
