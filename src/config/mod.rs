@@ -6,6 +6,7 @@
 //! `build_snapshot`, the one function that reads config + mappings from disk. It does not
 //! watch files or swap snapshots (that is `reload`), nor connect to the store.
 
+mod duration;
 mod env;
 mod raw;
 mod settings;

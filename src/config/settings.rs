@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
 
+pub use super::duration::parse_duration;
 use super::raw::{BackendConfig, FileConfig};
 use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
 use crate::store::{
@@ -333,22 +334,6 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         errors.push("limits.max_page_size", "must be at least 1");
     }
     ok.then_some(limits)
-}
-
-/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
-        _ => None,
-    }
 }
 
 /// Command-line settings that win over the config file.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::settings::parse_duration;
+use super::duration::parse_duration;
 use crate::mapping::Template;
 use crate::outcome::Priority;
 use crate::store::Transition;
@@ -266,7 +266,7 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
             String::new()
         }
     };
-    if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+    if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
         errors.push(format!("{path}.url"), "expected an http:// or https:// url");
     }
     if sink.template.is_some() && sink.kind != SinkKindConfig::Webhook {

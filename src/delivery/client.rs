@@ -115,7 +115,7 @@ impl HttpClient {
                 .into_body()
                 .collect()
                 .await
-                .map(|b| b.to_bytes())
+                .map(http_body_util::Collected::to_bytes)
                 .unwrap_or_default();
             Ok::<_, Failure>((status, retry_after, body))
         };

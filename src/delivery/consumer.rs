@@ -24,6 +24,7 @@ const STREAM_RETRY: Duration = Duration::from_secs(1);
 
 /// What a sink reports to the admin API.
 #[derive(Debug, Default, Clone)]
+#[allow(clippy::struct_field_names)]
 pub(super) struct SinkStatus {
     pub last_error: Option<String>,
     pub last_error_at: Option<i64>,

@@ -32,6 +32,7 @@ enum Backend {
 }
 
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per sink, never moved around
 enum AnyFeed {
     Memory(MemoryFeed),
     Redis(RedisFeed),
@@ -387,7 +388,7 @@ impl Delivery {
                         runtime
                             .metrics
                             .record_notification(&runtime.sink, "delivered");
-                        if let Err(e) = feed.dead_remove(&[letter.id.clone()]).await {
+                        if let Err(e) = feed.dead_remove(std::slice::from_ref(&letter.id)).await {
                             tracing::warn!(sink = %runtime.sink, error = %e, "replayed, but cannot remove the dead letter");
                         }
                     }

@@ -29,7 +29,11 @@ async fn slack_and_pagerduty_bodies() {
     .await;
     let id = gw.incidents().await[0]["id"].as_str().unwrap().to_owned();
 
-    let s: Vec<serde_json::Value> = slack.accepted().iter().map(|r| r.json()).collect();
+    let s: Vec<serde_json::Value> = slack
+        .accepted()
+        .iter()
+        .map(super::receiver::Received::json)
+        .collect();
     assert_eq!(s.len(), 3);
     let opened = &s[0];
     assert!(opened["text"].as_str().unwrap().contains("generic web"));
@@ -57,7 +61,11 @@ async fn slack_and_pagerduty_bodies() {
         "[RESOLVED] generic web"
     );
 
-    let p: Vec<serde_json::Value> = pd.accepted().iter().map(|r| r.json()).collect();
+    let p: Vec<serde_json::Value> = pd
+        .accepted()
+        .iter()
+        .map(super::receiver::Received::json)
+        .collect();
     assert_eq!(p.len(), 2, "updated is filtered out");
     let key = dedup_key("generic", "web");
     assert_eq!(p[0]["routing_key"], "rk-123");

@@ -73,7 +73,7 @@ impl Receiver {
                             .into_body()
                             .collect()
                             .await
-                            .map(|b| b.to_bytes())
+                            .map(http_body_util::Collected::to_bytes)
                             .unwrap_or_default();
                         let n = l.lock().unwrap().len();
                         let f = Arc::clone(&*s.lock().unwrap());

@@ -127,7 +127,7 @@ async fn redis_receiver_down_then_up_gets_everything_in_order() {
     for id in ["a", "b"] {
         let seen: Vec<String> = accepted
             .iter()
-            .map(|r| r.json())
+            .map(super::receiver::Received::json)
             .filter(|j| j["incident"]["fingerprint"] == id)
             .map(|j| j["transition"].as_str().unwrap().to_owned())
             .collect();
