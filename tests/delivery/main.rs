@@ -16,3 +16,4 @@ mod bodies;
 mod dead;
 mod replicas;
 mod retries;
+mod trim;
