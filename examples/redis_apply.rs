@@ -42,10 +42,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .as_nanos();
     let store = Arc::new(
         RedisStore::connect(RedisSettings {
-            url,
-            key_prefix: format!("alertgate-bench:{nanos}:"),
             event_stream_len: 10_000,
-            resolved_ttl: alertgate::store::DEFAULT_RESOLVED_TTL,
+            ..RedisSettings::new(url, format!("alertgate-bench:{nanos}:"))
         })
         .await?,
     );

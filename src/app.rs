@@ -30,6 +30,9 @@ impl Versioned for Snapshot {
         if self.settings.mappings_dir != newer.settings.mappings_dir {
             settings.push("mappings_dir (file watching)".to_owned());
         }
+        if self.settings.sources_dir != newer.settings.sources_dir {
+            settings.push("sources_dir (file watching)".to_owned());
+        }
         settings
     }
 }
@@ -48,19 +51,25 @@ pub fn reloader(
     Reloader::new(initial, build, metrics)
 }
 
-/// Watches the config file and the mappings directory the reloader's snapshot names, and
-/// SIGHUP, until `shutdown`.
+/// Watches the config file, the mappings directory and the sources directory the
+/// reloader's snapshot names, and SIGHUP, until `shutdown`.
 pub fn spawn_reload_triggers(
     reloader: &Reloader<Snapshot>,
     config_path: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Watchers {
+    let current = reloader.load_current();
     let paths = WatchPaths {
         config_file: Some(config_path.to_owned()),
-        mappings_dir: reloader.load_current().settings.mappings_dir.clone(),
+        mappings_dir: current.settings.mappings_dir.clone(),
+        sources_dir: Some(current.settings.sources_dir.clone()),
     };
     reload::spawn_watchers(reloader.clone(), paths, shutdown)
 }
+
+/// How long `serve` waits for Redis' first answer (to refuse an incompatible keyspace)
+/// before serving anyway.
+const REDIS_FIRST_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What `serve` needs from the command line.
 #[derive(Debug, Clone)]
@@ -74,7 +83,7 @@ pub struct ServeOptions {
 pub enum StartError {
     #[error("{} problem(s) in the config; not starting", .0.len())]
     Config(Vec<CompileError>),
-    #[error("cannot connect to redis")]
+    #[error("cannot use the redis store")]
     Store(#[source] StoreError),
     #[error("cannot listen on {addr}")]
     Bind {
@@ -101,8 +110,10 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
     }
     let store = match &snapshot.settings.store {
         StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
+        // Redis need not be up: the store connects (and reconnects) in the background and
+        // answers 503 meanwhile. Only a keyspace this version must not use stops the start.
         StoreSettings::Redis(settings) => Store::Redis(
-            RedisStore::connect(settings.clone())
+            RedisStore::start(settings.clone(), REDIS_FIRST_ANSWER)
                 .await
                 .map_err(StartError::Store)?,
         ),

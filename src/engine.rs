@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::decode::Payload;
-use crate::mapping::{Mapping, RenderError, Rule, Selected, Selector};
+use crate::mapping::{Mapping, RenderError, RootScope, Rule, Selected, Selector};
 use crate::outcome::{Action, Labels, Outcome, Rejection};
 
 /// One step of an evaluation, for `alertgate eval --explain`.
@@ -56,7 +56,50 @@ impl Trace for Vec<Step> {
     }
 }
 
+/// The name a fan-out's whole-payload rejection carries as its rule.
+pub const ITEMS_RULE: &str = "items";
+
+/// A fan-out mapping's elements for this payload (docs/design.md §3): `None` when the
+/// payload is one event (no `items`, or its `when` does not hold). A missing or non-list
+/// `items` is a rejection naming the field; an empty list is no events.
+pub fn items(mapping: &Mapping, payload: &Payload) -> Result<Option<Vec<Payload>>, Rejection> {
+    let Some(items) = &mapping.items else {
+        return Ok(None);
+    };
+    let _root = RootScope::enter(payload);
+    let rejection = |field: &str, message: &dyn fmt::Display| Rejection {
+        rule: ITEMS_RULE.to_owned(),
+        field: field.to_owned(),
+        message: message.to_string(),
+    };
+    if let Some(when) = &items.when {
+        let holds = when
+            .search(payload)
+            .map_err(|m| rejection(when.as_str(), &m))?;
+        if !holds.is_truthy() {
+            return Ok(None);
+        }
+    }
+    let from = items.from.as_str();
+    let list = items
+        .from
+        .search(payload)
+        .map_err(|m| rejection(from, &m))?;
+    match list.as_array() {
+        Some(elements) => Ok(Some(elements.clone())),
+        None if list.is_null() => Err(rejection(
+            from,
+            &format!("missing field `{from}`: expected the list of items"),
+        )),
+        None => Err(rejection(
+            from,
+            &format!("`{from}` is not a list: expected the list of items"),
+        )),
+    }
+}
+
 /// Decides what `payload` means under `mapping`: the first rule whose `when` holds wins.
+/// For a fan-out payload, call [`items`] and then [`evaluate_item`] on each element.
 pub fn evaluate(mapping: &Mapping, payload: &Payload) -> Result<Outcome, Rejection> {
     evaluate_traced(mapping, payload, &mut NoTrace)
 }
@@ -67,6 +110,27 @@ pub fn evaluate_traced(
     payload: &Payload,
     trace: &mut impl Trace,
 ) -> Result<Outcome, Rejection> {
+    evaluate_item_traced(mapping, payload, payload, trace)
+}
+
+/// Decides what one element of a fan-out means: the rules run on `item` (the current
+/// node, `@`), and `root()` is `root`, the whole payload.
+pub fn evaluate_item(
+    mapping: &Mapping,
+    root: &Payload,
+    item: &Payload,
+) -> Result<Outcome, Rejection> {
+    evaluate_item_traced(mapping, root, item, &mut NoTrace)
+}
+
+/// `evaluate_item`, reporting each step to `trace`.
+pub fn evaluate_item_traced(
+    mapping: &Mapping,
+    root: &Payload,
+    payload: &Payload,
+    trace: &mut impl Trace,
+) -> Result<Outcome, Rejection> {
+    let _root = RootScope::enter(root);
     for rule in &mapping.rules {
         match &rule.when {
             Some(when) => {
@@ -145,13 +209,7 @@ fn apply_rule(
             RenderError::Failed(message) => reject(rule, "fingerprint", message),
         })?,
         // `compile` requires a fingerprint on every rule that can open or resolve.
-        None => {
-            return Err(reject(
-                rule,
-                "fingerprint",
-                "rule has no fingerprint".into(),
-            ))
-        }
+        None => return Err(reject(rule, "fingerprint", "rule has no fingerprint")),
     };
     let priority = match &rule.priority {
         Some(p) => select(rule, p, "priority", payload, trace)?.value(),
@@ -265,13 +323,17 @@ fn select<T: Copy + fmt::Display>(
     Ok(selected)
 }
 
-fn reject(rule: &Rule, field: &str, message: String) -> Rejection {
+/// A rejection naming the rule and the field at fault; `message` is the cause's text (the
+/// decision types sit below `mapping`, so they carry text, not its error types).
+fn reject(rule: &Rule, field: &str, message: impl fmt::Display) -> Rejection {
     Rejection {
         rule: rule.name.clone(),
         field: field.to_owned(),
-        message,
+        message: message.to_string(),
     }
 }
 
+#[cfg(test)]
+mod fanout_tests;
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,9 @@ pub const SINK_DEAD_LETTERS: &str = "alertgate_sink_dead_letters";
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
 /// scrapes natively; labelling it `text/plain; version=0.0.4` would mislead strict parsers.
+/// Gauge: 1 while the incident store is connected, 0 while not.
+pub const STORE_UP: &str = "alertgate_store_up";
+
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
@@ -148,6 +151,8 @@ struct Inner {
     notification_attempts: Family<SinkLabels, Counter>,
     sink_lag: Family<SinkLabels, Gauge>,
     sink_dead: Family<SinkLabels, Gauge>,
+    /// `alertgate_store_up`: set from the store's state at each scrape.
+    store_up: Gauge,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -170,6 +175,12 @@ impl Metrics {
         let webhook_duration = Histogram::new(exponential_buckets(0.0005, 2.5, 10));
 
         let mut registry = Registry::default();
+        let store_up = Gauge::default();
+        registry.register(
+            STORE_UP,
+            "Whether the incident store is connected (1) or not (0); memory is always 1",
+            store_up.clone(),
+        );
         registry.register(
             CONFIG_LAST_RELOAD_SUCCESSFUL,
             "Whether the last configuration reload attempt succeeded (1) or failed (0)",
@@ -188,7 +199,8 @@ impl Metrics {
         );
         registry.register(
             counter_base(WEBHOOKS_TOTAL),
-            "Webhooks handled by source and transition (rejected = 4xx, error = 5xx)",
+            "Webhook events handled by source and transition, each element of a fan-out \
+             payload counted (rejected = 4xx, error = 5xx)",
             webhooks.clone(),
         );
         registry.register(
@@ -237,6 +249,7 @@ impl Metrics {
                 notification_attempts,
                 sink_lag,
                 sink_dead,
+                store_up,
                 sources: RwLock::default(),
             }),
         }
@@ -283,6 +296,27 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
+        self.inner.webhook_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one fan-out request: each element's outcome in [`WEBHOOKS_TOTAL`] (an
+    /// empty list counts nothing there), the request once in the duration histogram.
+    pub fn record_webhook_items(
+        &self,
+        source: &str,
+        outcomes: &[WebhookOutcome],
+        elapsed: Duration,
+    ) {
+        let label = self.source_label(source);
+        for outcome in outcomes {
+            self.inner
+                .webhooks
+                .get_or_create(&WebhookLabels {
+                    source: label.clone(),
+                    transition: outcome,
+                })
+                .inc();
+        }
         self.inner.webhook_duration.observe(elapsed.as_secs_f64());
     }
 
@@ -363,6 +397,11 @@ impl Metrics {
         };
         self.inner.sink_lag.remove(&labels);
         self.inner.sink_dead.remove(&labels);
+    }
+
+    /// Sets `alertgate_store_up`.
+    pub fn set_store_up(&self, up: bool) {
+        self.inner.store_up.set(i64::from(up));
     }
 
     /// Every metric in the Prometheus text exposition format ([`CONTENT_TYPE`]).

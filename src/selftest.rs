@@ -12,11 +12,50 @@ pub fn run(mapping: &Mapping, test: &MappingTest) -> Vec<String> {
         Ok(p) => p,
         Err(e) => return vec![format!("payload: cannot decode: {e}")],
     };
-    check(&test.expect, &engine::evaluate(mapping, &payload))
+    let items = match engine::items(mapping, &payload) {
+        Ok(items) => items,
+        Err(rejection) => return check(&test.expect, &Err(rejection)),
+    };
+    let Some(items) = items else {
+        if test.expect.results.is_some() {
+            return vec!["results: expected a fan-out, got a single event".to_owned()];
+        }
+        return check(&test.expect, &engine::evaluate(mapping, &payload));
+    };
+    let Some(expected) = &test.expect.results else {
+        return vec![format!(
+            "results: the payload fans out into {} item(s): expect `results`",
+            items.len()
+        )];
+    };
+    let mut diffs = Vec::new();
+    if expected.len() != items.len() {
+        diffs.push(format!(
+            "results: expected {} item(s), got {}",
+            expected.len(),
+            items.len()
+        ));
+    }
+    for (i, (expect, item)) in expected.iter().zip(&items).enumerate() {
+        let result = engine::evaluate_item(mapping, &payload, item);
+        diffs.extend(
+            check(expect, &result)
+                .into_iter()
+                .map(|d| format!("results[{i}].{d}")),
+        );
+    }
+    diffs
 }
 
 fn check(expect: &Expect, result: &Result<Outcome, Rejection>) -> Vec<String> {
     let mut diffs = Vec::new();
+    if expect.results.is_some() {
+        let got = match result {
+            Ok(_) => "a single event".to_owned(),
+            Err(rejection) => format!("rejection {:?}", rejection.to_string()),
+        };
+        return vec![format!("results: expected per-item results, got {got}")];
+    }
     let outcome = match (result, &expect.reject) {
         (Err(rejection), Some(text)) => {
             if !rejection.to_string().contains(text.as_str()) {

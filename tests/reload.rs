@@ -80,6 +80,7 @@ impl Gateway {
     async fn start() -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("mappings")).expect("mkdir");
+        std::fs::create_dir(dir.path().join("sources.d")).expect("mkdir");
         std::fs::write(
             dir.path().join("mappings/demo.yaml"),
             mapping("demo", "open"),
@@ -246,6 +247,57 @@ async fn table_change_on_disk_applies_to_the_next_webhook() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_file_dropped_into_sources_dir_serves_without_restart() {
+    let gw = Gateway::start().await;
+    assert_eq!(gw.down("late", "a").await.0, StatusCode::NOT_FOUND);
+    write_atomic(
+        &gw.path("sources.d/late.yaml"),
+        &format!("id: late\nintegration: demo\ntokens: [\"{TOKEN}\"]\n"),
+    );
+    let started = Instant::now();
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            gw.down("late", "a").await.0 == StatusCode::ACCEPTED
+        })
+        .await,
+        "new source file not served within {APPLIES_WITHIN:?}"
+    );
+    println!("source file applied after {:?}", started.elapsed());
+    // A second file with the same id fails the reload and names both files; the first
+    // keeps serving.
+    write_atomic(
+        &gw.path("sources.d/copy.yaml"),
+        &format!("id: late\nintegration: demo\ntokens: [\"{TOKEN}\"]\n"),
+    );
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            let status = gw.config_status().await;
+            status["last_error"]
+                .to_string()
+                .contains("duplicate source id")
+        })
+        .await,
+        "duplicate id not reported"
+    );
+    let errors = gw.config_status().await["last_error"].to_string();
+    assert!(
+        errors.contains("copy.yaml") && errors.contains("late.yaml"),
+        "{errors}"
+    );
+    assert_eq!(gw.down("late", "b").await.0, StatusCode::ACCEPTED);
+    std::fs::remove_file(gw.path("sources.d/copy.yaml")).expect("rm");
+    std::fs::remove_file(gw.path("sources.d/late.yaml")).expect("rm");
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            gw.down("late", "c").await.0 == StatusCode::NOT_FOUND
+        })
+        .await,
+        "removed source file still served"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn invalid_yaml_keeps_old_table_shows_the_error_and_fixing_it_recovers() {
     let gw = Gateway::start().await;
     let file = gw.path("mappings/demo.yaml");
@@ -292,6 +344,49 @@ async fn invalid_yaml_keeps_old_table_shows_the_error_and_fixing_it_recovers() {
     assert_eq!(
         sample(&metrics, "alertgate_config_last_reload_successful"),
         Some(1.0)
+    );
+    gw.stop().await;
+}
+
+/// A `when:` nested 20,000 parentheses deep, as an admin might save by mistake: the
+/// recursive JMESPath parser would overflow the stack and abort the process.
+fn deeply_nested_mapping() -> String {
+    let when = format!("{}state{}", "(".repeat(20_000), ")".repeat(20_000));
+    mapping("demo", "open").replace(
+        "  - name: state\n",
+        &format!("  - name: state\n    when: \"{when} == 'down'\"\n"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deeply_nested_expression_is_refused_and_the_gateway_keeps_serving() {
+    let gw = Gateway::start().await;
+    let file = gw.path("mappings/demo.yaml");
+    write_atomic(&file, &deeply_nested_mapping());
+    assert!(
+        eventually(APPLIES_WITHIN, || async {
+            !gw.config_status().await["last_error"].is_null()
+        })
+        .await,
+        "failed reload not visible at /-/config"
+    );
+    let status = gw.config_status().await;
+    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("demo.yaml:") && e.contains("expression longer than 4096 bytes")),
+        "the error names the file and the limit: {errors:?}"
+    );
+    // Still up, on the old mappings.
+    assert_eq!(
+        gw.down("demo", "a").await,
+        (StatusCode::ACCEPTED, Some("open".into()))
+    );
+    let metrics = gw.metrics().await;
+    assert_eq!(
+        sample(&metrics, "alertgate_config_last_reload_successful"),
+        Some(0.0)
     );
     gw.stop().await;
 }

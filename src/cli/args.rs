@@ -23,6 +23,59 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run the `tests:` of every mapping file.
     Test(TestArgs),
+    /// List sources and their webhook URLs, or add, remove or rotate a source's file in
+    /// `sources_dir`.
+    Sources(SourcesArgs),
+    /// Upgrade the Redis store's key layout to the one this version uses (stop every
+    /// gateway on the key prefix first).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    /// The config file.
+    #[arg(long, global = true, default_value = "config.example.yaml")]
+    pub config: PathBuf,
+    /// Print each source's real tokens in its URLs, instead of `<token>`.
+    #[arg(long)]
+    pub show_tokens: bool,
+    #[command(subcommand)]
+    pub action: Option<SourcesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesAction {
+    /// Write a new source file with a fresh token and print its webhook URL.
+    Add {
+        /// The source id (`[a-z0-9_-]+`): its URL is `/hooks/{id}`.
+        id: String,
+        /// The integration of a loaded mapping.
+        #[arg(long)]
+        integration: String,
+    },
+    /// Remove a source's file.
+    Remove {
+        /// The source id.
+        id: String,
+    },
+    /// Give a source a fresh token; the old ones stay valid for the overlap.
+    RotateToken {
+        /// The source id.
+        id: String,
+        /// How long the old tokens stay valid: `24h`, `10m`, `0s` (ends them now).
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The config file whose `store` (a redis backend) to upgrade.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Count what would move, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,17 @@ use std::process::ExitCode;
 use super::args::CheckArgs;
 use super::output::{code_for, load_mappings, print_errors};
 use crate::config::{self, Overrides};
+use crate::mapping::Mapping;
+
+/// Prints every mapping's warnings to stderr (`warning: file:line:col: path: message`);
+/// they never change the exit code.
+fn print_warnings<'m>(mappings: impl IntoIterator<Item = &'m Mapping>) {
+    for mapping in mappings {
+        for warning in &mapping.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+}
 
 /// `alertgate check`: the config and its mappings when `--config` is given, else the
 /// mappings directory alone.
@@ -20,6 +31,14 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     };
     match config::build_snapshot(config_path, &overrides) {
         Ok(snapshot) => {
+            let mut mappings: Vec<&Mapping> = snapshot
+                .mappings
+                .by_integration
+                .values()
+                .map(AsRef::as_ref)
+                .collect();
+            mappings.sort_by(|a, b| a.file.cmp(&b.file));
+            print_warnings(mappings);
             println!(
                 "ok: {} with {} source(s), {} mapping(s) in {}",
                 config_path.display(),
@@ -40,6 +59,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
 fn check_mappings(dir: &Path) -> ExitCode {
     match load_mappings(dir) {
         Ok(list) => {
+            print_warnings(list.iter());
             let rules: usize = list.iter().map(|m| m.rules.len()).sum();
             println!(
                 "ok: {} mapping(s), {rules} rule(s) in {}",

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check`, `eval`, `test`, one file each. Every command
+//! The command line: `serve`, `check`, `eval`, `test`, `sources`, `migrate`, one file
+//! each. Every command
 //! returns its exit code under one convention (docs/design.md §8):
 //!
 //! - 0: it ran and all is well;
@@ -11,13 +12,17 @@
 mod args;
 mod check;
 mod eval;
+mod migrate;
 mod output;
 mod serve;
+mod sources;
 mod test;
 
 use std::process::ExitCode;
 
-pub use self::args::{CheckArgs, Cli, Command, EvalArgs, ServeArgs, TestArgs};
+pub use self::args::{
+    CheckArgs, Cli, Command, EvalArgs, MigrateArgs, ServeArgs, SourcesAction, SourcesArgs, TestArgs,
+};
 
 /// Runs the parsed command line's command.
 pub fn run(cli: &Cli) -> ExitCode {
@@ -26,5 +31,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),
+        Command::Sources(args) => sources::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

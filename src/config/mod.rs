@@ -9,18 +9,25 @@
 mod duration;
 mod env;
 mod raw;
+mod redis_store;
 mod settings;
 mod sinks;
+mod sources_dir;
+pub mod sources_edit;
+mod verify;
 
 use std::collections::BTreeMap;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
-pub use self::raw::{BackendConfig, FileConfig, LimitsConfig, SourceConfig, StoreConfig};
+pub use self::raw::{
+    BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig, HmacConfig,
+    LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
+};
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
     DEFAULT_LISTEN,
@@ -29,7 +36,10 @@ pub use self::sinks::{
     DeliveryConfig, DeliverySettings, SinkConfig, SinkKind, SinkSettings, SinkTemplate,
     PAGERDUTY_URL,
 };
+pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
+use crate::decode::Shape;
 use crate::mapping::{self, Mapping, MappingSet};
+use crate::verify::Verify;
 use crate::yaml::{self, CompileError, Errors};
 
 /// A source ready to serve: its token digests and its compiled mapping.
@@ -38,6 +48,19 @@ pub struct Source {
     pub id: String,
     pub tokens: Vec<TokenDigest>,
     pub mapping: Arc<Mapping>,
+    /// The HTTP methods it accepts (`sources.{id}.methods`).
+    pub methods: Vec<http::Method>,
+    /// `methods` as an `Allow` header value: `GET, POST`.
+    pub allow: String,
+    /// Tokens kept through a rotation's overlap, accepted until the time (Unix ms).
+    pub expiring: Vec<(TokenDigest, i64)>,
+    /// The `verify:` checks after the token (empty: the token is the whole proof).
+    pub verify: Arc<Verify>,
+    /// What to decode when `verify` reads fields the mapping does not: the mapping's
+    /// shape joined with theirs. `None`: the mapping's own.
+    pub decode_shape: Option<Shape>,
+    /// The `sources_dir` file that defines it; `None` for the main config.
+    pub file: Option<PathBuf>,
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -75,7 +98,14 @@ impl Snapshot {
         match (&old.store, &new.store) {
             (StoreSettings::Redis(a), StoreSettings::Redis(b)) => {
                 for (key, differs) in [
-                    ("store.url", a.url != b.url),
+                    ("store.url", a.target != b.target),
+                    ("store.tls", a.tls != b.tls),
+                    ("store.buckets", a.buckets != b.buckets),
+                    (
+                        "store.min_replicas_ack",
+                        a.min_replicas_ack != b.min_replicas_ack
+                            || a.replica_ack_timeout != b.replica_ack_timeout,
+                    ),
                     ("store.key_prefix", a.key_prefix != b.key_prefix),
                     ("store.resolved_ttl", a.resolved_ttl != b.resolved_ttl),
                     (
@@ -111,18 +141,22 @@ impl Snapshot {
         self.env_fallbacks.iter().filter(|f| {
             f.path == "admin_token"
                 || f.path.contains(".tokens[")
+                || (f.path.contains("verify[") && f.path.ends_with(".secret"))
                 || (f.path.starts_with("sinks.")
                     && (f.path.ends_with(".secret") || f.path.ends_with(".routing_key")))
         })
     }
 }
 
-/// Reads the config file and its mappings directory afresh and builds a snapshot, or
-/// returns every problem found, each with its file, line:column and key.
-pub fn build_snapshot(
-    config_path: &Path,
-    overrides: &Overrides,
-) -> Result<Snapshot, Vec<CompileError>> {
+/// The config file parsed, `${VAR}` expanded, with its folder.
+struct RawConfig {
+    text: String,
+    raw: FileConfig,
+    base: PathBuf,
+    fallbacks: Vec<Fallback>,
+}
+
+fn read_raw(config_path: &Path) -> Result<RawConfig, Vec<CompileError>> {
     let text = yaml::read(config_path).map_err(|e| vec![e])?;
     let mut fallbacks = Vec::new();
     let lookup = |name: &str| std::env::var(name).ok();
@@ -132,7 +166,57 @@ pub fn build_snapshot(
     let base = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    Ok(RawConfig {
+        text,
+        raw,
+        base,
+        fallbacks,
+    })
+}
+
+fn sources_dir_of(raw: &FileConfig, base: &Path) -> PathBuf {
+    base.join(
+        raw.sources_dir
+            .as_deref()
+            .unwrap_or(sources_dir::DEFAULT_SOURCES_DIR),
+    )
+}
+
+/// Every source's accepted tokens in plain text, main config and `sources_dir` alike,
+/// expired ones left out (for `alertgate sources --show-tokens`).
+pub fn source_tokens(
+    config_path: &Path,
+) -> Result<BTreeMap<String, Vec<String>>, Vec<CompileError>> {
+    let RawConfig { raw, base, .. } = read_raw(config_path)?;
+    let mut tokens: BTreeMap<String, Vec<String>> = raw
+        .sources
+        .iter()
+        .map(|(id, s)| (id.clone(), s.tokens.clone()))
+        .collect();
+    let lookup = |name: &str| std::env::var(name).ok();
+    let dir = sources_dir_of(&raw, &base);
+    for source in sources_dir::load(&dir, &lookup, &mut Vec::new(), crate::clock::now_ms())? {
+        let mut list = source.tokens;
+        list.extend(source.expiring.into_iter().map(|(t, _)| t));
+        tokens.entry(source.id).or_insert(list);
+    }
+    Ok(tokens)
+}
+
+/// Reads the config file, its `sources_dir` and its mappings directory afresh and builds
+/// a snapshot, or returns every problem found, each with its file, line:column and key.
+pub fn build_snapshot(
+    config_path: &Path,
+    overrides: &Overrides,
+) -> Result<Snapshot, Vec<CompileError>> {
+    let RawConfig {
+        text,
+        raw,
+        base,
+        mut fallbacks,
+    } = read_raw(config_path)?;
     // Resolved before the other checks so that one bad setting does not hide mapping errors.
     let mappings_dir = match &overrides.mappings_dir {
         Some(dir) => dir.clone(),
@@ -142,9 +226,41 @@ pub fn build_snapshot(
                 .unwrap_or(settings::DEFAULT_MAPPINGS_DIR),
         ),
     };
+    let sources_dir = sources_dir_of(&raw, &base);
     let mut errors = Errors::new(config_path, &text);
-    let settings = settings::check(raw, mappings_dir.clone(), overrides, &mut errors);
+    let mut verifies: BTreeMap<String, Verify> = BTreeMap::new();
+    for (id, source) in &raw.sources {
+        let checks = verify::compile(&source.verify, &format!("sources.{id}.verify"), &mut errors);
+        verifies.insert(id.clone(), checks);
+    }
+    let mut settings = settings::check(
+        raw,
+        mappings_dir.clone(),
+        sources_dir.clone(),
+        overrides,
+        &mut errors,
+    );
+    if let Some(Settings {
+        store: StoreSettings::Redis(redis),
+        ..
+    }) = &mut settings
+    {
+        redis_store::resolve_paths(redis, &base);
+    }
     let mut all = errors.list.split_off(0);
+    let lookup = |name: &str| std::env::var(name).ok();
+    let dir_sources = match sources_dir::load(
+        &sources_dir,
+        &lookup,
+        &mut fallbacks,
+        crate::clock::now_ms(),
+    ) {
+        Ok(list) => list,
+        Err(list) => {
+            all.extend(list);
+            Vec::new()
+        }
+    };
     let mappings = match mapping::load_dir(&mappings_dir) {
         Ok(set) => Some(set),
         Err(list) => {
@@ -152,42 +268,109 @@ pub fn build_snapshot(
             None
         }
     };
-    let (Some(settings), Some(mappings)) = (settings, mappings) else {
+    let (Some(mut settings), Some(mappings)) = (settings, mappings) else {
         return Err(all);
     };
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    hasher.update([0]);
+    hasher.update(mappings.digest);
+    for source in dir_sources {
+        hasher.update(source.file.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        hasher.update(source.text.as_bytes());
+        hasher.update([0]);
+        if settings.sources.contains_key(&source.id) {
+            let mut file_errors = Errors::new(&source.file, &source.text);
+            file_errors.push(
+                "id",
+                format!(
+                    "duplicate source id {:?}: also defined in {} (sources.{})",
+                    source.id,
+                    config_path.display(),
+                    source.id
+                ),
+            );
+            all.extend(file_errors.list);
+            continue;
+        }
+        verifies.insert(source.id.clone(), source.verify);
+        settings.sources.insert(
+            source.id,
+            SourceSettings {
+                integration: source.integration,
+                tokens: source.tokens.iter().map(|t| TokenDigest::of(t)).collect(),
+                expiring: source
+                    .expiring
+                    .iter()
+                    .map(|(t, end)| (TokenDigest::of(t), *end))
+                    .collect(),
+                file: Some(source.file),
+                // A sources_dir file names no methods: the defaults.
+                methods: settings::DEFAULT_METHODS.to_vec(),
+            },
+        );
+    }
+    for sink in settings.sinks.values() {
+        for source in sink.sources.iter().flatten() {
+            if !settings.sources.contains_key(source) {
+                errors.push(
+                    format!("sinks.{}.sources", sink.id),
+                    format!("no source {source:?} is configured"),
+                );
+            }
+        }
+    }
     let mut sources = BTreeMap::new();
     for (id, source) in &settings.sources {
         if let Some(mapping) = mappings.get(&source.integration) {
+            let verify = verifies.remove(id).unwrap_or_default();
+            let decode_shape = verify
+                .reads()
+                .map(|reads| Shape::union(mapping.reads.clone(), reads));
             sources.insert(
                 id.clone(),
                 Source {
                     id: id.clone(),
                     tokens: source.tokens.clone(),
                     mapping: Arc::clone(mapping),
+                    expiring: source.expiring.clone(),
+                    verify: Arc::new(verify),
+                    decode_shape,
+                    file: source.file.clone(),
+                    methods: source.methods.clone(),
+                    allow: source
+                        .methods
+                        .iter()
+                        .map(http::Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 },
             );
         } else {
             let mut known: Vec<&str> = mappings.by_integration.keys().map(String::as_str).collect();
             known.sort_unstable();
-            errors.push(
-                format!("sources.{id}.integration"),
-                format!(
-                    "no mapping in {} defines integration {:?} (known: {})",
-                    settings.mappings_dir.display(),
-                    source.integration,
-                    known.join(", ")
-                ),
+            let message = format!(
+                "no mapping in {} defines integration {:?} (known: {})",
+                settings.mappings_dir.display(),
+                source.integration,
+                known.join(", ")
             );
+            match &source.file {
+                None => errors.push(format!("sources.{id}.integration"), message),
+                Some(file) => {
+                    let text = std::fs::read_to_string(file).unwrap_or_default();
+                    let mut file_errors = Errors::new(file, &text);
+                    file_errors.push("integration", message);
+                    all.extend(file_errors.list);
+                }
+            }
         }
     }
     all.extend(errors.list);
     if !all.is_empty() {
         return Err(all);
     }
-    let mut hasher = Sha256::new();
-    hasher.update(text.as_bytes());
-    hasher.update([0]);
-    hasher.update(mappings.digest);
     Ok(Snapshot {
         settings,
         sources,
@@ -293,6 +476,60 @@ mod tests {
         .expect_err("redis-only key with memory");
         assert!(
             errors.iter().any(|e| e.path == "store.resolved_ttl"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn url_sentinel_and_cluster_exclude_each_other_and_name_both() {
+        let dir = tempfile::tempdir().expect("dir");
+        let none = Overrides::default();
+        let sentinel = "  sentinel:\n    master_name: m\n    urls: [\"redis://127.0.0.1:26379\"]";
+        let cluster = "  cluster:\n    urls: [\"redis://127.0.0.1:7000\"]";
+        let url = "  url: redis://127.0.0.1:6379";
+        for (a, b, first, second) in [
+            (url, sentinel, "store.url", "store.sentinel"),
+            (url, cluster, "store.url", "store.cluster"),
+            (sentinel, cluster, "store.sentinel", "store.cluster"),
+        ] {
+            let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{a}\n{b}"), &none)
+                .expect_err("two targets");
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.message.contains(first) && e.message.contains(second)),
+                "{errors:?}"
+            );
+        }
+        // `--redis-url` beside `sentinel` is an error too; beside `url` it wins.
+        let flag = Overrides {
+            redis_url: Some("redis://127.0.0.1:6380".into()),
+            ..Overrides::default()
+        };
+        let errors = snapshot_with(dir.path(), &format!("  backend: redis\n{sentinel}"), &flag)
+            .expect_err("flag and sentinel");
+        assert!(
+            errors.iter().any(|e| e.message.contains("--redis-url")),
+            "{errors:?}"
+        );
+        let snap = snapshot_with(dir.path(), &format!("  backend: redis\n{cluster}"), &none)
+            .expect("cluster");
+        let StoreSettings::Redis(r) = &snap.settings.store else {
+            panic!("redis");
+        };
+        assert_eq!(r.buckets, crate::store::DEFAULT_CLUSTER_BUCKETS);
+        let errors = snapshot_with(
+            dir.path(),
+            &format!("  backend: redis\n{url}\n  buckets: 0\n  key_prefix: \"a{{b}}\""),
+            &none,
+        )
+        .expect_err("bad buckets and prefix");
+        assert!(
+            errors.iter().any(|e| e.path == "store.buckets"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.path == "store.key_prefix"),
             "{errors:?}"
         );
     }

@@ -38,10 +38,17 @@ pub struct FileConfig {
     /// Settings shared by every sink.
     #[serde(default)]
     pub delivery: super::sinks::DeliveryConfig,
-    /// The gateway's address as people reach it, for links in notifications
-    /// (`{public_url}/v1/incidents/{id}`). Default `http://{listen}`.
+    /// The address senders and people reach this gateway at (behind a load balancer,
+    /// say): the base of every webhook URL alertgate prints and of the links
+    /// notifications carry (`{public_url}/v1/incidents/{id}`):
+    /// `https://alerts.example.com`. Default `http://{listen}`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Directory of source files (`*.yaml`, one source each), relative to this file's
+    /// folder, merged into `sources`; written by `alertgate sources add` and
+    /// `POST /v1/sources`. Default `sources.d`. A missing directory holds no sources.
+    #[serde(default)]
+    pub sources_dir: Option<String>,
 }
 
 /// Which store backend, and how to reach it.
@@ -79,6 +86,64 @@ pub struct StoreConfig {
     /// Changing it needs a restart and applies to later resolves only.
     #[serde(default)]
     pub resolved_ttl: Option<String>,
+    /// Redis only: the master that Redis Sentinels name, instead of `url` (the two and
+    /// `cluster` exclude each other). The master is asked for again after every lost
+    /// connection, so a failover needs no restart.
+    #[serde(default)]
+    pub sentinel: Option<SentinelConfig>,
+    /// Redis only: a Redis Cluster, instead of `url` or `sentinel`.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
+    /// Redis only: TLS options. TLS itself is on with `rediss://` urls (for Sentinel:
+    /// with this block present, the master is reached over TLS).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Redis only: how many buckets (1–1000) the keyspace is cut into; each (source,
+    /// fingerprint) lives in one, with all its keys in one Cluster slot. Fixed for the
+    /// life of a keyspace (recorded in `<key_prefix>layout`; a gateway configured
+    /// otherwise refuses it). Default 16 with `cluster`, else 1.
+    #[serde(default)]
+    pub buckets: Option<u16>,
+    /// Redis only: after each write, wait for this many replicas to acknowledge it
+    /// (`WAIT`); fewer within `replica_ack_timeout` answers 503 (the write stays on the
+    /// master and the sender retries). Default 0 (no wait).
+    #[serde(default)]
+    pub min_replicas_ack: Option<u32>,
+    /// Redis only: how long `min_replicas_ack` waits. Default `1s`.
+    #[serde(default)]
+    pub replica_ack_timeout: Option<String>,
+}
+
+/// `store.sentinel`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// The name the Sentinels monitor the master under.
+    pub master_name: String,
+    /// The Sentinels, `redis://host:port` each (a password in a url is the Sentinel's).
+    pub urls: Vec<String>,
+    /// The master's password, if it needs one. Use `${VAR}`.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `store.cluster`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Some of the cluster's nodes, `redis://host:port` (`rediss://` for TLS); the rest
+    /// is found from them.
+    pub urls: Vec<String>,
+}
+
+/// `store.tls`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file of the CA that signed the Redis servers' certificates, instead of the
+    /// system's trust store; relative to this file's folder.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// A store backend name.
@@ -99,6 +164,64 @@ pub struct SourceConfig {
     /// Accepted tokens (query `?token=` or header `X-ITOC360-Token`). More than one lets
     /// you rotate a token without downtime. Use `${VAR}` to keep them out of the file.
     pub tokens: Vec<String>,
+    /// HTTP methods the sender may use: any of `GET` (payload in the query string),
+    /// `POST`, `PUT`, `PATCH` (payload in the body). Default `[GET, POST]`; others get 405
+    /// with an `Allow` header listing these.
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+    /// Checks a request must also pass, in order, after the token: a signature over the
+    /// raw body (`hmac_sha256`), a body field equal to a secret (`field_equals`) or in an
+    /// allow-list (`field_in`). Default: none.
+    #[serde(default)]
+    pub verify: Vec<VerifyConfig>,
+}
+
+/// One `verify:` entry: exactly one of its keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    #[serde(default)]
+    pub hmac_sha256: Option<HmacConfig>,
+    #[serde(default)]
+    pub field_equals: Option<FieldEqualsConfig>,
+    #[serde(default)]
+    pub field_in: Option<FieldInConfig>,
+}
+
+/// `hmac_sha256`: HMAC-SHA256 of the raw body keyed with `secret`, hex in `header`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacConfig {
+    /// The header carrying the hex signature (`X-Grafana-Alerting-Signature`).
+    pub header: String,
+    /// The shared secret, as the sender was given it. Use `${VAR}`.
+    pub secret: String,
+    /// Text before the hex (`sha256=`, GitHub style). Default: none.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// A header carrying the send time in Unix seconds; the MAC is then over
+    /// `{timestamp}:{body}`, and the time must be within `max_age` of ours.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// How far the signed timestamp may be from now, either way. Default `5m`.
+    #[serde(default)]
+    pub max_age: Option<String>,
+}
+
+/// `field_equals`: a body field (JMESPath, or a top-level name) that must equal `secret`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldEqualsConfig {
+    pub field: String,
+    pub secret: String,
+}
+
+/// `field_in`: a body field that must be one of `values`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInConfig {
+    pub field: String,
+    pub values: Vec<String>,
 }
 
 /// Bounds; every one has a default. Durations are written `500ms`, `10s`, `2m`.
@@ -122,4 +245,8 @@ pub struct LimitsConfig {
     /// Largest page `GET /v1/incidents` returns; a larger `limit` is clamped. Default 500.
     #[serde(default)]
     pub max_page_size: Option<usize>,
+    /// Most elements a fan-out payload (a mapping with `items:`) may carry; more get 413
+    /// before any is evaluated. Default 1000.
+    #[serde(default)]
+    pub max_items_per_payload: Option<usize>,
 }

@@ -15,8 +15,8 @@ pub use super::duration::parse_duration;
 use super::raw::{BackendConfig, FileConfig};
 use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
 use crate::store::{
-    MemorySettings, RedisSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
 };
 use crate::yaml::Errors;
 
@@ -28,6 +28,16 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
+pub const DEFAULT_MAX_ITEMS_PER_PAYLOAD: usize = 1000;
+/// The methods a source accepts unless it lists its own.
+pub const DEFAULT_METHODS: [http::Method; 2] = [http::Method::GET, http::Method::POST];
+/// The methods a source may list.
+pub const KNOWN_METHODS: [http::Method; 4] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+];
 
 /// The checked config: addresses parsed, paths resolved, tokens kept only as digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +50,15 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub admin_token: TokenDigest,
     pub limits: Limits,
+    /// Where senders and people reach us, without a trailing slash (`public_url`,
+    /// default `http://{listen}`): the base of every webhook URL alertgate prints and of
+    /// the links notifications carry.
+    pub public_url: String,
+    /// Resolved against the config file's folder; may not exist.
+    pub sources_dir: PathBuf,
     /// Notification sinks by id (`sinks:`).
     pub sinks: BTreeMap<String, Arc<SinkSettings>>,
     pub delivery: DeliverySettings,
-    /// Base of the links notifications carry, without a trailing `/`.
-    pub public_url: String,
 }
 
 /// The store backend to connect to.
@@ -68,6 +82,12 @@ impl StoreSettings {
 pub struct SourceSettings {
     pub integration: String,
     pub tokens: Vec<TokenDigest>,
+    /// Tokens kept through a rotation's overlap: accepted until the time (Unix ms).
+    pub expiring: Vec<(TokenDigest, i64)>,
+    /// The `sources_dir` file that defines it; `None` for the main config's `sources`.
+    pub file: Option<PathBuf>,
+    /// The methods it accepts, in the order written (the `Allow` header's order).
+    pub methods: Vec<http::Method>,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -78,6 +98,7 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub max_page_size: usize,
+    pub max_items_per_payload: usize,
 }
 
 impl Default for Limits {
@@ -88,6 +109,7 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
+            max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
         }
     }
 }
@@ -115,6 +137,28 @@ impl TokenDigest {
     }
 }
 
+impl TokenDigest {
+    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
+    /// `now_ms`; every entry is compared, expired or not.
+    pub fn matches_any_live(
+        accepted: &[TokenDigest],
+        expiring: &[(TokenDigest, i64)],
+        presented: &str,
+        now_ms: i64,
+    ) -> bool {
+        let presented = TokenDigest::of(presented);
+        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
+            found | t.0.ct_eq(&presented.0)
+        });
+        expiring
+            .iter()
+            .fold(found, |found, (t, end)| {
+                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
+            })
+            .into()
+    }
+}
+
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenDigest(…)")
@@ -125,6 +169,7 @@ impl fmt::Debug for TokenDigest {
 pub(crate) fn check(
     raw: FileConfig,
     mappings_dir: PathBuf,
+    sources_dir: PathBuf,
     overrides: &Overrides,
     errors: &mut Errors<'_>,
 ) -> Option<Settings> {
@@ -167,11 +212,15 @@ pub(crate) fn check(
             }
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
+        let methods = check_methods(&path, source.methods.as_deref(), errors);
         sources.insert(
             id.clone(),
             SourceSettings {
                 integration: source.integration.clone(),
                 tokens,
+                expiring: Vec::new(),
+                file: None,
+                methods,
             },
         );
     }
@@ -179,25 +228,26 @@ pub(crate) fn check(
         errors.push("admin_token", "must not be empty");
     }
     let limits = check_limits(&raw, errors);
+    // Whether the sources a sink names exist is checked once `sources_dir` is merged.
     let sinks = check_sinks(&raw.sinks, errors);
-    for sink in sinks.values() {
-        for source in sink.sources.iter().flatten() {
-            if !sources.contains_key(source) {
+    let delivery = check_delivery(&raw.delivery, errors);
+    let listen = listen?;
+    let public_url = match raw.public_url.as_deref().map(str::trim) {
+        None | Some("") => format!("http://{listen}"),
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains('?') {
                 errors.push(
-                    format!("sinks.{}.sources", sink.id),
-                    format!("no source {source:?} is configured"),
+                    "public_url",
+                    format!("invalid url {url:?}: expected http(s)://host[:port][/path], no query"),
                 );
             }
+            url.trim_end_matches('/').to_owned()
         }
-    }
-    let delivery = check_delivery(&raw.delivery, errors);
-    let public_url = match (&raw.public_url, listen) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
-        (None, Some(addr)) => format!("http://{addr}"),
-        (None, None) => String::new(),
     };
     Some(Settings {
-        listen: listen?,
+        listen,
+        public_url,
+        sources_dir,
         mappings_dir,
         store: store?,
         sources,
@@ -205,8 +255,38 @@ pub(crate) fn check(
         limits: limits?,
         sinks,
         delivery,
-        public_url,
     })
+}
+
+fn check_methods(
+    path: &str,
+    listed: Option<&[String]>,
+    errors: &mut Errors<'_>,
+) -> Vec<http::Method> {
+    let Some(listed) = listed else {
+        return DEFAULT_METHODS.to_vec();
+    };
+    if listed.is_empty() {
+        errors.push(format!("{path}.methods"), "list at least one method");
+    }
+    let mut methods = Vec::with_capacity(listed.len());
+    for (i, name) in listed.iter().enumerate() {
+        let upper = name.to_ascii_uppercase();
+        match KNOWN_METHODS.iter().find(|m| m.as_str() == upper) {
+            Some(m) if methods.contains(m) => {
+                errors.push(
+                    format!("{path}.methods[{i}]"),
+                    format!("{upper} is listed twice"),
+                );
+            }
+            Some(m) => methods.push(m.clone()),
+            None => errors.push(
+                format!("{path}.methods[{i}]"),
+                format!("unknown method {name:?}: expected GET, POST, PUT or PATCH"),
+            ),
+        }
+    }
+    methods
 }
 
 fn check_store(
@@ -239,7 +319,10 @@ fn check_store(
                 ("url", store.url.is_some()),
                 ("key_prefix", store.key_prefix.is_some()),
                 ("resolved_ttl", store.resolved_ttl.is_some()),
-            ] {
+            ]
+            .into_iter()
+            .chain(super::redis_store::keys_set(store))
+            {
                 if set {
                     errors.push(
                         format!("store.{key}"),
@@ -253,17 +336,7 @@ fn check_store(
             }))
         }
         BackendConfig::Redis => {
-            let Some(url) = overrides.redis_url.clone().or_else(|| store.url.clone()) else {
-                errors.push("store", "the redis backend needs a `url`");
-                return None;
-            };
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("unix://")
-                || url.starts_with("redis+unix://"))
-            {
-                errors.push("store.url", "expected a redis:// or rediss:// url");
-            }
+            let target = super::redis_store::target(store, overrides.redis_url.as_deref(), errors)?;
             let resolved_ttl = match &store.resolved_ttl {
                 None => DEFAULT_RESOLVED_TTL,
                 Some(text) => match parse_duration(text) {
@@ -280,14 +353,41 @@ fn check_store(
                     }
                 },
             };
+            let replica_ack_timeout = match &store.replica_ack_timeout {
+                None => DEFAULT_REPLICA_ACK_TIMEOUT,
+                Some(text) => match parse_duration(text) {
+                    Some(d) if d >= Duration::from_millis(1) => d,
+                    _ => {
+                        errors.push(
+                            "store.replica_ack_timeout",
+                            format!("invalid duration {text:?}: expected e.g. 500ms or 2s"),
+                        );
+                        return None;
+                    }
+                },
+            };
+            let key_prefix = store
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
+            if key_prefix.contains(['{', '}']) {
+                errors.push(
+                    "store.key_prefix",
+                    "must not contain `{` or `}` (the store's keys carry Redis Cluster hash tags)",
+                );
+            }
+            let buckets = super::redis_store::buckets(store, &target, errors)?;
             Some(StoreSettings::Redis(RedisSettings {
-                url,
-                key_prefix: store
-                    .key_prefix
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
+                tls: store.tls.as_ref().map(|t| TlsSettings {
+                    ca_file: t.ca_file.as_ref().map(PathBuf::from),
+                }),
+                target,
+                key_prefix,
                 event_stream_len,
                 resolved_ttl,
+                buckets,
+                min_replicas_ack: store.min_replicas_ack.unwrap_or(0),
+                replica_ack_timeout,
             }))
         }
     }
@@ -324,6 +424,9 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         shutdown_grace: duration("shutdown_grace", &l.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
         max_body_bytes: l.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         max_page_size: l.max_page_size.unwrap_or(DEFAULT_MAX_PAGE_SIZE),
+        max_items_per_payload: l
+            .max_items_per_payload
+            .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
     };
     if limits.max_body_bytes == 0 {
         ok = false;
@@ -332,6 +435,10 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
     if limits.max_page_size == 0 {
         ok = false;
         errors.push("limits.max_page_size", "must be at least 1");
+    }
+    if limits.max_items_per_payload == 0 {
+        ok = false;
+        errors.push("limits.max_items_per_payload", "must be at least 1");
     }
     ok.then_some(limits)
 }
@@ -372,5 +479,23 @@ mod tests {
         assert!(!TokenDigest::matches_any(&accepted, "ne"));
         assert!(!TokenDigest::matches_any(&[], "new"));
         assert_eq!(format!("{:?}", accepted[0]), "TokenDigest(…)");
+    }
+
+    #[test]
+    fn expiring_tokens_match_until_their_end() {
+        let accepted = [TokenDigest::of("new")];
+        let expiring = [(TokenDigest::of("old"), 1_000)];
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "new", 5_000
+        ));
+        assert!(TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 999
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "old", 1_000
+        ));
+        assert!(!TokenDigest::matches_any_live(
+            &accepted, &expiring, "other", 0
+        ));
     }
 }

@@ -292,7 +292,7 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
                         compiled: Arc::new(t),
                     }),
                     Err(e) => {
-                        errors.push(format!("{path}.template"), e);
+                        errors.push(format!("{path}.template"), e.to_string());
                         None
                     }
                 });

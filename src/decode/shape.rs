@@ -24,6 +24,9 @@ pub enum Shape {
         fields: BTreeMap<String, Shape>,
         truthy: bool,
     },
+    /// An array whose every element is read as the inner shape (a fan-out's `items`);
+    /// any other value is decoded whole.
+    Each(Box<Shape>),
 }
 
 impl Shape {
@@ -51,10 +54,27 @@ impl Shape {
         }
     }
 
+    /// Every element of an array, read as `inner`.
+    pub fn each(inner: Shape) -> Shape {
+        Shape::Each(Box::new(inner))
+    }
+
     /// Everything either shape reads.
     pub fn union(self, other: Shape) -> Shape {
         match (self, other) {
             (Shape::All, _) | (_, Shape::All) => Shape::All,
+            (Shape::Each(a), Shape::Each(b)) => Shape::Each(Box::new(a.union(*b))),
+            // `Each` keeps every element, so an array's truthiness is what the full value
+            // gives; an object under it is decoded whole. Any field read of the same
+            // value cannot be merged into it: decode it all.
+            (Shape::Each(inner), Shape::Fields { fields, .. })
+            | (Shape::Fields { fields, .. }, Shape::Each(inner)) => {
+                if fields.is_empty() {
+                    Shape::Each(inner)
+                } else {
+                    Shape::All
+                }
+            }
             (
                 Shape::Fields {
                     fields: mut a,
@@ -83,7 +103,7 @@ impl Shape {
     /// Whether the field `name` of an object is read (flat form payloads).
     pub fn reads_field(&self, name: &str) -> bool {
         match self {
-            Shape::All => true,
+            Shape::All | Shape::Each(_) => true,
             Shape::Fields { fields, .. } => fields.contains_key(name),
         }
     }
@@ -112,7 +132,9 @@ impl<'de> DeserializeSeed<'de> for ShapedSeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Variable, D::Error> {
         match self.0 {
             Shape::All => Variable::deserialize(d),
-            shape @ Shape::Fields { .. } => d.deserialize_any(ShapedVisitor(shape)),
+            shape @ (Shape::Fields { .. } | Shape::Each(_)) => {
+                d.deserialize_any(ShapedVisitor(shape))
+            }
         }
     }
 }
@@ -128,7 +150,8 @@ impl<'de> Visitor<'de> for ShapedVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Variable, A::Error> {
         let Shape::Fields { fields, truthy } = self.0 else {
-            return Err(de::Error::custom("shape mismatch"));
+            // `Each` met an object: decoded whole.
+            return Variable::deserialize(de::value::MapAccessDeserializer::new(map));
         };
         let mut object = BTreeMap::new();
         let mut skipped: Option<String> = None;
@@ -149,11 +172,18 @@ impl<'de> Visitor<'de> for ShapedVisitor<'_> {
         Ok(Variable::Object(object))
     }
 
-    // Anything but an object is decoded whole: only object fields can be left out.
+    // Anything but an object is decoded whole (only object fields can be left out),
+    // except the elements of an array read by `Each`.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Variable, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element::<Variable>()? {
-            items.push(Rcvar::new(item));
+        if let Shape::Each(inner) = self.0 {
+            while let Some(item) = seq.next_element_seed(ShapedSeed(inner))? {
+                items.push(Rcvar::new(item));
+            }
+        } else {
+            while let Some(item) = seq.next_element::<Variable>()? {
+                items.push(Rcvar::new(item));
+            }
         }
         Ok(Variable::Array(items))
     }
@@ -245,6 +275,39 @@ mod tests {
         let shape = Shape::field("n", Shape::field("deeper", Shape::All));
         let v = from_json_slice(br#"{"n":[1,2],"s":"x"}"#, &shape).expect("decodes");
         assert_eq!(v.get_field("n").as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn each_reads_every_element_by_its_shape_and_other_values_whole() {
+        let shape = Shape::field("list", Shape::each(Shape::field("b", Shape::All)));
+        let v = from_json_slice(br#"{"list":[{"b":2,"c":3},{"c":4},5],"other":1}"#, &shape)
+            .expect("decodes");
+        let list = v.get_field("list");
+        let items = list.as_array().expect("array");
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].get_field("b").as_number(), Some(2.0));
+        assert!(items[0].get_field("c").is_null());
+        assert!(items[1].get_field("c").is_null());
+        assert_eq!(items[2].as_number(), Some(5.0));
+        assert!(v.get_field("other").is_null());
+        let object = from_json_slice(br#"{"list":{"b":1,"c":2}}"#, &shape).expect("decodes");
+        assert_eq!(
+            object.get_field("list").get_field("c").as_number(),
+            Some(2.0),
+            "an object where a list was expected is whole"
+        );
+    }
+
+    #[test]
+    fn each_unions() {
+        let a = Shape::each(Shape::field("a", Shape::All));
+        let b = Shape::each(Shape::field("b", Shape::All));
+        assert_eq!(
+            a.clone().union(b),
+            Shape::each(Shape::field("a", Shape::All).union(Shape::field("b", Shape::All)))
+        );
+        assert_eq!(a.clone().union(Shape::truthy()), a);
+        assert_eq!(a.union(Shape::field("x", Shape::All)), Shape::All);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::feed::{EventFeed, FeedEntry, FeedStats};
-use crate::store::{DeadLetter, MemoryStore, StoreError};
+use crate::store::{DeadLetter, IncidentStore, MemoryStore, StoreError};
 
 /// Dead letters kept per sink in memory; the oldest go first.
 const DEAD_CAP: usize = 10_000;
@@ -47,13 +47,14 @@ impl MemoryFeed {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn take(&self, count: usize) -> Result<Vec<FeedEntry>, StoreError> {
-        let cursor = self.lock().cursor;
-        let events = self.store.events_after(cursor, count)?;
+    async fn take(&self, count: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let cursor = self.lock().cursor.to_string();
+        let page = self.store.events_after(Some(&cursor), count).await?;
         let mut state = self.lock();
         let mut expected = state.cursor + 1;
-        let mut out = Vec::with_capacity(events.len());
-        for (n, event) in events {
+        let mut out = Vec::with_capacity(page.events.len());
+        for event in page.events {
+            let n = parse_seq(&event.id)?;
             if n > expected {
                 let lost = n - expected;
                 state.lost += lost;
@@ -63,12 +64,18 @@ impl MemoryFeed {
             state.cursor = n;
             state.pending.insert(n);
             out.push(FeedEntry {
-                id: n.to_string(),
+                id: event.id.clone(),
                 event,
             });
         }
         Ok(out)
     }
+}
+
+/// A memory event id (`<seq>`) as its number.
+fn parse_seq(id: &str) -> Result<u64, StoreError> {
+    id.parse()
+        .map_err(|_| StoreError::Corrupt(format!("memory event id {id:?}")))
 }
 
 impl EventFeed for MemoryFeed {
@@ -78,12 +85,12 @@ impl EventFeed for MemoryFeed {
         block: Duration,
     ) -> Result<Vec<FeedEntry>, StoreError> {
         let mut watch = self.store.watch_events();
-        let got = self.take(count)?;
+        let got = self.take(count).await?;
         if !got.is_empty() {
             return Ok(got);
         }
         let _ = tokio::time::timeout(block, watch.changed()).await;
-        self.take(count)
+        self.take(count).await
     }
 
     async fn ack(&self, ids: &[String]) -> Result<(), StoreError> {

@@ -1,10 +1,12 @@
-//! `EventFeed` on today's single Redis stream `{prefix}events`: one consumer group per
-//! sink (`sink:{id}`), one consumer per replica, dead letters in `{prefix}dead:{sink}`.
+//! `EventFeed` on the Redis store's bucket streams `{prefix}{bB}events`: one consumer
+//! group per sink (`sink:{id}`) on every bucket's stream, one consumer per replica, event
+//! ids `<bucket>-<entry id>` (they name the stream to acknowledge on), dead letters in
+//! `{prefix}{b0}dead:{sink}`.
 
 use std::time::Duration;
 
 use super::feed::{EventFeed, FeedEntry, FeedStats};
-use crate::store::{DeadLetter, RedisSettings, RedisStore, StoreError};
+use crate::store::{DeadLetter, IncidentEvent, RedisSettings, RedisStore, StoreError};
 
 /// The consumer group of a sink.
 pub(super) fn group_of(sink: &str) -> String {
@@ -22,17 +24,17 @@ pub(super) struct RedisFeed {
 }
 
 impl RedisFeed {
-    /// Connects the sink's own reading connection and makes sure its group exists (new
-    /// groups start at the stream's current end).
+    /// Makes sure the sink's group exists on every bucket's stream (new groups start at
+    /// the streams' current ends), then connects the sink's own reading connection.
     pub(super) async fn connect(
         settings: &RedisSettings,
         shared: RedisStore,
         sink: &str,
         consumer: &str,
     ) -> Result<RedisFeed, StoreError> {
-        let blocking = RedisStore::connect(settings.clone()).await?;
         let group = group_of(sink);
         shared.group_create(&group).await?;
+        let blocking = RedisStore::connect(settings.clone()).await?;
         Ok(RedisFeed {
             blocking,
             shared,
@@ -43,9 +45,12 @@ impl RedisFeed {
     }
 }
 
-fn entries(list: Vec<(String, crate::store::IncidentEvent)>) -> Vec<FeedEntry> {
+fn entries(list: Vec<IncidentEvent>) -> Vec<FeedEntry> {
     list.into_iter()
-        .map(|(id, event)| FeedEntry { id, event })
+        .map(|event| FeedEntry {
+            id: event.id.clone(),
+            event,
+        })
         .collect()
 }
 
@@ -59,19 +64,12 @@ impl EventFeed for RedisFeed {
         count: usize,
         block: Duration,
     ) -> Result<Vec<FeedEntry>, StoreError> {
-        let read = self
-            .blocking
+        // A group gone (the sink removed on another replica, a stream deleted) is made
+        // again at the end by the read, while this sink is configured.
+        self.blocking
             .read_group(&self.group, &self.consumer, count, millis(block))
-            .await;
-        match read {
-            // The group went away (the sink was removed on another replica, or the stream
-            // was deleted): it is recreated at the end while this sink is configured.
-            Err(StoreError::Unavailable(e)) if e.contains("NOGROUP") => {
-                self.shared.group_create(&self.group).await?;
-                Ok(Vec::new())
-            }
-            other => other.map(entries),
-        }
+            .await
+            .map(entries)
     }
 
     async fn ack(&self, ids: &[String]) -> Result<(), StoreError> {
@@ -94,15 +92,11 @@ impl EventFeed for RedisFeed {
     }
 
     async fn stats(&self) -> Result<FeedStats, StoreError> {
-        let groups = self.shared.groups().await?;
-        Ok(groups
-            .into_iter()
-            .find(|g| g.name == self.group)
-            .map(|g| FeedStats {
-                lag: g.lag,
-                pending: g.pending,
-            })
-            .unwrap_or_default())
+        let backlog = self.shared.backlog(&self.group).await?;
+        Ok(FeedStats {
+            lag: backlog.lag,
+            pending: backlog.pending,
+        })
     }
 
     async fn trim_safe(&self, sinks: &[String], keep: usize) -> Result<u64, StoreError> {
@@ -118,7 +112,6 @@ impl EventFeed for RedisFeed {
         self.shared
             .dead_add(
                 &self.sink,
-                &entry.id,
                 &entry.event,
                 error,
                 attempts,
@@ -140,46 +133,14 @@ impl EventFeed for RedisFeed {
     }
 }
 
-fn parse_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-')?;
-    Some((ms.parse().ok()?, seq.parse().ok()?))
-}
-
-fn next_of(id: &str) -> String {
-    match parse_id(id) {
-        Some((ms, seq)) => match seq.checked_add(1) {
-            Some(s) => format!("{ms}-{s}"),
-            None => format!("{}-0", ms.saturating_add(1)),
-        },
-        None => "0-1".to_owned(),
-    }
-}
-
-/// Trims the stream to about `keep` entries, never past the oldest entry one of `sinks`
-/// still needs: its oldest pending entry, else the one after its last delivered. Groups
-/// of sinks no longer configured do not hold the stream back.
+/// Trims every bucket's stream to about `keep` entries, never past the oldest entry one
+/// of `sinks` still needs there. Groups of sinks no longer configured do not hold the
+/// streams back.
 pub(super) async fn trim_safe(
     store: &RedisStore,
     sinks: &[String],
     keep: usize,
 ) -> Result<u64, StoreError> {
-    let wanted: Vec<String> = sinks.iter().map(|s| group_of(s)).collect();
-    let mut floor: Option<((u64, u64), String)> = None;
-    for group in store.groups().await? {
-        if !wanted.contains(&group.name) {
-            continue;
-        }
-        let pending = if group.pending > 0 {
-            store.oldest_pending(&group.name).await?
-        } else {
-            None
-        };
-        let needed = pending.unwrap_or_else(|| next_of(&group.last_delivered));
-        if let Some(key) = parse_id(&needed) {
-            if floor.as_ref().is_none_or(|f| key < f.0) {
-                floor = Some((key, needed));
-            }
-        }
-    }
-    store.trim(keep, floor.as_ref().map(|f| f.1.as_str())).await
+    let groups: Vec<String> = sinks.iter().map(|s| group_of(s)).collect();
+    store.trim_streams(&groups, keep).await
 }

@@ -21,6 +21,8 @@ pub(super) struct Rendered {
 pub fn event_json(entry: &FeedEntry) -> Value {
     let mut value = serde_json::to_value(&entry.event).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        // The body names the event's id `event_id` (the store's type calls it `id`).
+        map.remove("id");
         map.insert("event_id".into(), Value::String(entry.id.clone()));
     }
     value

@@ -13,7 +13,7 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
     let full = initial.saturating_mul(factor).min(max);
     let half = full / 2;
-    half + half.mul_f64(fastrand::f64())
+    half + half.mul_f64(rand::random::<f64>())
 }
 
 /// A `Retry-After` header: delay-seconds (an HTTP date is not honoured: backoff applies).

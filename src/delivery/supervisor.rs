@@ -139,7 +139,7 @@ pub struct Delivery {
 /// A consumer name unique to this process: host, pid and a random tag.
 fn consumer_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "alertgate".to_owned());
-    format!("{host}-{}-{:08x}", std::process::id(), fastrand::u32(..))
+    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
 impl Delivery {
@@ -157,15 +157,7 @@ impl Delivery {
             (Store::Memory(m), _) => Backend::Memory(m.clone()),
             (Store::Redis(r), None) => {
                 tracing::error!("redis store without its settings: notifications disabled");
-                Backend::Redis(
-                    r.clone(),
-                    RedisSettings {
-                        url: String::new(),
-                        key_prefix: String::new(),
-                        event_stream_len: 0,
-                        resolved_ttl: Duration::from_secs(1),
-                    },
-                )
+                Backend::Redis(r.clone(), RedisSettings::new(String::new(), String::new()))
             }
         };
         let delivery = Delivery {

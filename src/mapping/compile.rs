@@ -4,11 +4,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::expr::Expr;
-use super::model::{Mapping, Rule};
-use super::spec::{MappingSpec, RuleSpec, SelectorSpec, SelectorSpecOrConst};
+use super::model::{Items, Mapping, Rule};
+use super::spec::{ItemsSpec, MappingSpec, RuleSpec, SelectorSpec, SelectorSpecOrConst};
 use super::table::{Selector, Table};
 use super::template::Template;
-use crate::decode::Shape;
 use crate::outcome::{Action, Priority};
 use crate::yaml::{from_yaml, CompileError, Errors};
 
@@ -22,6 +21,22 @@ pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>
     if spec.rules.is_empty() {
         errors.push("rules", "a mapping needs at least one rule");
     }
+    let items = spec.items.as_ref().and_then(|items| {
+        let (from, when) = match items {
+            ItemsSpec::Path(from) => (expr(&mut errors, "items".into(), from), None),
+            ItemsSpec::Table(t) => (
+                expr(&mut errors, "items.from".into(), &t.from),
+                t.when
+                    .as_deref()
+                    .map(|w| expr(&mut errors, "items.when".into(), w)),
+            ),
+        };
+        Some(Items {
+            from: from?,
+            when: when.map_or(Some(None), |w| w.map(Some))?,
+        })
+    });
+    let mut warnings = Errors::new(file, text);
     let mut names = HashSet::new();
     let mut rules = Vec::with_capacity(spec.rules.len());
     for (i, rule) in spec.rules.iter().enumerate() {
@@ -32,6 +47,15 @@ pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>
                 format!("duplicate rule name {:?}", rule.name),
             );
         }
+        if let Some(p) = &rule.priority {
+            if p.0.from.is_some() && p.0.default.is_none() {
+                warnings.push(
+                    format!("{path}.priority"),
+                    "priority table without `default`: a value it does not list leaves \
+                     the incident without a priority",
+                );
+            }
+        }
         if let Some(rule) = compile_rule(&path, rule, &mut errors) {
             rules.push(rule);
         }
@@ -41,14 +65,14 @@ pub fn compile_str(file: &Path, text: &str) -> Result<Mapping, Vec<CompileError>
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
-    let reads = rules
-        .iter()
-        .fold(Shape::none(), |shape, rule| shape.union(rule.reads()));
+    let reads = Mapping::shape(items.as_ref(), &rules);
     Ok(Mapping {
         reads,
+        warnings: warnings.list,
         integration: spec.integration,
         description: spec.description,
         decode: spec.decode,
+        items,
         rules,
         tests,
         file: file.to_owned(),
@@ -126,12 +150,14 @@ fn compile_rule(path: &str, spec: &RuleSpec, errors: &mut Errors<'_>) -> Option<
 }
 
 fn expr(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Expr> {
-    Expr::compile(source).map_err(|e| errors.push(path, e)).ok()
+    Expr::compile(source)
+        .map_err(|e| errors.push(path, e.to_string()))
+        .ok()
 }
 
 fn template(errors: &mut Errors<'_>, path: String, source: &str) -> Option<Template> {
     Template::parse(source)
-        .map_err(|e| errors.push(path, e))
+        .map_err(|e| errors.push(path, e.to_string()))
         .ok()
 }
 
@@ -399,7 +425,7 @@ mod tests {
         );
         assert_eq!(
             e[2],
-            "m.yaml:14:5: tests[2].expect: give exactly one of `action` or `reject`"
+            "m.yaml:14:5: tests[2].expect: give exactly one of `action`, `reject` or `results`"
         );
     }
 

@@ -12,6 +12,7 @@ use jmespath::ast::Ast;
 use jmespath::functions::{ArgumentType, CustomFunction, Signature};
 use jmespath::{Context, Expression, Rcvar, Runtime, Variable};
 
+use super::depth::{check_expression_default, DepthError};
 use crate::decode::{Payload, Shape};
 
 // A `Runtime` is `Sync` but not `Send` (its functions are `dyn Function + Sync`), so the
@@ -20,7 +21,8 @@ static RUNTIME: OnceLock<&'static Runtime> = OnceLock::new();
 static NULL: LazyLock<Rcvar> = LazyLock::new(|| Rcvar::new(Variable::Null));
 
 /// The runtime every mapping expression compiles against: JMESPath's built-ins plus
-/// `split(s, sep)` (parts trimmed, empty parts dropped), `trim(s)`, `lower(s)`, `upper(s)`.
+/// `split(s, sep)` (parts trimmed, empty parts dropped), `trim(s)`, `lower(s)`, `upper(s)`,
+/// and `root()` (the whole payload during a fan-out: `super::root`).
 fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         let mut rt = Runtime::new();
@@ -50,6 +52,7 @@ fn runtime() -> &'static Runtime {
             "upper",
             string_fn(1, |a| Variable::String(a[0].to_uppercase())),
         );
+        rt.register_function(super::root::NAME, super::root::function());
         Box::leak(Box::new(rt))
     })
 }
@@ -84,15 +87,46 @@ impl std::fmt::Debug for Expr {
     }
 }
 
+/// Why an expression did not compile, or failed at run time.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExprError {
+    #[error("empty JMESPath expression")]
+    Empty,
+    /// Over a nesting or length bound, found before the parser ran (docs/design.md §9).
+    #[error(transparent)]
+    Bounds(#[from] DepthError),
+    #[error("invalid JMESPath {text:?}: {}", .source.reason)]
+    Syntax {
+        text: String,
+        #[source]
+        source: Box<jmespath::JmespathError>,
+    },
+    #[error("unknown function {0}()")]
+    UnknownFunction(String),
+    /// A runtime type error (a function given a number where it wants a string, say).
+    #[error("{text} failed: {}", .source.reason)]
+    Runtime {
+        text: String,
+        #[source]
+        source: Box<jmespath::JmespathError>,
+    },
+}
+
 impl Expr {
     /// Parses `source`; the error names the position and cause, and any unknown function.
-    pub fn compile(source: &str) -> Result<Expr, String> {
+    /// Text nested deeper or longer than the bounds of `depth` is refused before the
+    /// (recursive) parser sees it.
+    pub fn compile(source: &str) -> Result<Expr, ExprError> {
         if source.trim().is_empty() {
-            return Err("empty JMESPath expression".into());
+            return Err(ExprError::Empty);
         }
+        check_expression_default(source)?;
         let expr = runtime()
             .compile(source)
-            .map_err(|e| format!("invalid JMESPath {source:?}: {}", e.reason))?;
+            .map_err(|source_error| ExprError::Syntax {
+                text: source.to_owned(),
+                source: Box::new(source_error),
+            })?;
         check_functions(expr.as_ast())?;
         let direct = is_direct(expr.as_ast());
         Ok(Expr { expr, direct })
@@ -108,25 +142,39 @@ impl Expr {
         reads(self.expr.as_ast(), truthy)
     }
 
+    /// What this expression reads of the whole payload through `root()` (docs/design.md
+    /// §3); `reads` covers the value it is evaluated on.
+    pub fn root_reads(&self) -> Shape {
+        root_reads(self.expr.as_ast())
+    }
+
+    /// The field names when the expression is a plain path (`a.b.c`).
+    pub fn field_path(&self) -> Option<Vec<&str>> {
+        path(self.expr.as_ast())
+    }
+
     /// Evaluates against a payload. Errors are runtime type errors (a function given a
     /// number where it wants a string, say), described in one line.
-    pub fn search(&self, payload: &Payload) -> Result<Rcvar, String> {
+    pub fn search(&self, payload: &Payload) -> Result<Rcvar, ExprError> {
         let result = if self.direct {
             let mut ctx = Context::new(self.expr.as_str(), runtime());
             interpret(payload, self.expr.as_ast(), &mut ctx)
         } else {
             self.expr.search(&**payload)
         };
-        result.map_err(|e| format!("{} failed: {}", self.as_str(), e.reason))
+        result.map_err(|source| ExprError::Runtime {
+            text: self.as_str().to_owned(),
+            source: Box::new(source),
+        })
     }
 }
 
-fn check_functions(ast: &Ast) -> Result<(), String> {
+fn check_functions(ast: &Ast) -> Result<(), ExprError> {
     let mut result = Ok(());
     walk(ast, &mut |node| {
         if let Ast::Function { name, .. } = node {
             if result.is_ok() && runtime().get_function(name).is_none() {
-                result = Err(format!("unknown function {name}()"));
+                result = Err(ExprError::UnknownFunction(name.clone()));
             }
         }
     });
@@ -172,6 +220,8 @@ fn reads(ast: &Ast, truthy: bool) -> Shape {
         Ast::Field { name, .. } => {
             Shape::field(name, if truthy { Shape::truthy() } else { Shape::All })
         }
+        // `root().…` reads the whole payload (`root_reads`), not this value.
+        Ast::Subexpr { lhs, .. } if root_path(lhs).is_some() => Shape::none(),
         Ast::Subexpr { lhs, rhs, .. } => match path(lhs) {
             Some(names) => names
                 .iter()
@@ -196,6 +246,67 @@ fn reads(ast: &Ast, truthy: bool) -> Shape {
             .filter(|a| !matches!(a, Ast::Expref { .. }))
             .fold(Shape::none(), |shape, a| shape.union(reads(a, false))),
         _ => Shape::All,
+    }
+}
+
+/// What `ast` reads of the whole payload through `root()`: a path after it is followed
+/// like `reads` follows one; `root()` used any other way reads it all.
+fn root_reads(ast: &Ast) -> Shape {
+    match ast {
+        Ast::Subexpr { lhs, rhs, .. } => match root_path(lhs) {
+            Some(names) => names
+                .iter()
+                .rev()
+                .fold(reads(rhs, false), |inner, name| Shape::field(name, inner))
+                .union(root_reads(rhs)),
+            None => root_reads(lhs).union(root_reads(rhs)),
+        },
+        Ast::Function { name, args, .. } if name == super::root::NAME && args.is_empty() => {
+            Shape::All
+        }
+        _ => children(ast)
+            .into_iter()
+            .fold(Shape::none(), |shape, child| shape.union(root_reads(child))),
+    }
+}
+
+/// The nodes directly below `ast`.
+fn children(ast: &Ast) -> Vec<&Ast> {
+    match ast {
+        Ast::Comparison { lhs, rhs, .. }
+        | Ast::And { lhs, rhs, .. }
+        | Ast::Or { lhs, rhs, .. }
+        | Ast::Subexpr { lhs, rhs, .. }
+        | Ast::Projection { lhs, rhs, .. } => vec![&**lhs, &**rhs],
+        Ast::Condition {
+            predicate, then, ..
+        } => vec![&**predicate, &**then],
+        Ast::Expref { ast, .. } => vec![&**ast],
+        Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+            vec![&**node]
+        }
+        Ast::Function { args, .. } | Ast::MultiList { elements: args, .. } => args.iter().collect(),
+        Ast::MultiHash { elements, .. } => elements.iter().map(|kv| &kv.value).collect(),
+        Ast::Identity { .. }
+        | Ast::Field { .. }
+        | Ast::Index { .. }
+        | Ast::Literal { .. }
+        | Ast::Slice { .. } => Vec::new(),
+    }
+}
+
+/// The field names after `root()` when `ast` is `root()` or a plain path from it.
+fn root_path(ast: &Ast) -> Option<Vec<&str>> {
+    match ast {
+        Ast::Function { name, args, .. } if name == super::root::NAME && args.is_empty() => {
+            Some(Vec::new())
+        }
+        Ast::Subexpr { lhs, rhs, .. } => {
+            let mut names = root_path(lhs)?;
+            names.extend(path(rhs)?);
+            Some(names)
+        }
+        _ => None,
     }
 }
 
@@ -442,13 +553,22 @@ mod tests {
     #[test]
     fn compile_errors_name_the_problem() {
         let err = Expr::compile("incident.[").expect_err("syntax");
-        assert!(err.starts_with("invalid JMESPath \"incident.[\""), "{err}");
+        assert!(matches!(err, ExprError::Syntax { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid JMESPath \"incident.[\""),
+            "{err}"
+        );
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the parser's error is kept as the cause"
+        );
         assert_eq!(
-            Expr::compile("nosuch(a)").expect_err("fn"),
+            Expr::compile("nosuch(a)").expect_err("fn").to_string(),
             "unknown function nosuch()"
         );
         assert_eq!(
-            Expr::compile("  ").expect_err("empty"),
+            Expr::compile("  ").expect_err("empty").to_string(),
             "empty JMESPath expression"
         );
     }
@@ -460,6 +580,7 @@ mod tests {
             .expect("valid")
             .search(&data)
             .expect_err("type error");
-        assert!(err.starts_with("lower(n) failed"), "{err}");
+        assert!(matches!(err, ExprError::Runtime { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("lower(n) failed"), "{err}");
     }
 }

@@ -7,17 +7,21 @@
 //! payload is `engine`'s job; running its tests is `selftest`'s.
 
 mod compile;
+mod depth;
 mod expr;
 mod load;
 mod model;
+mod root;
 mod spec;
 pub mod suite;
 mod table;
 mod template;
 
 pub use self::compile::compile_str;
-pub use self::expr::Expr;
+pub use self::depth::{MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN, MAX_TEMPLATE_LEN};
+pub use self::expr::{Expr, ExprError};
 pub use self::load::{load_dir, load_file, mapping_files, MappingSet};
-pub use self::model::{Mapping, Rule};
+pub use self::model::{Items, Mapping, Rule};
+pub use self::root::RootScope;
 pub use self::table::{Selected, Selector};
-pub use self::template::{RenderError, Template};
+pub use self::template::{RenderError, Template, TemplateError};

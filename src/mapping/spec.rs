@@ -19,9 +19,30 @@ pub struct MappingSpec {
     /// `form`, `json` or `auto` (by Content-Type).
     #[serde(default)]
     pub decode: DecodeMode,
+    /// Fan-out: JMESPath to a list, each element one event (`items: alerts`), or
+    /// `{ from, when }` to fan out only payloads where `when` holds.
+    #[serde(default)]
+    pub items: Option<ItemsSpec>,
     pub rules: Vec<RuleSpec>,
     #[serde(default)]
     pub tests: Vec<TestSpec>,
+}
+
+/// `items:` as written: a JMESPath, or `{ from, when }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ItemsSpec {
+    Path(String),
+    Table(ItemsTable),
+}
+
+/// `items: { from, when }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsTable {
+    pub from: String,
+    #[serde(default)]
+    pub when: Option<String>,
 }
 
 /// One rule: when it applies and what it decides.
@@ -167,6 +188,9 @@ pub struct ExpectSpec {
     pub reject: Option<String>,
     #[serde(default)]
     pub labels: Option<BTreeMap<String, serde_json::Value>>,
+    /// A fan-out payload: what each element must get, in order (every element listed).
+    #[serde(default)]
+    pub results: Option<Vec<ExpectSpec>>,
 }
 
 /// Distinguishes a key given as `~` (Some(None)) from a key not given (None).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::spec::TestSpec;
+use super::spec::{ExpectSpec, TestSpec};
 use crate::outcome::{Action, Priority};
 use crate::yaml::Errors;
 
@@ -29,6 +29,8 @@ pub struct Expect {
     pub reason: Option<String>,
     pub reject: Option<String>,
     pub labels: Option<BTreeMap<String, serde_json::Value>>,
+    /// A fan-out payload: one expectation per element, in order.
+    pub results: Option<Vec<Expect>>,
 }
 
 pub(crate) fn compile_tests(
@@ -72,65 +74,88 @@ pub(crate) fn compile_tests(
                 continue;
             }
         };
-        let e = &spec.expect;
-        let action = match e.action.as_deref() {
-            Some(a) => {
-                if let Some(a) = Action::parse(a) {
-                    Some(a)
-                } else {
-                    errors.push(
-                        format!("{path}.expect.action"),
-                        format!(
-                            "unknown action {a:?}: expected one of {}",
-                            Action::NAMES.join(", ")
-                        ),
-                    );
-                    continue;
-                }
-            }
-            None => None,
-        };
-        if action.is_some() == e.reject.is_some() {
-            errors.push(
-                format!("{path}.expect"),
-                "give exactly one of `action` or `reject`",
-            );
+        let Some(expect) = compile_expect(&format!("{path}.expect"), &spec.expect, errors) else {
             continue;
-        }
-        let priority = match &e.priority {
-            Some(Some(p)) => {
-                if let Some(p) = Priority::parse(p) {
-                    Some(Some(p))
-                } else {
-                    errors.push(
-                        format!("{path}.expect.priority"),
-                        format!(
-                            "unknown priority {p:?}: expected one of {}",
-                            Priority::NAMES.join(", ")
-                        ),
-                    );
-                    continue;
-                }
-            }
-            Some(None) => Some(None),
-            None => None,
         };
         tests.push(MappingTest {
             name: spec.name.clone(),
             get,
             content_type: spec.content_type.clone(),
             body,
-            expect: Expect {
-                action,
-                fingerprint: e.fingerprint.clone(),
-                priority,
-                title: e.title.clone(),
-                rule: e.rule.clone(),
-                reason: e.reason.clone(),
-                reject: e.reject.clone(),
-                labels: e.labels.clone(),
-            },
+            expect,
         });
     }
     tests
+}
+
+/// One `expect:` (or one entry of its `results:`): exactly one of `action`, `reject` or
+/// (at the top only) `results`.
+fn compile_expect(path: &str, e: &ExpectSpec, errors: &mut Errors<'_>) -> Option<Expect> {
+    let action = match e.action.as_deref() {
+        Some(a) => {
+            let Some(a) = Action::parse(a) else {
+                errors.push(
+                    format!("{path}.action"),
+                    format!(
+                        "unknown action {a:?}: expected one of {}",
+                        Action::NAMES.join(", ")
+                    ),
+                );
+                return None;
+            };
+            Some(a)
+        }
+        None => None,
+    };
+    let given = [action.is_some(), e.reject.is_some(), e.results.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        errors.push(
+            path.to_owned(),
+            "give exactly one of `action`, `reject` or `results`",
+        );
+        return None;
+    }
+    let results = match &e.results {
+        Some(list) => {
+            let mut results = Vec::with_capacity(list.len());
+            for (i, entry) in list.iter().enumerate() {
+                let at = format!("{path}.results[{i}]");
+                if entry.results.is_some() {
+                    errors.push(at, "`results` do not nest");
+                    return None;
+                }
+                results.push(compile_expect(&at, entry, errors)?);
+            }
+            Some(results)
+        }
+        None => None,
+    };
+    let priority = match &e.priority {
+        Some(Some(p)) => {
+            let Some(p) = Priority::parse(p) else {
+                errors.push(
+                    format!("{path}.priority"),
+                    format!(
+                        "unknown priority {p:?}: expected one of {}",
+                        Priority::NAMES.join(", ")
+                    ),
+                );
+                return None;
+            };
+            Some(Some(p))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    Some(Expect {
+        action,
+        fingerprint: e.fingerprint.clone(),
+        priority,
+        title: e.title.clone(),
+        rule: e.rule.clone(),
+        reason: e.reason.clone(),
+        reject: e.reject.clone(),
+        labels: e.labels.clone(),
+        results,
+    })
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use jmespath::Variable;
 
-use super::expr::Expr;
+use super::expr::{Expr, ExprError};
 use crate::decode::Payload;
 
 /// A compiled `action`/`priority`: a constant or a table.
@@ -61,7 +61,7 @@ impl<T: Copy> Selected<T> {
 
 impl<T: Copy> Selector<T> {
     /// Looks the payload up. Errors are runtime failures of the `from` expression.
-    pub fn select(&self, payload: &Payload) -> Result<Selected<T>, String> {
+    pub fn select(&self, payload: &Payload) -> Result<Selected<T>, ExprError> {
         let table = match self {
             Selector::Const(v) => return Ok(Selected::Const(*v)),
             Selector::Table(table) => table,

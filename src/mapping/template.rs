@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use jmespath::Variable;
 
-use super::expr::Expr;
+use super::depth::{check_template, DepthError, MAX_TEMPLATE_LEN};
+use super::expr::{Expr, ExprError};
 use crate::decode::Payload;
 
 /// A parsed template.
@@ -19,22 +20,40 @@ enum Part {
     Hole(Expr),
 }
 
+/// Why a template did not parse.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    #[error("empty template")]
+    Empty,
+    #[error(transparent)]
+    Bounds(#[from] DepthError),
+    #[error("unclosed `{{{{` at byte {0}")]
+    Unclosed(usize),
+    #[error("empty `{{{{ }}}}` in template")]
+    EmptyHole,
+    #[error(transparent)]
+    Expr(#[from] ExprError),
+}
+
 /// Why a template could not render strictly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RenderError {
     /// A hole's expression yielded null or an empty string: names the expression.
+    #[error("`{0}` is missing or empty")]
     Missing(String),
     /// A hole's expression failed at run time.
-    Failed(String),
+    #[error(transparent)]
+    Failed(#[from] ExprError),
 }
 
 impl Template {
     /// Parses `source`. A template needs at least one character; `{{` must be closed and
     /// hold a valid expression.
-    pub fn parse(source: &str) -> Result<Template, String> {
+    pub fn parse(source: &str) -> Result<Template, TemplateError> {
         if source.is_empty() {
-            return Err("empty template".into());
+            return Err(TemplateError::Empty);
         }
+        check_template(source, MAX_TEMPLATE_LEN)?;
         let mut parts = Vec::new();
         let mut rest = source;
         while let Some(open) = rest.find("{{") {
@@ -42,15 +61,12 @@ impl Template {
                 parts.push(Part::Text(rest[..open].to_owned()));
             }
             let after = &rest[open + 2..];
-            let close = after.find("}}").ok_or_else(|| {
-                format!(
-                    "unclosed `{{{{` at byte {}",
-                    source.len() - rest.len() + open
-                )
-            })?;
+            let close = after
+                .find("}}")
+                .ok_or(TemplateError::Unclosed(source.len() - rest.len() + open))?;
             let inner = after[..close].trim();
             if inner.is_empty() {
-                return Err("empty `{{ }}` in template".into());
+                return Err(TemplateError::EmptyHole);
             }
             parts.push(Part::Hole(Expr::compile(inner)?));
             rest = &after[close + 2..];
@@ -82,7 +98,7 @@ impl Template {
     }
 
     /// Renders, with null holes as empty text (titles).
-    pub fn render_lossy(&self, payload: &Payload) -> Result<String, String> {
+    pub fn render_lossy(&self, payload: &Payload) -> Result<String, ExprError> {
         let mut out = String::with_capacity(self.len_hint());
         for part in &self.parts {
             match part {
@@ -101,6 +117,14 @@ impl Template {
                 Part::Text(_) => shape,
                 Part::Hole(expr) => shape.union(expr.reads(false)),
             })
+    }
+
+    /// The holes' expressions, in order.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Hole(expr) => Some(expr),
+            Part::Text(_) => None,
+        })
     }
 
     fn len_hint(&self) -> usize {
@@ -152,12 +176,12 @@ mod tests {
     fn strict_render_names_the_missing_field() {
         let t = Template::parse("{{ Name }}|{{ URL }}").expect("valid");
         let p = payload(r#"{"Name":"Site","URL":""}"#);
-        assert_eq!(t.render_strict(&p), Err(RenderError::Missing("URL".into())));
+        assert!(matches!(t.render_strict(&p), Err(RenderError::Missing(f)) if f == "URL"));
         let p = payload(r#"{"URL":"u"}"#);
-        assert_eq!(
+        assert!(matches!(
             t.render_strict(&p),
-            Err(RenderError::Missing("Name".into()))
-        );
+            Err(RenderError::Missing(f)) if f == "Name"
+        ));
     }
 
     #[test]
@@ -177,17 +201,21 @@ mod tests {
 
     #[test]
     fn parse_errors_say_what_is_wrong() {
-        assert_eq!(Template::parse("").expect_err("empty"), "empty template");
         assert_eq!(
-            Template::parse("a {{ b").expect_err("unclosed"),
+            Template::parse("").expect_err("empty").to_string(),
+            "empty template"
+        );
+        assert_eq!(
+            Template::parse("a {{ b").expect_err("unclosed").to_string(),
             "unclosed `{{` at byte 2"
         );
         assert_eq!(
-            Template::parse("{{ }}").expect_err("hole"),
+            Template::parse("{{ }}").expect_err("hole").to_string(),
             "empty `{{ }}` in template"
         );
         assert!(Template::parse("{{ a.[ }}")
             .expect_err("jmespath")
+            .to_string()
             .starts_with("invalid JMESPath"));
     }
 }

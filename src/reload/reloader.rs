@@ -279,17 +279,43 @@ where
 /// crash of the reload path.
 async fn run_build<T: Send + 'static>(build: &BuildFn<T>) -> Result<T, (FailureKind, Vec<String>)> {
     let build = Arc::clone(build);
-    match tokio::task::spawn_blocking(move || build()).await {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(errors)) => Err((
+    let (done, result) = tokio::sync::oneshot::channel();
+    // A thread of its own with a large stack, not the blocking pool (whose threads have
+    // tokio's 2 MiB): every parser of config input is bounded (docs/design.md §9), and
+    // the headroom keeps a bound that is too generous for some parser from aborting the
+    // process. A panic comes back as an error; the old configuration keeps serving.
+    let spawned = std::thread::Builder::new()
+        .name("alertgate-build".into())
+        .stack_size(BUILD_STACK_BYTES)
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build()));
+            let _ = done.send(outcome.map_err(|panic| panic_text(&*panic)));
+        });
+    let internal = |message: String| Err((FailureKind::Internal, vec![message]));
+    if let Err(e) = spawned {
+        return internal(format!("configuration build could not start: {e}"));
+    }
+    match result.await {
+        Ok(Ok(Ok(t))) => Ok(t),
+        Ok(Ok(Err(errors))) => Err((
             FailureKind::Invalid,
             errors.iter().map(ToString::to_string).collect(),
         )),
-        Err(e) => Err((
-            FailureKind::Internal,
-            vec![format!("configuration build failed: {e}")],
-        )),
+        Ok(Err(panic)) => internal(format!("configuration build failed: panicked: {panic}")),
+        Err(_) => internal("configuration build failed: its thread ended without a result".into()),
     }
+}
+
+/// Stack of the thread that builds a configuration.
+const BUILD_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// The text of a panic's payload.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn log_success(s: &ReloadSummary) {

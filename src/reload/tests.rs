@@ -267,6 +267,7 @@ async fn watcher_reloads_when_an_editor_renames_a_file_into_place() {
         WatchPaths {
             config_file: Some(f.dir.path().join("listen")),
             mappings_dir: f.dir.path().to_owned(),
+            sources_dir: None,
         },
         WatchOptions {
             sighup: false,
@@ -323,6 +324,7 @@ async fn sighup_reloads() {
         WatchPaths {
             config_file: None,
             mappings_dir: f.dir.path().to_owned(),
+            sources_dir: None,
         },
         WatchOptions {
             window: Duration::from_secs(60),

@@ -17,11 +17,13 @@ use tokio::time::Instant;
 
 use super::reloader::{Reloader, Trigger, Versioned};
 
-/// What to watch: the config file (through its directory) and the mappings directory.
+/// What to watch: the config file (through its directory), the mappings directory and
+/// the sources directory (watched when it exists at start).
 #[derive(Debug, Clone)]
 pub struct WatchPaths {
     pub config_file: Option<PathBuf>,
     pub mappings_dir: PathBuf,
+    pub sources_dir: Option<PathBuf>,
 }
 
 /// How the triggers behave.
@@ -217,6 +219,8 @@ struct Filter {
     mappings_dir: PathBuf,
     /// (directory, file name) of the config file.
     config: Option<(PathBuf, std::ffi::OsString)>,
+    /// The sources directory, when it exists.
+    sources_dir: Option<PathBuf>,
 }
 
 impl Filter {
@@ -235,9 +239,22 @@ impl Filter {
             }
             None => None,
         };
+        // A sources directory made after start is not watched until a restart (a reload
+        // still reads it); the API and `sources add` create it before writing.
+        let sources_dir = match &paths.sources_dir {
+            Some(dir) => match canonical(dir) {
+                Ok(dir) => Some(dir),
+                Err(e) => {
+                    tracing::debug!(dir = %dir.display(), error = %e, "sources_dir not watched");
+                    None
+                }
+            },
+            None => None,
+        };
         Ok(Filter {
             mappings_dir,
             config,
+            sources_dir,
         })
     }
 
@@ -245,6 +262,11 @@ impl Filter {
         let mut dirs = vec![self.mappings_dir.as_path()];
         if let Some((dir, _)) = &self.config {
             if *dir != self.mappings_dir {
+                dirs.push(dir);
+            }
+        }
+        if let Some(dir) = &self.sources_dir {
+            if !dirs.contains(&dir.as_path()) {
                 dirs.push(dir);
             }
         }
@@ -260,7 +282,7 @@ impl Filter {
                 return true;
             }
         }
-        if dir != self.mappings_dir {
+        if dir != self.mappings_dir && self.sources_dir.as_deref() != Some(dir) {
             return false;
         }
         let Some(name) = name.to_str() else {
@@ -413,6 +435,7 @@ mod tests {
         let filter = Filter::new(&WatchPaths {
             config_file: Some(root.path().join("alertgate.yaml")),
             mappings_dir: mappings.clone(),
+            sources_dir: Some(root.path().join("sources.d")),
         })
         .expect("filter");
         let m = canonical(&mappings).expect("canonical");
@@ -434,6 +457,21 @@ mod tests {
         assert!(filter.is_relevant(&r.join("alertgate.yaml")));
         assert!(!filter.is_relevant(&r.join("other.yaml")));
         assert!(!filter.is_relevant(&r.join(".alertgate.yaml.swp")));
-        assert_eq!(filter.dirs().len(), 2);
+        assert_eq!(
+            filter.dirs().len(),
+            2,
+            "a missing sources_dir is not watched"
+        );
+        std::fs::create_dir(root.path().join("sources.d")).expect("mkdir");
+        let filter = Filter::new(&WatchPaths {
+            config_file: Some(root.path().join("alertgate.yaml")),
+            mappings_dir: mappings.clone(),
+            sources_dir: Some(root.path().join("sources.d")),
+        })
+        .expect("filter");
+        assert_eq!(filter.dirs().len(), 3);
+        let s = r.join("sources.d");
+        assert!(filter.is_relevant(&s.join("grafana.yaml")));
+        assert!(!filter.is_relevant(&s.join(".grafana.yaml.123.tmp")));
     }
 }

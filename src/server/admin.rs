@@ -15,7 +15,8 @@ use super::http::only_get;
 use super::state::AppState;
 use crate::config::Snapshot;
 use crate::metrics;
-use crate::reload::{FailureKind, Reloader, Trigger};
+use crate::reload::{Reloader, Trigger};
+use crate::store::{Health, Store};
 
 /// `POST /-/reload`: 200 with the summary; 422 with every error line when the files do
 /// not build (the old configuration keeps serving); 500 when the build itself failed.
@@ -25,28 +26,14 @@ pub(super) async fn reload<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        });
     }
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;
-    Ok(match reloader.reload(Trigger::Api).await {
-        Ok(summary) => json_response(StatusCode::OK, &to_json(&summary)?),
-        Err(failure) => {
-            let (status, code) = match failure.kind {
-                FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "config_invalid"),
-                FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "reload_failed"),
-            };
-            let body = serde_json::json!({
-                "error": {
-                    "code": code,
-                    "message": failure.to_string(),
-                    "errors": failure.errors,
-                    "version": failure.version,
-                }
-            });
-            json_response(status, &body)
-        }
-    })
+    let summary = reloader.reload(Trigger::Api).await?;
+    Ok(json_response(StatusCode::OK, &summary))
 }
 
 /// `GET /-/config`: the version serving, when it was loaded, the last reload's errors and
@@ -59,21 +46,24 @@ pub(super) fn config<B>(
     only_get(request.method())?;
     authorize_admin(snapshot, request)?;
     let status = reloader(state)?.status();
-    let mut body = to_json(&status)?;
-    if let (Some(delivery), serde_json::Value::Object(map)) = (state.delivery(), &mut body) {
-        let durable = delivery.durable();
-        map.insert(
-            "delivery".into(),
-            serde_json::json!({
-                "consumer": delivery.consumer(),
-                "durable": durable,
-                "note": if durable {
-                    "undelivered events are kept in the Redis stream until every sink acknowledges them"
-                } else {
-                    "memory store: undelivered notifications and dead letters are lost on restart"
-                },
-            }),
-        );
+    let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("store".to_owned(), store_view(state));
+        if let Some(delivery) = state.delivery() {
+            let durable = delivery.durable();
+            fields.insert(
+                "delivery".to_owned(),
+                serde_json::json!({
+                    "consumer": delivery.consumer(),
+                    "durable": durable,
+                    "note": if durable {
+                        "undelivered events are kept in the Redis streams until every sink acknowledges them"
+                    } else {
+                        "memory store: undelivered notifications and dead letters are lost on restart"
+                    },
+                }),
+            );
+        }
     }
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -84,6 +74,9 @@ pub(super) fn metrics<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
+    state
+        .metrics()
+        .set_store_up(state.store().health() == Health::Up);
     let mut response = Response::new(Full::new(Bytes::from(state.metrics().encode())));
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -92,12 +85,26 @@ pub(super) fn metrics<B>(
     Ok(response)
 }
 
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    if let (Store::Redis(redis), Some(fields)) = (store, view.as_object_mut()) {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
+    }
+    view
+}
+
 fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {
     state.reloader().ok_or(ApiError::NotFound(
         "this server does not reload its configuration",
     ))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }

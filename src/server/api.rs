@@ -70,8 +70,7 @@ pub(super) async fn list_incidents<B>(
         cursor: query_param(query, "cursor")?.map(std::borrow::Cow::into_owned),
     };
     let page = state.store().list(&list).await?;
-    let body = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(ok_json(StatusCode::OK, &body))
+    Ok(ok_json(StatusCode::OK, &page))
 }
 
 /// `GET /v1/incidents/{id}`.
@@ -87,8 +86,7 @@ pub(super) async fn get_incident<B>(
         .get(id)
         .await?
         .ok_or(ApiError::NotFound("unknown incident"))?;
-    let body = serde_json::to_value(&incident).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(ok_json(StatusCode::OK, &body))
+    Ok(ok_json(StatusCode::OK, &incident))
 }
 
 /// `GET /-/healthy`: the process is up.

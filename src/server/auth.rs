@@ -27,7 +27,16 @@ pub(super) fn authorize_source<B>(source: &Source, request: &Request<B>) -> Resu
             message: "missing token: pass ?token= or the X-ITOC360-Token header",
             bearer: false,
         }),
-        Some(token) if TokenDigest::matches_any(&source.tokens, &token) => Ok(()),
+        Some(token)
+            if TokenDigest::matches_any_live(
+                &source.tokens,
+                &source.expiring,
+                &token,
+                crate::clock::now_ms(),
+            ) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(ApiError::Unauthorized {
             message: "wrong token",
             bearer: false,

@@ -1,8 +1,10 @@
 //! `POST|GET /hooks/{source}`: token → body → decode → mapping → store → 202.
 //!
-//! The order is the contract's (docs/design.md §2): method and source first, then the token
-//! (before the body is read, so an unauthenticated sender cannot make us read 1 MiB),
-//! then the bounded body, decode, evaluate, and one store step.
+//! The order is the contract's (docs/design.md §2): source and method first (the method
+//! against the source's `methods`), then the token (before the body is read, so an
+//! unauthenticated sender cannot make us read 1 MiB), then the bounded body, the source's
+//! signature checks over its raw bytes, decode, its field checks, evaluate, and one store
+//! step — or, for a fan-out payload, one store step per element (`fanout`).
 
 use std::error::Error as StdError;
 
@@ -14,10 +16,12 @@ use serde::Serialize;
 
 use super::auth::authorize_source;
 use super::error::ApiError;
+use super::fanout;
 use super::http::{check_content_length, ok_json, read_body};
 use super::state::AppState;
 use crate::clock;
 use crate::config::Snapshot;
+use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
 use crate::store::{IncidentStore, Transition};
@@ -32,20 +36,27 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let is_get = match *request.method() {
-        Method::GET => true,
-        Method::POST => false,
-        _ => return Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
-    };
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    if !source.methods.contains(request.method()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: source.allow.clone().into(),
+        });
+    }
+    let is_get = request.method() == Method::GET;
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
 
+    let now_secs = clock::now_ms().div_euclid(1000);
+    // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
+    // decoding, field checks on the decoded payload before evaluation.
     let payload = if is_get {
-        source
-            .mapping
-            .decode_query(request.uri().query().unwrap_or(""))?
+        let query = request.uri().query().unwrap_or("");
+        source.verify.check_raw(request.headers(), b"", now_secs)?;
+        match &source.decode_shape {
+            Some(shape) => decode::decode_query_shaped(query, shape)?,
+            None => source.mapping.decode_query(query)?,
+        }
     } else {
         let content_type = request
             .headers()
@@ -53,12 +64,37 @@ where
             .map(|v| {
                 v.to_str()
                     .map(str::to_owned)
-                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII".into()))
+                    .map_err(|_| ApiError::UnsupportedType("content type is not ASCII"))
             })
             .transpose()?;
+        let headers = source.verify.reads_raw().then(|| request.headers().clone());
         let body = read_body(request, limit).await?;
-        source.mapping.decode_body(&body, content_type.as_deref())?
+        if let Some(headers) = &headers {
+            source.verify.check_raw(headers, &body, now_secs)?;
+        }
+        match &source.decode_shape {
+            Some(shape) => {
+                decode::decode_shaped(&body, content_type.as_deref(), source.mapping.decode, shape)?
+            }
+            None => source.mapping.decode_body(&body, content_type.as_deref())?,
+        }
     };
+    source.verify.check_payload(&payload)?;
+    if let Some(items) = engine::items(&source.mapping, &payload)? {
+        let limit = snapshot.limits().max_items_per_payload;
+        if items.len() > limit {
+            return Err(ApiError::TooManyItems {
+                count: items.len(),
+                limit,
+            });
+        }
+        let results: Vec<_> = items
+            .iter()
+            .map(|item| engine::evaluate_item(&source.mapping, &payload, item))
+            .collect();
+        drop((items, payload));
+        return Ok(fanout::apply(state, &source.id, results).await);
+    }
     let outcome = engine::evaluate(&source.mapping, &payload)?;
     drop(payload);
 

@@ -16,7 +16,9 @@ pub(super) fn only_get(method: &Method) -> Result<(), ApiError> {
     if method == Method::GET || method == Method::HEAD {
         Ok(())
     } else {
-        Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
+        Err(ApiError::MethodNotAllowed {
+            allow: "GET, HEAD".into(),
+        })
     }
 }
 
@@ -37,9 +39,7 @@ where
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(ApiError::TooLarge { limit })
         }
-        Err(e) => Err(ApiError::MalformedBody(format!(
-            "cannot read request body: {e}"
-        ))),
+        Err(e) => Err(ApiError::BodyRead(e)),
     }
 }
 

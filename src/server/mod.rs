@@ -2,9 +2,9 @@
 //!
 //! Owns HTTP (hyper 1.x via hyper-util's `auto::Builder`: HTTP/1.1 and HTTP/2) and the
 //! request limits (header read time, request time, body size). Inside, one way down:
-//! `router` → the handlers (`hooks` runs decode → engine → store; `api` serves incidents
-//! and health; `admin` reload, config and metrics) → `auth` (tokens) and `http` (bounded
-//! bodies, query parameters, JSON answers) → `error` (the one error → status table) and
+//! `router` → the handlers (`hooks` runs verify → decode → engine → store; `api` serves
+//! incidents and health; `sources` lists and edits sources; `admin` reload, config and
+//! metrics) → `auth` (tokens) and `http` (bounded bodies, query parameters, JSON answers) → `error` (the one error → status table) and
 //! `state`. It does not decide what a payload means, and does not build or reload config:
 //! it reads whatever `Snapshot` `AppState` holds, once per request.
 
@@ -12,10 +12,12 @@ mod admin;
 mod api;
 mod auth;
 mod error;
+mod fanout;
 mod hooks;
 mod http;
 mod router;
 mod sinks;
+mod sources;
 mod state;
 
 use hyper::service::service_fn;
@@ -28,6 +30,9 @@ use tokio::net::TcpListener;
 
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
 pub use self::router::handle;
+pub use self::sources::{
+    source_listing, webhook_url, SourceInfo, DEFAULT_OVERLAP, TOKEN_PLACEHOLDER,
+};
 pub use self::state::{AppState, TOKEN_HEADER};
 
 /// Serves `listener` until `shutdown` completes, then stops accepting and gives requests

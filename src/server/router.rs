@@ -13,9 +13,10 @@ use hyper::body::Body;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::fanout::ItemOutcomes;
 use super::http::only_get;
 use super::state::AppState;
-use super::{admin, api, hooks, sinks};
+use super::{admin, api, hooks, sinks, sources};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -58,13 +59,20 @@ where
     span.record("status", response.status().as_u16());
     if let Some(source) = hook_source {
         // The webhook route marks what the store did; any other response never got there.
-        let outcome = match response.extensions().get::<Transition>() {
-            Some(transition) => transition.as_str(),
-            None => metrics::outcome_for_status(response.status().as_u16()),
-        };
-        state
-            .metrics()
-            .record_webhook(source, outcome, started.elapsed());
+        // A fan-out counts each element's transition and its one request once.
+        if let Some(ItemOutcomes(outcomes)) = response.extensions().get::<ItemOutcomes>() {
+            state
+                .metrics()
+                .record_webhook_items(source, outcomes, started.elapsed());
+        } else {
+            let outcome = match response.extensions().get::<Transition>() {
+                Some(transition) => transition.as_str(),
+                None => metrics::outcome_for_status(response.status().as_u16()),
+            };
+            state
+                .metrics()
+                .record_webhook(source, outcome, started.elapsed());
+        }
     }
     response
 }
@@ -115,6 +123,29 @@ where
             sinks::dead(state, snapshot, &request, id).await
         }
         ["v1", "sinks", id, "dead", "replay"] => sinks::replay(state, snapshot, &request, id).await,
+        ["v1", "sources"] => {
+            if sources::is_read(request.method()) {
+                sources::list(snapshot, &request)
+            } else if request.method() == http::Method::POST {
+                sources::create(state, snapshot, request).await
+            } else {
+                Err(sources::not_allowed("GET, HEAD, POST"))
+            }
+        }
+        ["v1", "sources", id] if !id.is_empty() => {
+            if request.method() == http::Method::DELETE {
+                sources::delete(state, snapshot, &request, id).await
+            } else {
+                Err(sources::not_allowed("DELETE"))
+            }
+        }
+        ["v1", "sources", id, "rotate"] if !id.is_empty() => {
+            if request.method() == http::Method::POST {
+                sources::rotate(state, snapshot, request, id).await
+            } else {
+                Err(sources::not_allowed("POST"))
+            }
+        }
         ["-", "healthy"] => {
             only_get(request.method())?;
             Ok(api::healthy(snapshot))

@@ -67,7 +67,9 @@ pub(super) async fn replay<B>(
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST" });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        });
     }
     authorize_admin(snapshot, request)?;
     let delivery = state.delivery().ok_or(ApiError::NotFound("no such sink"))?;

@@ -23,8 +23,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
+    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
     DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, Labels, Outcome, Priority};
@@ -33,7 +33,7 @@ mod index;
 mod ring;
 
 use self::index::StatusIndex;
-use self::ring::SeqRing;
+use self::ring::Ring;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -74,20 +74,6 @@ impl MemoryStore {
                 ..Inner::default()
             })),
         }
-    }
-
-    /// Up to `limit` events numbered after `after` (numbers count from 1 in this process),
-    /// oldest first; events the ring already dropped are skipped (the numbers show the gap).
-    pub fn events_after(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, IncidentEvent)>, StoreError> {
-        let events = self.lock().events.after(after, limit);
-        events
-            .into_iter()
-            .map(|(n, e)| Ok((n, e.to_event()?)))
-            .collect()
     }
 
     /// The number of the newest event so far (0: none).
@@ -171,8 +157,9 @@ struct Event {
 }
 
 impl Event {
-    fn to_event(&self) -> Result<IncidentEvent, StoreError> {
+    fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
+            id: seq.to_string(),
             transition: self.transition,
             at: self.at,
             incident: self.record.to_incident(self.id)?,
@@ -202,7 +189,7 @@ struct Inner {
     /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
-    events: SeqRing<Event>,
+    events: Ring<Event>,
     settings: MemorySettings,
 }
 
@@ -475,8 +462,24 @@ impl IncidentStore for MemoryStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        let events: Vec<Event> = self.lock().events.newest(limit);
-        events.iter().map(Event::to_event).collect()
+        let events = self.lock().events.newest(limit);
+        events.iter().map(|(seq, e)| e.to_event(*seq)).collect()
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
+        let (events, next) = self.lock().events.after(after, limit);
+        Ok(EventPage {
+            events: events
+                .iter()
+                .map(|(seq, e)| e.to_event(*seq))
+                .collect::<Result<_, _>>()?,
+            next_cursor: next.to_string(),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -18,11 +18,15 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, DeadLetter, GroupInfo, Incident, IncidentEvent, IncidentStore, ListQuery, Page,
-    Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    Applied, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent, IncidentStore,
+    ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
+    DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
-pub use self::redis::{RedisSettings, RedisStore, DEAD_LETTER_CAP, STREAM_HARD_CAP};
+pub use self::redis::{
+    migrate_v1, Backlog, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,
+    DEAD_LETTER_CAP, DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT, LAYOUT_VERSION,
+    MAX_BUCKETS, STREAM_HARD_CAP,
+};
 use crate::outcome::Outcome;
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.
@@ -33,6 +37,14 @@ pub enum Store {
 }
 
 impl Store {
+    /// The store's connection state, for readiness, metrics and `/-/config`.
+    pub fn health(&self) -> Health {
+        match self {
+            Store::Memory(_) => Health::Up,
+            Store::Redis(s) => s.health(),
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",
@@ -72,6 +84,17 @@ impl IncidentStore for Store {
         match self {
             Store::Memory(s) => s.recent_events(limit).await,
             Store::Redis(s) => s.recent_events(limit).await,
+        }
+    }
+
+    async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        match self {
+            Store::Memory(s) => s.events_after(cursor, limit).await,
+            Store::Redis(s) => s.events_after(cursor, limit).await,
         }
     }
 

@@ -119,6 +119,9 @@ pub struct Applied {
 /// One entry of the event stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentEvent {
+    /// Unique among every event of the store, never reused (docs/design.md §5): memory
+    /// `<seq>` (decimal), Redis `<bucket>-<stream entry id>`. Opaque to readers.
+    pub id: String,
     pub transition: Transition,
     #[serde(with = "clock::rfc3339_ms")]
     pub at: i64,
@@ -169,6 +172,15 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// A run of events after a cursor (`IncidentStore::events_after`), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventPage {
+    pub events: Vec<IncidentEvent>,
+    /// Where the read stopped: pass it back to read on. Always set (an empty page keeps
+    /// the position), opaque, and covers every bucket of the store.
+    pub next_cursor: String,
+}
+
 /// Store failures, classed by cause: the caller may retry `Unavailable` (HTTP 503).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -202,6 +214,15 @@ pub trait IncidentStore: Send + Sync + 'static {
         &self,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<IncidentEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events after `cursor` (from the oldest kept when `None`), oldest
+    /// first, with the cursor to read on from. Events trimmed by the stream bound before
+    /// a reader got to them are skipped. A cursor this store did not make is `BadCursor`.
+    fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
 
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

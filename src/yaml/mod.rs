@@ -1,11 +1,14 @@
 //! YAML with places: every config and mapping file is read through here, and every error
 //! names its `file:line:col` and YAML path. `serde_yaml` is called from this module only.
 
+mod bounds;
 mod locate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use self::bounds::too_deep_at;
+pub use self::bounds::{MAX_YAML_BYTES, MAX_YAML_DEPTH};
 use self::locate::Locations;
 
 /// One problem in a mapping or config file, with its place.
@@ -88,6 +91,16 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(
     file: &Path,
     text: &str,
 ) -> Result<T, CompileError> {
+    if let Some((line, column)) = too_deep_at(text, MAX_YAML_DEPTH) {
+        return Err(CompileError {
+            kind: ErrorKind::Invalid,
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            path: String::new(),
+            message: format!("YAML nested deeper than {MAX_YAML_DEPTH} levels"),
+        });
+    }
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -177,7 +190,26 @@ fn rewrite_strings(
     }
 }
 
+/// Serialises `value` as YAML text (files the gateway writes itself).
+pub fn to_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
+/// Reads a config or mapping file of at most `MAX_YAML_BYTES`.
 pub(crate) fn read(path: &Path) -> Result<String, CompileError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| io_error(path, &e))?
+        .len();
+    if size > MAX_YAML_BYTES {
+        return Err(CompileError {
+            kind: ErrorKind::Invalid,
+            file: path.to_owned(),
+            line: None,
+            column: None,
+            path: String::new(),
+            message: format!("file is {size} bytes, more than the {MAX_YAML_BYTES} allowed"),
+        });
+    }
     std::fs::read_to_string(path).map_err(|e| io_error(path, &e))
 }
 

@@ -23,6 +23,8 @@ pub use crate::test_redis::TestRedis;
 pub const STATUSCAKE_TOKEN: &str = "sc-test-token";
 pub const STATUSPAGE_TOKEN: &str = "sp-test-token";
 pub const GENERIC_TOKEN: &str = "generic-test-token";
+pub const ALERTMANAGER_TOKEN: &str = "am-test-token";
+pub const GRAFANA_TOKEN: &str = "grafana-test-token";
 pub const ADMIN_TOKEN: &str = "admin-test-token";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
     )
     .expect("generic mapping");
     let text = format!(
-        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
+        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\n  alertmanager:\n    integration: alertmanager\n    tokens: [\"{ALERTMANAGER_TOKEN}\"]\n  grafana:\n    integration: grafana\n    tokens: [\"{GRAFANA_TOKEN}\"]\n    methods: [POST, PUT]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
     );
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, text).expect("write config");
@@ -89,7 +91,7 @@ pub struct Gateway {
     pub client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
     /// The Redis this gateway owns (none for memory gateways and replicas); stopped after
     /// the server task.
     redis: Option<TestRedis>,
@@ -122,6 +124,48 @@ impl Gateway {
         }
     }
 
+    /// A memory gateway that reloads from its config file (as `serve` does, without the
+    /// file watcher): the `/v1/sources` writes need one. `extra` is appended to the config.
+    pub async fn start_reloading(extra: &str) -> Gateway {
+        let (dir, snapshot) = config_dir("store:\n  backend: memory", extra);
+        let path = dir.path().join("config.yaml");
+        let reloader = alertgate::app::reloader(
+            &path,
+            Overrides::default(),
+            snapshot,
+            alertgate::metrics::Metrics::new(),
+        );
+        let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
+        Gateway::serve(AppState::with_reloader(reloader, store), Some(dir), None).await
+    }
+
+    /// The gateway's config folder (config.yaml, mappings/).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("gateway with a config dir").path()
+    }
+
+    /// Sends a request with the admin token and a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (status, _, json) = self
+            .send(
+                method,
+                path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                Bytes::from(body.to_owned()),
+            )
+            .await;
+        (status, json)
+    }
+
     /// Serves `state` on a fresh port.
     pub async fn serve(
         state: AppState,
@@ -142,7 +186,7 @@ impl Gateway {
             client: Client::builder(TokioExecutor::new()).build_http(),
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            dir,
             redis,
         }
     }
@@ -255,9 +299,9 @@ async fn redis_store(snapshot: &Snapshot) -> Store {
         panic!("not a redis config");
     };
     let settings: RedisSettings = settings.clone();
-    let url = settings.url.clone();
+    let target = format!("{:?}", settings.target);
     let store = RedisStore::connect(settings)
         .await
-        .unwrap_or_else(|e| panic!("redis store on {url}: {e}"));
+        .unwrap_or_else(|e| panic!("redis store on {target}: {e}"));
     Store::Redis(store)
 }

@@ -3,14 +3,22 @@
 mod harness;
 #[path = "../support/relay.rs"]
 mod relay;
+#[path = "../support/alertmanager.rs"]
+mod test_alertmanager;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
+mod alertmanager;
 mod api;
+mod bounds;
 mod cli;
 mod errors;
+mod fanout;
 mod outage;
 mod race;
+mod sources_api;
+mod sources_cli;
+mod verify;
 mod webhooks;
 
 /// Instantiates an async test case `fn(Gateway)` once per backend.

@@ -75,7 +75,7 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
     // Redis back on the same address: the next requests reconnect by themselves.
     let _back = Relay::start(&relay.addr.to_string(), upstream).await;
     let mut answer = None;
-    for _ in 0..20 {
+    for _ in 0..300 {
         let (status, _, json) = gw
             .send(
                 Method::POST,
@@ -98,4 +98,97 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0]["event_count"], 2);
     gw.stop().await;
+}
+
+/// `serve` with Redis down: the gateway starts anyway, is not ready (503) while healthy
+/// (200), answers webhooks 503, shows the store down in `/metrics` and `/-/config`; once
+/// Redis starts, it connects in the background and serves without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_started_without_redis_serves_once_redis_starts() {
+    let Some(mut redis) = TestRedis::start() else {
+        return;
+    };
+    redis.stop();
+    let (dir, snapshot) = config_dir(&redis_store_yaml(&redis.url()), "");
+    let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
+        panic!("redis config expected");
+    };
+    let store = RedisStore::start(settings, std::time::Duration::from_millis(300))
+        .await
+        .expect("a gateway starts without redis");
+    // With a reloader, as `serve` has, so `/-/config` answers.
+    let reloader = alertgate::app::reloader(
+        &dir.path().join("config.yaml"),
+        alertgate::config::Overrides::default(),
+        snapshot,
+        alertgate::metrics::Metrics::new(),
+    );
+    let gw = Gateway::serve(
+        AppState::with_reloader(reloader, Store::Redis(store)),
+        Some(dir),
+        None,
+    )
+    .await;
+    let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
+    let (status, _, json) = gw
+        .send(Method::GET, "/-/ready", &[], bytes::Bytes::new())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    let (status, _, _) = gw
+        .send(Method::GET, "/-/healthy", &[], bytes::Bytes::new())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, json) = gw
+        .send(
+            Method::POST,
+            &hook,
+            &[FORM],
+            fixture("statuscake/down-basic.form"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert!(headers.get("retry-after").is_some());
+    let (_, config) = gw.admin_get("/-/config").await;
+    assert_eq!(config["store"]["backend"], "redis", "{config}");
+    assert_ne!(config["store"]["state"], "up", "{config}");
+    assert!(metrics_text(&gw).await.contains("alertgate_store_up 0"));
+
+    redis.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, _, _) = gw
+            .send(Method::GET, "/-/ready", &[], bytes::Bytes::new())
+            .await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready 15 s after redis started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, json) = gw.post_fixture("statuscake", "down-basic.form").await;
+    assert_eq!(
+        (status, json["transition"].as_str()),
+        (StatusCode::ACCEPTED, Some("opened"))
+    );
+    let (_, config) = gw.admin_get("/-/config").await;
+    assert_eq!(config["store"]["state"], "up", "{config}");
+    assert!(metrics_text(&gw).await.contains("alertgate_store_up 1"));
+    gw.stop().await;
+    drop(redis);
+}
+
+async fn metrics_text(gw: &Gateway) -> String {
+    let request = http::Request::builder()
+        .uri(gw.url("/metrics"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let response = gw.client.request(request).await.expect("metrics");
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
 }

@@ -16,6 +16,8 @@
 
 #[path = "../support/relay.rs"]
 mod relay;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
@@ -24,6 +26,7 @@ mod cases;
 mod common;
 mod memory_retention;
 mod redis_expiry;
+mod redis_migrate;
 mod redis_only;
 
 /// Instantiates every case for one backend as `#[tokio::test]`s of the same name.
@@ -69,4 +72,8 @@ mod memory {
 
 mod redis {
     crate::conformance!(crate::backend::Redis);
+}
+
+mod cluster {
+    crate::conformance!(crate::backend::Cluster);
 }

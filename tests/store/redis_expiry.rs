@@ -13,7 +13,7 @@ fn pttl(conn: &mut ::redis::Connection, key: &str) -> i64 {
 /// The one `fp:*` key under the test's prefix (tests using it touch one fingerprint).
 fn fp_key(b: &Redis, conn: &mut ::redis::Connection) -> String {
     let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("{}fp:*", b.settings.key_prefix))
+        .arg(format!("{}{{b0}}fp:*", b.settings.key_prefix))
         .query(conn)
         .expect("KEYS");
     assert_eq!(keys.len(), 1, "{keys:?}");
@@ -46,19 +46,19 @@ async fn resolved_incident_expires_while_open_ones_stay() {
     let kept = s.apply("sc", &open("b"), 2).await.expect("open");
     let kept = kept.incident.expect("incident").id;
     let prefix = &b.settings.key_prefix;
-    assert_eq!(pttl(&mut conn, &format!("{prefix}inc:{gone}")), -1);
+    assert_eq!(pttl(&mut conn, &format!("{prefix}{{b0}}inc:{gone}")), -1);
     s.apply("sc", &at(resolve("a"), 20), 3)
         .await
         .expect("resolve");
-    let ttl = pttl(&mut conn, &format!("{prefix}inc:{gone}"));
+    let ttl = pttl(&mut conn, &format!("{prefix}{{b0}}inc:{gone}"));
     assert!(ttl > 0 && ttl <= 100, "resolved hash PTTL {ttl}");
-    assert_eq!(pttl(&mut conn, &format!("{prefix}inc:{kept}")), -1);
+    assert_eq!(pttl(&mut conn, &format!("{prefix}{{b0}}inc:{kept}")), -1);
     assert!(
         eventually(|| async { s.get(&gone).await.expect("get").is_none() }).await,
         "resolved incident never expired"
     );
     // The key's last event_time went with it: a late event now opens afresh.
-    let fp_pattern = format!("{prefix}fp:*");
+    let fp_pattern = format!("{prefix}{{b0}}fp:*");
     let fps: Vec<String> = ::redis::cmd("KEYS")
         .arg(&fp_pattern)
         .query(&mut conn)
@@ -72,7 +72,7 @@ async fn resolved_incident_expires_while_open_ones_stay() {
         s.get(&kept).await.expect("get").map(|i| i.status),
         Some(Status::Open)
     );
-    let index = format!("{prefix}ids:sc");
+    let index = format!("{prefix}{{b0}}ids:sc");
     let members: usize = ::redis::cmd("ZCARD")
         .arg(&index)
         .query(&mut conn)
@@ -115,7 +115,7 @@ async fn an_open_key_and_its_incident_carry_no_ttl() {
     s.apply("sc", &at(resolve("k"), 20), 2)
         .await
         .expect("resolve");
-    for key in [fp.clone(), format!("{prefix}inc:{first}")] {
+    for key in [fp.clone(), format!("{prefix}{{b0}}inc:{first}")] {
         let left = pttl(&mut conn, &key);
         assert!(left > 50_000 && left <= 60_000, "{key}: {left}");
     }
@@ -140,13 +140,13 @@ async fn an_open_key_and_its_incident_carry_no_ttl() {
     let second = second.incident.expect("incident").id;
     assert_ne!(second, first);
     assert_eq!(pttl(&mut conn, &fp), -1, "an open key must not expire");
-    assert_eq!(pttl(&mut conn, &format!("{prefix}inc:{second}")), -1);
+    assert_eq!(pttl(&mut conn, &format!("{prefix}{{b0}}inc:{second}")), -1);
     let update = s.apply("sc", &at(open("k"), 40), 6).await.expect("update");
     assert_eq!(update.transition, Transition::Updated);
     assert_eq!(pttl(&mut conn, &fp), -1);
-    assert_eq!(pttl(&mut conn, &format!("{prefix}inc:{second}")), -1);
+    assert_eq!(pttl(&mut conn, &format!("{prefix}{{b0}}inc:{second}")), -1);
     // The first incident keeps the TTL of its own resolve.
-    assert!(pttl(&mut conn, &format!("{prefix}inc:{first}")) > 0);
+    assert!(pttl(&mut conn, &format!("{prefix}{{b0}}inc:{first}")) > 0);
 }
 
 #[tokio::test]
@@ -266,7 +266,7 @@ async fn pagination_across_expired_incidents_lists_each_live_one_once() {
         let mut indexed = 0;
         for source in ["sc", "sp"] {
             let n: usize = ::redis::cmd("ZCARD")
-                .arg(format!("{}ids:{source}", b.settings.key_prefix))
+                .arg(format!("{}{{b0}}ids:{source}", b.settings.key_prefix))
                 .query(&mut conn)
                 .expect("ZCARD");
             indexed += n;

@@ -1,22 +1,29 @@
 -- apply.lua: one lifecycle step (docs/design.md §4) for one (source, fingerprint) key, atomic
 -- because Redis runs a script to completion before any other command.
 --
--- Key names mirror `Keys` in redis.rs (the one documented scheme); P is the key prefix.
--- Every key but the incident's own hash is built in Rust and passed in KEYS; the incident
--- id is only known once the script has read KEYS[1] (or bumped KEYS[3]), so the script
--- derives that one name itself, P.."inc:"..id (fine on one Redis node, not on a cluster).
+-- Key names mirror `Keys` in keys.rs (layout version 2, docs/design.md §5). Every key
+-- this script touches starts with T = P.."{b"..bucket.."}", the bucket's hash tag, so on
+-- Redis Cluster they all live in one slot. Every key but the incident's own hash is built
+-- in Rust and passed in KEYS; the incident id is only known once the script has read
+-- KEYS[1] (or bumped KEYS[3]), so the script derives that one name itself,
+-- T.."inc:"..id: same tag, same slot, so a cluster node serves it.
 --
--- KEYS[1]  P.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time}
--- KEYS[2]  P.."ids:"..source   sorted set of ids, score -id while open, +id once resolved
--- KEYS[3]  P.."seq"   KEYS[4]  P.."events"   KEYS[5]  P.."sources"
--- ARGV[1]  P                    ARGV[2]  action: "open" | "resolve"
+-- KEYS[1]  T.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time}
+-- KEYS[2]  T.."ids:"..source   sorted set of ids, score -v while open, +v once resolved
+-- KEYS[3]  T.."seq" (the bucket's last v)   KEYS[4]  T.."events"   KEYS[5]  T.."sources"
+-- ARGV[1]  T                    ARGV[2]  action: "open" | "resolve"
 -- ARGV[3]  source               ARGV[4]  fingerprint
 -- ARGV[5]  now (Unix ms)        ARGV[6]  event_time (Unix ms) or ""
 -- ARGV[7]  priority or ""       ARGV[8]  "1" if a title is given, else "0"
 -- ARGV[9]  title                ARGV[10] labels (a JSON object)
--- ARGV[11] event stream MAXLEN (approximate)
+-- ARGV[11] event stream MAXLEN (approximate, per bucket)
 -- ARGV[12] resolved TTL (ms, >= 1): how long a resolved incident's hash, and a key that
 --          holds no open incident (only its last `ts`), live after their last write
+-- ARGV[13] the bucket as three decimal digits ("007")
+--
+-- Ids: v = max(now * 1024, the bucket's last v + 1), exact in a Lua double (< 2^53 until
+-- the year 2248); id = v .. bucket digits (decimal v*1000 + bucket), made as a string so
+-- no double ever holds the whole id. An id's v is the id without its last three digits.
 --
 -- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs the
 -- fp key, which a resolve may have set to expire; a new incident's hash is a new key).
@@ -51,7 +58,10 @@ local stamp = event_time ~= ''
 
 local transition, reply, id
 if action == 'open' and not open then
-  id = tostring(redis.call('INCR', KEYS[3]))
+  local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local v = string.format('%.0f', math.max(tonumber(now) * 1024, last + 1))
+  redis.call('SET', KEYS[3], v)
+  id = v .. ARGV[13]
   -- reply[1] is the transition; the rest is the hash, written once, streamed, returned.
   reply = {'opened', 'id', id, 'source', ARGV[3], 'fingerprint', ARGV[4], 'status', 'open',
     'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1'}
@@ -59,7 +69,7 @@ if action == 'open' and not open then
   if ARGV[7] ~= '' then reply[n + 1] = 'priority'; reply[n + 2] = ARGV[7]; n = n + 2 end
   if ARGV[8] == '1' then reply[n + 1] = 'title'; reply[n + 2] = ARGV[9] end
   redis.call('HSET', ARGV[1] .. 'inc:' .. id, unpack(reply, 2))
-  redis.call('ZADD', KEYS[2], '-' .. id, id)
+  redis.call('ZADD', KEYS[2], '-' .. v, id)
   redis.call('SADD', KEYS[5], ARGV[3])
   if stamp then
     redis.call('HSET', fp_key, 'open', id, 'ts', event_time)
@@ -87,7 +97,7 @@ elseif action == 'resolve' and open then
   local inc = ARGV[1] .. 'inc:' .. open
   redis.call('HSET', inc, 'status', 'resolved', 'resolved_at', now, 'last_event_at', now)
   redis.call('PEXPIRE', inc, ttl)
-  redis.call('ZADD', KEYS[2], open, open)
+  redis.call('ZADD', KEYS[2], string.sub(open, 1, -4), open)
   if stamp then
     -- The key keeps its last time; only the open id goes.
     redis.call('HSET', fp_key, 'ts', event_time)

@@ -1,74 +1,163 @@
-//! Every Redis key name, built in this one place (`apply.lua` mirrors it).
+//! Every Redis key name, built in this one place (`apply.lua` mirrors it), and the
+//! incident id format. The scheme is docs/design.md §5 (layout version 2).
+//!
+//! Under prefix `P` (used verbatim), the keyspace is cut into `buckets` (fixed for the
+//! life of a keyspace, recorded in `P layout`). A (source, fingerprint) belongs to bucket
+//! `b = u64(sha256(key)[0..8]) mod buckets`, and every key a step touches carries the hash
+//! tag `{b<b>}`, so one `apply.lua` run touches one Redis Cluster slot:
+//! - `P{bB}fp:{sha256hex}` hash `{open, ts}`: the open incident's id, the last `event_time`.
+//! - `P{bB}inc:{id}` hash of the incident's fields.
+//! - `P{bB}ids:{source}` sorted set of the bucket's incidents of one source, scored
+//!   `-v` while open and `+v` once resolved (`v` is the id's time part, below).
+//! - `P{bB}sources` set of the sources with incidents in the bucket.
+//! - `P{bB}seq` string: the bucket's last `v`.
+//! - `P{bB}events` stream of the bucket's transitions; each sink reads it through its
+//!   consumer group `sink:{id}` (one per bucket stream).
+//! - `P{b0}dead:{sink}` stream: the events a sink gave up on, every bucket's (in bucket
+//!   0's slot: one key per sink).
+//! - `P layout` (untagged, read apart from any step): `{"version":2,"buckets":N}`.
+//!
+//! Incident ids are decimal `v·1000 + b`: `v = max(now_ms·1024, last v + 1)` per bucket,
+//! so ids grow with time across buckets (ms resolution) and strictly within one bucket,
+//! and `id mod 1000` names the bucket (`buckets` is at most 1000).
 
 use sha2::{Digest, Sha256};
 
-/// Where `apply.lua` caps the stream (`MAXLEN ~`) whatever `event_stream_len` says: a last
-/// resort. The delivery task trims to `event_stream_len`, but never past an entry a sink
-/// has not acknowledged; only a sink more than this many events behind loses entries.
+/// Where `apply.lua` caps each bucket's stream (`MAXLEN ~`) whatever `event_stream_len`
+/// says: a last resort. The delivery task trims each stream to `event_stream_len`, but
+/// never past an entry a sink has not acknowledged; only a sink more than this many
+/// events of one bucket behind loses entries.
 pub const STREAM_HARD_CAP: usize = 1_000_000;
 
 /// Bound on each dead-letter stream (`MAXLEN ~`).
 pub const DEAD_LETTER_CAP: usize = 10_000;
 
-/// Every Redis key name, built in this one place; `apply.lua` mirrors it.
-///
-/// Under prefix `P` (used verbatim):
-/// - `P fp:{sha256hex}` hash `{open, ts}` per (source, fingerprint): the open incident id
-///   and the last applied `event_time`; no TTL while an incident is open, `resolved_ttl`
-///   from a resolve (or a resolve with nothing open). Hashed so any fingerprint length makes a short key;
-///   the digest covers the source's length, the source, then the fingerprint, so no two
-///   pairs share an input.
-/// - `P seq` counter: `INCR` makes each new incident id.
-/// - `P inc:{id}` hash of the incident's fields (`labels` as a JSON object string; absent
-///   `priority`, `title`, `resolved_at` are absent fields); expires `resolved_ttl` after
-///   its resolve. Listings skip ids whose hash is gone and `ZREM` them from `ids:*`.
-/// - `P ids:{source}` sorted set of one source's incident ids, scored -id while open and
-///   +id once resolved: a resolve is one ZADD (score update), and each status is one score
-///   range, read newest first. Listings without a source merge every source's. (Named
-///   apart from the `idx:*` sets of earlier versions, whose scores mean something else.)
-/// - `P sources` set of every source that has opened an incident (whose indexes to merge).
-/// - `P events` stream: one entry per incident-changing transition, fields `transition`,
-///   `at`, then the incident's hash fields.
+/// The most buckets a keyspace can have: the id keeps the bucket in 3 decimal digits.
+pub const MAX_BUCKETS: u16 = 1000;
+
+/// Every Redis key name of one keyspace.
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
     pub(super) prefix: String,
+    pub(super) buckets: u16,
 }
 
 impl Keys {
-    pub(super) fn new(prefix: String) -> Keys {
-        Keys { prefix }
+    pub(super) fn new(prefix: String, buckets: u16) -> Keys {
+        Keys {
+            prefix,
+            buckets: buckets.clamp(1, MAX_BUCKETS),
+        }
     }
 
-    pub(super) fn fingerprint(&self, source: &str, fingerprint: &str) -> String {
+    /// The digest that names a (source, fingerprint) key and picks its bucket: SHA-256
+    /// over the source's length (u64, big-endian), the source, then the fingerprint.
+    fn digest(source: &str, fingerprint: &str) -> [u8; 32] {
         let mut digest = Sha256::new();
         digest.update((source.len() as u64).to_be_bytes());
         digest.update(source.as_bytes());
         digest.update(fingerprint.as_bytes());
-        format!("{}fp:{}", self.prefix, hex::encode(digest.finalize()))
+        digest.finalize().into()
+    }
+
+    /// The bucket of a (source, fingerprint) and its fingerprint record's key.
+    pub(super) fn fingerprint(&self, source: &str, fingerprint: &str) -> (u16, String) {
+        let digest = Self::digest(source, fingerprint);
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&digest[..8]);
+        let bucket =
+            u16::try_from(u64::from_be_bytes(head) % u64::from(self.buckets)).unwrap_or_default();
+        let key = format!("{}fp:{}", self.tag(bucket), hex::encode(digest));
+        (bucket, key)
+    }
+
+    /// `P{bB}`: every key of bucket `B` starts so; `apply.lua` gets it as `ARGV[1]`.
+    pub(super) fn tag(&self, bucket: u16) -> String {
+        format!("{}{{b{bucket}}}", self.prefix)
     }
 
     pub(super) fn incident(&self, id: u64) -> String {
-        format!("{}inc:{id}", self.prefix)
+        format!("{}inc:{id}", self.tag(bucket_of(id)))
     }
 
-    pub(super) fn index(&self, source: &str) -> String {
-        format!("{}ids:{source}", self.prefix)
+    pub(super) fn index(&self, bucket: u16, source: &str) -> String {
+        format!("{}ids:{source}", self.tag(bucket))
     }
 
-    pub(super) fn sources(&self) -> String {
-        format!("{}sources", self.prefix)
+    pub(super) fn sources(&self, bucket: u16) -> String {
+        format!("{}sources", self.tag(bucket))
     }
 
-    pub(super) fn seq(&self) -> String {
-        format!("{}seq", self.prefix)
+    pub(super) fn seq(&self, bucket: u16) -> String {
+        format!("{}seq", self.tag(bucket))
     }
 
-    /// `P dead:{sink}` stream: the events a sink gave up on (docs/design.md §10).
+    pub(super) fn events(&self, bucket: u16) -> String {
+        format!("{}events", self.tag(bucket))
+    }
+
+    /// `P{b0}dead:{sink}`: the sink's dead letters, whichever bucket their events came
+    /// from (docs/design.md §10).
     pub(super) fn dead(&self, sink: &str) -> String {
-        format!("{}dead:{sink}", self.prefix)
+        format!("{}dead:{sink}", self.tag(0))
     }
 
-    pub(super) fn events(&self) -> String {
-        format!("{}events", self.prefix)
+    pub(super) fn layout(&self) -> String {
+        format!("{}layout", self.prefix)
+    }
+
+    /// Every bucket number, `0..buckets`.
+    pub(super) fn all(&self) -> impl Iterator<Item = u16> {
+        0..self.buckets
+    }
+}
+
+/// The bucket an incident id names (its last three decimal digits).
+pub(super) fn bucket_of(id: u64) -> u16 {
+    u16::try_from(id % 1000).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_scheme() {
+        let keys = Keys::new("ag:".into(), 16);
+        assert_eq!(keys.incident(7_003), "ag:{b3}inc:7003");
+        assert_eq!(keys.events(2), "ag:{b2}events");
+        assert_eq!(keys.seq(15), "ag:{b15}seq");
+        assert_eq!(keys.sources(0), "ag:{b0}sources");
+        assert_eq!(keys.index(4, "sc"), "ag:{b4}ids:sc");
+        assert_eq!(keys.layout(), "ag:layout");
+        assert_eq!(keys.dead("ops"), "ag:{b0}dead:ops");
+        assert_eq!(keys.all().count(), 16);
+    }
+
+    #[test]
+    fn fingerprint_key_is_a_fixed_length_hash_scoped_by_source_in_its_bucket() {
+        let keys = Keys::new("ag:".into(), 16);
+        let long = "x".repeat(10_000);
+        let (bucket, key) = keys.fingerprint("sc", &long);
+        assert!(bucket < 16);
+        assert!(key.starts_with(&keys.tag(bucket)), "{key}");
+        assert_eq!(key.len(), keys.tag(bucket).len() + "fp:".len() + 64);
+        assert_ne!(keys.fingerprint("sc", "a").1, keys.fingerprint("sp", "a").1);
+        // Moving bytes between source and fingerprint must not collide.
+        assert_ne!(keys.fingerprint("ab", "c").1, keys.fingerprint("a", "bc").1);
+        // Fingerprints spread over the buckets.
+        let used: std::collections::BTreeSet<u16> = (0..200)
+            .map(|n| keys.fingerprint("sc", &n.to_string()).0)
+            .collect();
+        assert_eq!(used.len(), 16);
+        // One bucket: everything in bucket 0.
+        assert_eq!(Keys::new("ag:".into(), 1).fingerprint("sc", "a").0, 0);
+    }
+
+    #[test]
+    fn ids_carry_their_bucket_and_time() {
+        let id = 1_790_000_000_000_u64 * 1024 * 1000 + 7;
+        assert_eq!(bucket_of(id), 7);
+        assert_eq!(id / 1000, 1_790_000_000_000 * 1024);
     }
 }

@@ -102,10 +102,26 @@ pub(super) fn parse_applied(
     })
 }
 
-/// One `XREVRANGE` entry: `[entry id, [field, value, …]]`.
-pub(super) fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreError> {
+/// A stream entry id, `<ms>-<seq>`, as numbers (their order is the stream's).
+pub(super) type EntryId = (u64, u64);
+
+pub(super) fn parse_entry_id(id: &str) -> Option<EntryId> {
+    let (ms, seq) = id.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(ms) || !digits(seq) {
+        return None;
+    }
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// One `XRANGE`/`XREVRANGE` entry of bucket `bucket`'s stream: `[entry id, [field,
+/// value, …]]`. The event's id is `<bucket>-<entry id>`.
+pub(super) fn parse_stream_entry(
+    entry: Value,
+    bucket: u16,
+) -> Result<(EntryId, IncidentEvent), StoreError> {
     let mut parts = items(entry)?.into_iter();
-    let (Some(_id), Some(fields), None) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(entry_id), Some(fields), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(StoreError::Corrupt(
             "stream entry is not [id, fields]".into(),
         ));
@@ -124,12 +140,16 @@ pub(super) fn parse_stream_entry(entry: Value) -> Result<IncidentEvent, StoreErr
             }
         }
     }
-    Ok(IncidentEvent {
+    let entry_id = text(entry_id)?;
+    let parsed = parse_entry_id(&entry_id).ok_or_else(|| corrupt("stream entry id", &entry_id))?;
+    let event = IncidentEvent {
+        id: format!("{bucket}-{entry_id}"),
         transition: transition
             .ok_or_else(|| StoreError::Corrupt("event has no transition".into()))?,
         at: at.ok_or_else(|| StoreError::Corrupt("event has no time".into()))?,
         incident: parse_incident(incident_fields)?,
-    })
+    };
+    Ok((parsed, event))
 }
 
 pub(super) fn parse_ms(what: &str, v: &str) -> Result<i64, StoreError> {

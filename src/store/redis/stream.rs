@@ -1,433 +1,454 @@
-//! The event stream as a work queue: consumer groups, acknowledgements, claims of
-//! stale entries, trimming by the slowest group, and per-sink dead-letter streams
-//! (docs/design.md §10). Verbs only; the delivery module decides when to call them.
+//! The bucket streams as a work queue (docs/design.md §10): a consumer group per sink on
+//! every bucket's stream `P{bB}events`, reads across all buckets, acknowledgements and
+//! claims by event id (`<bucket>-<entry id>`: the bucket names the stream), and trimming
+//! each stream by its slowest group. Verbs only; the delivery module decides when to
+//! call them.
+//!
+//! One server (or Sentinel's master): one `XREADGROUP … STREAMS` names every bucket's
+//! stream and blocks until any has news. Redis Cluster refuses commands whose keys span
+//! slots, so there each bucket is read by a command of its own (not blocking: several
+//! blocking reads on one node's connection would wait for each other), polled.
 
-use redis::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-use super::bounded;
-use super::keys::DEAD_LETTER_CAP;
-use super::reply::{field_pairs, items, parse_stream_entry, text};
-use crate::store::model::{DeadLetter, GroupInfo, IncidentEvent, StoreError};
+use futures_util::future::join_all;
+use redis::{Cmd, Value};
 
-impl super::RedisStore {
-    /// Creates `group` at the stream's current end (`$`), and the stream if missing; an
-    /// existing group is left where it is.
-    pub async fn group_create(&self, group: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let created: Result<Value, StoreError> = bounded(
-            redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(self.keys.events())
-                .arg(group)
-                .arg("$")
-                .arg("MKSTREAM")
-                .query_async(&mut conn),
-        )
-        .await;
-        match created {
-            Err(StoreError::Unavailable(e)) if e.contains("BUSYGROUP") => Ok(()),
-            other => other.map(drop),
+use super::conn::Conn;
+use super::read::merge;
+use super::reply::{items, parse_entry_id, parse_stream_entry, text, EntryId};
+use super::store::RedisStore;
+use crate::store::model::{GroupInfo, IncidentEvent, StoreError};
+
+/// On Cluster, how often the buckets are read again while a read waits for news.
+const CLUSTER_POLL: Duration = Duration::from_millis(200);
+
+/// Entries of several buckets, each with its entry id and bucket.
+type Entries = Vec<(EntryId, u16, IncidentEvent)>;
+
+/// A global event id `<bucket>-<ms>-<seq>` as its bucket and stream entry id.
+pub(super) fn split_event_id(id: &str) -> Option<(u16, &str)> {
+    let (bucket, entry) = id.split_once('-')?;
+    if bucket.is_empty() || !bucket.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    parse_entry_id(entry)?;
+    Some((bucket.parse().ok()?, entry))
+}
+
+/// What a group's backlog adds up to over every bucket's stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Entries not yet handed to any consumer (`None`: Redis cannot tell for some bucket,
+    /// as after some trims).
+    pub lag: Option<u64>,
+    /// Entries handed to a consumer and not yet acknowledged.
+    pub pending: u64,
+}
+
+impl RedisStore {
+    /// The ids of `ids` by bucket (entry ids); ids this store did not make are skipped.
+    fn by_bucket(&self, ids: &[String]) -> BTreeMap<u16, Vec<String>> {
+        let mut out: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+        for id in ids {
+            if let Some((b, entry)) = split_event_id(id) {
+                if b < self.keys.buckets {
+                    out.entry(b).or_default().push(entry.to_owned());
+                }
+            }
         }
+        out
     }
 
-    pub async fn group_destroy(&self, group: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        bounded(
-            redis::cmd("XGROUP")
-                .arg("DESTROY")
-                .arg(self.keys.events())
+    /// Runs one command per bucket (built by `cmd`) concurrently; the first error wins.
+    async fn each_bucket<T: redis::FromRedisValue + Send>(
+        &self,
+        buckets: impl Iterator<Item = u16>,
+        cmd: impl Fn(u16) -> Cmd,
+    ) -> Result<Vec<(u16, T)>, StoreError> {
+        let calls = buckets.map(|b| {
+            let cmd = cmd(b);
+            async move {
+                let value: T = self
+                    .call(|mut c| async move { cmd.query_async(&mut c).await })
+                    .await?;
+                Ok::<_, StoreError>((b, value))
+            }
+        });
+        join_all(calls).await.into_iter().collect()
+    }
+
+    /// Creates `group` on every bucket's stream at its current end (`$`), and the stream
+    /// where missing; where the group exists it is left where it is.
+    pub async fn group_create(&self, group: &str) -> Result<(), StoreError> {
+        let calls = self.keys.all().map(|b| {
+            let mut cmd = redis::cmd("XGROUP");
+            cmd.arg("CREATE")
+                .arg(self.keys.events(b))
                 .arg(group)
-                .query_async::<Value>(&mut conn),
-        )
+                .arg("$")
+                .arg("MKSTREAM");
+            self.call(|mut c| async move {
+                match cmd.query_async::<Value>(&mut c).await {
+                    Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+                    other => other.map(drop),
+                }
+            })
+        });
+        join_all(calls).await.into_iter().collect()
+    }
+
+    /// Removes `group` from every bucket's stream.
+    pub async fn group_destroy(&self, group: &str) -> Result<(), StoreError> {
+        self.each_bucket::<Value>(self.keys.all(), |b| {
+            let mut cmd = redis::cmd("XGROUP");
+            cmd.arg("DESTROY").arg(self.keys.events(b)).arg(group);
+            cmd
+        })
         .await
         .map(drop)
     }
 
-    /// `XREADGROUP … >`: up to `count` new entries for `consumer`, waiting up to
-    /// `block_ms` for one. Blocks the connection: call it on a store of its own.
+    /// `XREADGROUP … >` on every bucket's stream: the entries no consumer of `group` has
+    /// taken yet (up to `count` per bucket), now `consumer`'s, in the order of
+    /// `events_after` (by `at`, then entry id, then bucket). Waits up to `block_ms` for
+    /// one. Blocks the connection: call it on a store of its own. A group missing on
+    /// some stream (removed on another replica, or the stream deleted) is created again
+    /// at the end, and this read returns nothing.
     pub async fn read_group(
         &self,
         group: &str,
         consumer: &str,
         count: usize,
         block_ms: u64,
-    ) -> Result<Vec<(String, IncidentEvent)>, StoreError> {
-        let mut conn = self.conn.clone();
-        let reply: Value = bounded(
-            redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(group)
-                .arg(consumer)
-                .arg("COUNT")
-                .arg(count)
-                .arg("BLOCK")
-                .arg(block_ms)
-                .arg("STREAMS")
-                .arg(self.keys.events())
-                .arg(">")
-                .query_async(&mut conn),
-        )
-        .await?;
-        let mut out = Vec::new();
-        let streams = match reply {
-            Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
-            other => items(other)?
-                .into_iter()
-                .map(|s| {
-                    let mut parts = items(s)?.into_iter();
-                    parts
-                        .nth(1)
-                        .ok_or_else(|| StoreError::Corrupt("XREADGROUP reply".into()))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+    ) -> Result<Vec<IncidentEvent>, StoreError> {
+        let (_, conn) = self.link.get().map_err(StoreError::Unavailable)?;
+        let read = match conn {
+            Conn::Single(_) => self.read_all(group, consumer, count, block_ms).await?,
+            Conn::Cluster(_) => self.read_each(group, consumer, count, block_ms).await?,
         };
-        for entries in streams {
-            out.extend(entries_of(entries)?);
+        match read {
+            Some(entries) => Ok(entries.into_iter().map(|e| e.2).collect()),
+            None => {
+                self.group_create(group).await?;
+                Ok(Vec::new())
+            }
         }
-        Ok(out)
     }
 
-    pub async fn ack(&self, group: &str, ids: &[String]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
+    /// One `XREADGROUP` naming every bucket's stream (one server). `None`: a group is
+    /// missing.
+    async fn read_all(
+        &self,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block_ms: u64,
+    ) -> Result<Option<Entries>, StoreError> {
+        let keys: Vec<String> = self.keys.all().map(|b| self.keys.events(b)).collect();
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(&keys);
+        for _ in &keys {
+            cmd.arg(">");
         }
-        let mut conn = self.conn.clone();
-        bounded(
-            redis::cmd("XACK")
-                .arg(self.keys.events())
+        let reply = self
+            .call(|mut c| async move {
+                match cmd.query_async::<Value>(&mut c).await {
+                    Err(e) if e.code() == Some("NOGROUP") => Ok(None),
+                    other => other.map(Some),
+                }
+            })
+            .await?;
+        let Some(reply) = reply else {
+            return Ok(None);
+        };
+        let mut lists = Vec::new();
+        for (key, entries) in streams_of(reply)? {
+            let bucket = keys
+                .iter()
+                .position(|k| *k == key)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("XREADGROUP named {key:?}")))?;
+            lists.push(entries_of(entries, bucket)?);
+        }
+        Ok(Some(merge(lists, false)))
+    }
+
+    /// One `XREADGROUP` per bucket, again every `CLUSTER_POLL` until one has news or
+    /// `block_ms` passed (Cluster). `None`: a group is missing. Entries read from some
+    /// buckets are returned even when another bucket's read failed (they are this
+    /// consumer's now); an error only when nothing was read.
+    async fn read_each(
+        &self,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block_ms: u64,
+    ) -> Result<Option<Entries>, StoreError> {
+        let deadline = Instant::now() + Duration::from_millis(block_ms);
+        loop {
+            let calls = self.keys.all().map(|b| {
+                let mut cmd = redis::cmd("XREADGROUP");
+                cmd.arg("GROUP")
+                    .arg(group)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("STREAMS")
+                    .arg(self.keys.events(b))
+                    .arg(">");
+                async move {
+                    let reply = self
+                        .call(|mut c| async move {
+                            match cmd.query_async::<Value>(&mut c).await {
+                                Err(e) if e.code() == Some("NOGROUP") => Ok(None),
+                                other => other.map(Some),
+                            }
+                        })
+                        .await?;
+                    let Some(reply) = reply else {
+                        return Ok(None);
+                    };
+                    let mut entries = Vec::new();
+                    for (_, list) in streams_of(reply)? {
+                        entries.extend(entries_of(list, b)?);
+                    }
+                    Ok::<_, StoreError>(Some(entries))
+                }
+            });
+            let mut lists = Vec::new();
+            let mut missing = false;
+            let mut failed = None;
+            for result in join_all(calls).await {
+                match result {
+                    Ok(Some(list)) => lists.push(list),
+                    Ok(None) => missing = true,
+                    Err(e) => failed = failed.or(Some(e)),
+                }
+            }
+            let entries = merge(lists, false);
+            if !entries.is_empty() {
+                if missing {
+                    self.group_create(group).await?;
+                }
+                return Ok(Some(entries));
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if missing {
+                return Ok(None);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Some(Vec::new()));
+            }
+            tokio::time::sleep(CLUSTER_POLL.min(deadline - now)).await;
+        }
+    }
+
+    /// Marks events done for `group`: `XACK` on each one's bucket stream.
+    pub async fn ack(&self, group: &str, ids: &[String]) -> Result<(), StoreError> {
+        let by_bucket = self.by_bucket(ids);
+        self.each_bucket::<Value>(by_bucket.keys().copied(), |b| {
+            let mut cmd = redis::cmd("XACK");
+            cmd.arg(self.keys.events(b))
                 .arg(group)
-                .arg(ids)
-                .query_async::<Value>(&mut conn),
-        )
+                .arg(by_bucket.get(&b).map_or(&[][..], Vec::as_slice));
+            cmd
+        })
         .await
         .map(drop)
     }
 
-    /// `XAUTOCLAIM`: up to `count` entries pending in `group` for longer than
-    /// `min_idle_ms` (whoever held them), now `consumer`'s, oldest first.
+    /// `XAUTOCLAIM` on every bucket's stream: up to `count` entries per bucket pending
+    /// in `group` for longer than `min_idle_ms` (whoever held them), now `consumer`'s,
+    /// in the order of `read_group`. Entries claimed from some buckets are returned even
+    /// when another bucket's claim failed; an error only when nothing was claimed.
     pub async fn claim_stale(
         &self,
         group: &str,
         consumer: &str,
         min_idle_ms: u64,
         count: usize,
-    ) -> Result<Vec<(String, IncidentEvent)>, StoreError> {
-        let mut conn = self.conn.clone();
-        let reply: Value = bounded(
-            redis::cmd("XAUTOCLAIM")
-                .arg(self.keys.events())
+    ) -> Result<Vec<IncidentEvent>, StoreError> {
+        let calls = self.keys.all().map(|b| {
+            let mut cmd = redis::cmd("XAUTOCLAIM");
+            cmd.arg(self.keys.events(b))
                 .arg(group)
                 .arg(consumer)
                 .arg(min_idle_ms)
                 .arg("0-0")
                 .arg("COUNT")
-                .arg(count)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let mut parts = items(reply)?.into_iter();
-        let entries = parts
-            .nth(1)
-            .ok_or_else(|| StoreError::Corrupt("XAUTOCLAIM reply".into()))?;
-        entries_of(entries)
+                .arg(count);
+            async move {
+                let reply: Value = self
+                    .call(|mut c| async move { cmd.query_async(&mut c).await })
+                    .await?;
+                let entries = items(reply)?
+                    .into_iter()
+                    .nth(1)
+                    .ok_or_else(|| StoreError::Corrupt("XAUTOCLAIM reply".into()))?;
+                entries_of(entries, b)
+            }
+        });
+        let mut lists = Vec::new();
+        let mut failed = None;
+        for result in join_all(calls).await {
+            match result {
+                Ok(list) => lists.push(list),
+                Err(e) => failed = failed.or(Some(e)),
+            }
+        }
+        let entries = merge(lists, false);
+        match failed {
+            Some(e) if entries.is_empty() => Err(e),
+            _ => Ok(entries.into_iter().map(|e| e.2).collect()),
+        }
     }
 
-    /// Resets the idle time of entries `consumer` holds (`XCLAIM … 0 … JUSTID`), so that
-    /// no other replica claims them while this one is still retrying.
+    /// Resets the idle time of events `consumer` holds (`XCLAIM … 0 … JUSTID` on each
+    /// one's bucket stream), so that no other replica claims them while this one is
+    /// still retrying.
     pub async fn touch(
         &self,
         group: &str,
         consumer: &str,
         ids: &[String],
     ) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn.clone();
-        bounded(
-            redis::cmd("XCLAIM")
-                .arg(self.keys.events())
+        let by_bucket = self.by_bucket(ids);
+        self.each_bucket::<Value>(by_bucket.keys().copied(), |b| {
+            let mut cmd = redis::cmd("XCLAIM");
+            cmd.arg(self.keys.events(b))
                 .arg(group)
                 .arg(consumer)
                 .arg(0)
-                .arg(ids)
-                .arg("JUSTID")
-                .query_async::<Value>(&mut conn),
-        )
+                .arg(by_bucket.get(&b).map_or(&[][..], Vec::as_slice))
+                .arg("JUSTID");
+            cmd
+        })
         .await
         .map(drop)
     }
 
-    /// Every group on the stream (`XINFO GROUPS`); none when the stream does not exist.
-    pub async fn groups(&self) -> Result<Vec<GroupInfo>, StoreError> {
-        let mut conn = self.conn.clone();
-        let reply: Result<Value, StoreError> = bounded(
-            redis::cmd("XINFO")
-                .arg("GROUPS")
-                .arg(self.keys.events())
-                .query_async(&mut conn),
-        )
-        .await;
-        let reply = match reply {
-            Err(StoreError::Unavailable(e)) if e.contains("no such key") => return Ok(Vec::new()),
-            other => other?,
+    /// `group`'s backlog summed over every bucket's stream.
+    pub async fn backlog(&self, group: &str) -> Result<Backlog, StoreError> {
+        let calls = self.keys.all().map(|b| self.groups(b));
+        let mut total = Backlog {
+            lag: Some(0),
+            pending: 0,
         };
-        let mut out = Vec::new();
-        for group in items(reply)? {
-            let mut info = GroupInfo::default();
-            let pairs = match group {
-                Value::Map(pairs) => pairs,
-                other => {
-                    let flat = items(other)?;
-                    let mut it = flat.into_iter();
-                    let mut pairs = Vec::new();
-                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        pairs.push((k, v));
-                    }
-                    pairs
-                }
-            };
-            for (k, v) in pairs {
-                match text(k)?.as_str() {
-                    "name" => info.name = text(v)?,
-                    "pending" => info.pending = text(v)?.parse().unwrap_or(0),
-                    "last-delivered-id" => info.last_delivered = text(v)?,
-                    "lag" => info.lag = text(v).ok().and_then(|l| l.parse().ok()),
-                    _ => {}
-                }
+        for groups in join_all(calls).await {
+            if let Some(g) = groups?.into_iter().find(|g| g.name == group) {
+                total.pending += g.pending;
+                total.lag = match (total.lag, g.lag) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
             }
-            out.push(info);
         }
-        Ok(out)
+        Ok(total)
     }
 
-    /// The oldest entry id `group` has not acknowledged, if any is pending.
-    pub async fn oldest_pending(&self, group: &str) -> Result<Option<String>, StoreError> {
-        let mut conn = self.conn.clone();
-        let reply: Value = bounded(
-            redis::cmd("XPENDING")
-                .arg(self.keys.events())
-                .arg(group)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let mut parts = items(reply)?.into_iter();
-        Ok(parts.nth(1).and_then(|v| text(v).ok()))
-    }
-
-    /// Trims the stream to its newest `keep` entries, but never past `floor` (the oldest
-    /// entry some sink still needs): `XTRIM MINID`. Returns the entries removed.
-    pub async fn trim(&self, keep: usize, floor: Option<&str>) -> Result<u64, StoreError> {
-        let mut conn = self.conn.clone();
-        let len: u64 = bounded(
-            redis::cmd("XLEN")
-                .arg(self.keys.events())
-                .query_async(&mut conn),
-        )
-        .await?;
-        let excess = usize::try_from(len)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(keep);
-        if excess == 0 {
-            return Ok(0);
-        }
-        // The `excess` oldest entries, but none at or after the floor.
-        let end = floor.map_or_else(|| "+".to_owned(), |f| format!("({f}"));
-        let oldest: Vec<Value> = bounded(
-            redis::cmd("XRANGE")
-                .arg(self.keys.events())
-                .arg("-")
-                .arg(&end)
-                .arg("COUNT")
-                .arg(excess)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let Some(last) = oldest.into_iter().last() else {
-            return Ok(0);
-        };
-        let last_id = items(last)?
-            .into_iter()
-            .next()
-            .map(text)
-            .transpose()?
-            .unwrap_or_default();
-        let Some(min_id) = next_id(&last_id) else {
-            return Err(StoreError::Corrupt(format!("stream id {last_id:?}")));
-        };
-        bounded(
-            redis::cmd("XTRIM")
-                .arg(self.keys.events())
-                .arg("MINID")
-                .arg(min_id)
-                .query_async(&mut conn),
-        )
-        .await
-    }
-
-    /// Appends `event` to `sink`'s dead-letter stream with why it failed.
-    pub async fn dead_add(
-        &self,
-        sink: &str,
-        event_id: &str,
-        event: &IncidentEvent,
-        error: &str,
-        attempts: u32,
-        failed_at: i64,
-    ) -> Result<(), StoreError> {
-        let i = &event.incident;
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.keys.dead(sink))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(DEAD_LETTER_CAP)
-            .arg("*")
-            .arg("event_id")
-            .arg(event_id)
-            .arg("error")
-            .arg(error)
-            .arg("attempts")
-            .arg(attempts)
-            .arg("failed_at")
-            .arg(failed_at)
-            .arg("transition")
-            .arg(event.transition.as_str())
-            .arg("at")
-            .arg(event.at)
-            .arg("id")
-            .arg(&i.id)
-            .arg("source")
-            .arg(&*i.source)
-            .arg("fingerprint")
-            .arg(&*i.fingerprint)
-            .arg("status")
-            .arg(i.status.as_str())
-            .arg("labels")
-            .arg(i.labels.as_json())
-            .arg("opened_at")
-            .arg(i.opened_at)
-            .arg("last_event_at")
-            .arg(i.last_event_at)
-            .arg("event_count")
-            .arg(i.event_count);
-        if let Some(p) = i.priority {
-            cmd.arg("priority").arg(p.as_str());
-        }
-        if let Some(t) = &i.title {
-            cmd.arg("title").arg(&**t);
-        }
-        if let Some(r) = i.resolved_at {
-            cmd.arg("resolved_at").arg(r);
-        }
-        let mut conn = self.conn.clone();
-        bounded(cmd.query_async::<Value>(&mut conn)).await.map(drop)
-    }
-
-    /// The oldest `limit` dead letters of `sink`.
-    pub async fn dead_list(&self, sink: &str, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        let mut conn = self.conn.clone();
-        let entries: Vec<Value> = bounded(
-            redis::cmd("XRANGE")
-                .arg(self.keys.dead(sink))
-                .arg("-")
-                .arg("+")
-                .arg("COUNT")
-                .arg(limit)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let mut out = Vec::new();
-        for entry in entries {
-            let parts = items(entry.clone())?;
-            let dead_id = parts
-                .into_iter()
-                .next()
-                .map(text)
-                .transpose()?
-                .unwrap_or_default();
-            let fields = {
-                let mut p = items(entry.clone())?.into_iter();
-                p.nth(1).map(field_pairs).transpose()?.unwrap_or_default()
-            };
-            let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
-            out.push(DeadLetter {
-                id: dead_id,
-                event_id: get("event_id").unwrap_or_default(),
-                error: get("error").unwrap_or_default(),
-                attempts: get("attempts").and_then(|a| a.parse().ok()).unwrap_or(0),
-                failed_at: get("failed_at").and_then(|a| a.parse().ok()).unwrap_or(0),
-                event: parse_stream_entry(entry)?,
-            });
-        }
-        Ok(out)
-    }
-
-    pub async fn dead_remove(&self, sink: &str, ids: &[String]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn.clone();
-        bounded(
-            redis::cmd("XDEL")
-                .arg(self.keys.dead(sink))
-                .arg(ids)
-                .query_async::<Value>(&mut conn),
-        )
-        .await
-        .map(drop)
-    }
-
-    pub async fn dead_len(&self, sink: &str) -> Result<u64, StoreError> {
-        let mut conn = self.conn.clone();
-        bounded(
-            redis::cmd("XLEN")
-                .arg(self.keys.dead(sink))
-                .query_async(&mut conn),
-        )
-        .await
+    /// Every group on bucket `bucket`'s stream (`XINFO GROUPS`); none when the stream
+    /// does not exist.
+    pub(super) async fn groups(&self, bucket: u16) -> Result<Vec<GroupInfo>, StoreError> {
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg("GROUPS").arg(self.keys.events(bucket));
+        let reply = self
+            .call(|mut c| async move {
+                match cmd.query_async::<Value>(&mut c).await {
+                    Err(e) if e.to_string().contains("no such key") => Ok(Value::Nil),
+                    other => other,
+                }
+            })
+            .await?;
+        items(reply)?.into_iter().map(group_info).collect()
     }
 }
 
-/// `[[id, [field, value, …]], …]` → events with their ids; entries whose fields were
-/// deleted (nil) are skipped.
-fn entries_of(entries: Value) -> Result<Vec<(String, IncidentEvent)>, StoreError> {
+/// One `XINFO GROUPS` element (a RESP3 map or a flat RESP2 list).
+fn group_info(group: Value) -> Result<GroupInfo, StoreError> {
+    let pairs = match group {
+        Value::Map(pairs) => pairs,
+        other => {
+            let mut it = items(other)?.into_iter();
+            let mut pairs = Vec::new();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
+            }
+            pairs
+        }
+    };
+    let mut info = GroupInfo::default();
+    for (k, v) in pairs {
+        match text(k)?.as_str() {
+            "name" => info.name = text(v)?,
+            "pending" => info.pending = text(v)?.parse().unwrap_or(0),
+            "last-delivered-id" => info.last_delivered = text(v)?,
+            "lag" => info.lag = text(v).ok().and_then(|l| l.parse().ok()),
+            _ => {}
+        }
+    }
+    Ok(info)
+}
+
+/// An `XREADGROUP` reply (RESP3 map or RESP2 list of `[key, entries]`; nil when nothing
+/// came) as (key, entries) pairs.
+fn streams_of(reply: Value) -> Result<Vec<(String, Value)>, StoreError> {
+    match reply {
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .map(|(k, v)| Ok((text(k)?, v)))
+            .collect(),
+        other => items(other)?
+            .into_iter()
+            .map(|s| {
+                let mut parts = items(s)?.into_iter();
+                match (parts.next(), parts.next()) {
+                    (Some(k), Some(v)) => Ok((text(k)?, v)),
+                    _ => Err(StoreError::Corrupt("XREADGROUP reply".into())),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// `[[id, [field, value, …]], …]` of bucket `bucket`'s stream → events; entries whose
+/// fields are gone (nil: trimmed while pending) are skipped.
+fn entries_of(entries: Value, bucket: u16) -> Result<Entries, StoreError> {
     let mut out = Vec::new();
     for entry in items(entries)? {
-        let parts = items(entry.clone())?;
+        let parts = items(entry)?;
         if parts.len() != 2 || matches!(parts[1], Value::Nil) {
             continue;
         }
-        let id = parts
-            .into_iter()
-            .next()
-            .map(text)
-            .transpose()?
-            .unwrap_or_default();
-        out.push((id, parse_stream_entry(entry)?));
+        let (id, event) = parse_stream_entry(Value::Array(parts), bucket)?;
+        out.push((id, bucket, event));
     }
     Ok(out)
 }
 
-/// The smallest stream id after `id` (`ms-seq` → `ms-(seq+1)`).
-fn next_id(id: &str) -> Option<String> {
-    let (ms, seq) = id.split_once('-')?;
-    let ms: u64 = ms.parse().ok()?;
-    let seq: u64 = seq.parse().ok()?;
-    Some(match seq.checked_add(1) {
-        Some(s) => format!("{ms}-{s}"),
-        None => format!("{}-0", ms.checked_add(1)?),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn next_id_steps_the_sequence() {
-        assert_eq!(super::next_id("5-1").as_deref(), Some("5-2"));
-        assert_eq!(
-            super::next_id(&format!("5-{}", u64::MAX)).as_deref(),
-            Some("6-0")
-        );
-        assert_eq!(super::next_id("x"), None);
+    fn event_ids_name_their_bucket_and_entry() {
+        assert_eq!(split_event_id("3-1717-0"), Some((3, "1717-0")));
+        assert_eq!(split_event_id("0-5-12"), Some((0, "5-12")));
+        assert_eq!(split_event_id("17"), None);
+        assert_eq!(split_event_id("x-1-0"), None);
+        assert_eq!(split_event_id("1-1"), None);
+        assert_eq!(split_event_id("-1-1"), None);
     }
 }

@@ -1,0 +1,156 @@
+//! A fan-out payload's store steps and its answer (docs/design.md §3, §6).
+//!
+//! Each element's outcome is applied as its own atomic step, in payload order (one
+//! `store.apply` each; a single script for the whole batch would be faster and is not
+//! done). A rejected element is reported in its place and does not stop the others. The
+//! answer is `{"results": [...]}` in element order: 202 when at least one element was
+//! accepted (an `ignore` counts), 422 when every one was rejected; if the store fails
+//! part-way, the failure's status (503) with the results of the steps applied and the
+//! store's error on every element that still needed it.
+
+use bytes::Bytes;
+use http::header::{HeaderValue, RETRY_AFTER};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use serde::Serialize;
+
+use super::error::{ApiError, RETRY_AFTER_SECS};
+use super::http::ok_json;
+use super::state::AppState;
+use crate::clock;
+use crate::metrics::{self, WebhookOutcome};
+use crate::outcome::{Action, Outcome, Priority, Rejection};
+use crate::store::{IncidentStore, Transition};
+
+/// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
+#[derive(Debug, Clone)]
+pub struct ItemOutcomes(pub Vec<WebhookOutcome>);
+
+/// The answer to a fan-out payload.
+#[derive(Debug, Serialize)]
+struct Results {
+    results: Vec<ItemResult>,
+}
+
+/// One element's entry in `results`.
+#[derive(Debug, Serialize)]
+struct ItemResult {
+    action: Option<Action>,
+    transition: Option<Transition>,
+    incident_id: Option<String>,
+    fingerprint: Option<String>,
+    priority: Option<Priority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ItemError>,
+}
+
+/// `{code, message}`, as in the error body of a single event.
+#[derive(Debug, Serialize)]
+struct ItemError {
+    code: &'static str,
+    message: String,
+}
+
+impl ItemError {
+    fn of(e: &ApiError) -> ItemError {
+        ItemError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Applies each evaluated element in order and answers for all of them.
+pub(super) async fn apply(
+    state: &AppState,
+    source: &str,
+    evaluated: Vec<Result<Outcome, Rejection>>,
+) -> Response<Full<Bytes>> {
+    let mut results = Vec::with_capacity(evaluated.len());
+    let mut outcomes = Vec::with_capacity(evaluated.len());
+    let mut accepted = 0usize;
+    // The first store failure: every later element that needs the store gets it too.
+    let mut failure: Option<ApiError> = None;
+    for item in evaluated {
+        let outcome = match item {
+            Ok(outcome) => outcome,
+            Err(rejection) => {
+                outcomes.push(metrics::REJECTED);
+                results.push(ItemResult {
+                    action: None,
+                    transition: None,
+                    incident_id: None,
+                    fingerprint: None,
+                    priority: None,
+                    reason: None,
+                    error: Some(ItemError::of(&ApiError::Rejected(rejection))),
+                });
+                continue;
+            }
+        };
+        let step = if outcome.action == Action::Ignore {
+            Ok((Transition::Ignored, None))
+        } else if let Some(e) = &failure {
+            Err(ItemError::of(e))
+        } else {
+            match state.store().apply(source, &outcome, clock::now_ms()).await {
+                Ok(applied) => Ok((applied.transition, applied.incident)),
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    let error = ItemError::of(&e);
+                    failure = Some(e);
+                    Err(error)
+                }
+            }
+        };
+        match step {
+            Ok((transition, incident)) => {
+                accepted += 1;
+                outcomes.push(transition.as_str());
+                results.push(ItemResult {
+                    action: Some(outcome.action),
+                    transition: Some(transition),
+                    incident_id: incident.as_ref().map(|i| i.id.clone()),
+                    priority: incident
+                        .as_ref()
+                        .and_then(|i| i.priority)
+                        .or(outcome.priority),
+                    fingerprint: outcome.fingerprint,
+                    reason: outcome.reason,
+                    error: None,
+                });
+            }
+            Err(error) => {
+                outcomes.push(metrics::ERROR);
+                results.push(ItemResult {
+                    action: Some(outcome.action),
+                    transition: None,
+                    incident_id: None,
+                    fingerprint: outcome.fingerprint,
+                    priority: outcome.priority,
+                    reason: None,
+                    error: Some(error),
+                });
+            }
+        }
+    }
+    let status = match &failure {
+        Some(e) => {
+            tracing::warn!(source, code = e.code(), "fan-out stopped: {e:?}");
+            e.status()
+        }
+        None if accepted == 0 && !results.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::ACCEPTED,
+    };
+    tracing::debug!(source, items = results.len(), accepted, "fan-out applied");
+    let mut response = ok_json(status, &Results { results });
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    response.extensions_mut().insert(ItemOutcomes(outcomes));
+    response
+}

@@ -1,0 +1,309 @@
+//! The Redis store handle: the apply step (one `apply.lua` run per outcome, in the key's
+//! bucket), reads by id, and the connection kept by `link`. Listings and event reads are
+//! `read`'s.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError, RedisResult, Script, Value};
+
+use super::conn::{redact, Conn, Connector, RedisTarget};
+use super::keys::{bucket_of, Keys, STREAM_HARD_CAP};
+use super::layout::prepare;
+use super::link::{Health, Link, Prepare};
+use super::reply::{field_pairs, parse_applied, parse_incident};
+use super::settings::RedisSettings;
+use crate::outcome::{Action, Outcome, Priority};
+use crate::store::model::{parse_id, step_of, Applied, Incident, Status, StoreError};
+
+/// A last bound on any one store call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// `connect` waits this long for the first connection.
+const FIRST_CONNECT: Duration = Duration::from_secs(5);
+
+/// A cheap-clone handle on the Redis incident store.
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(super) link: Link,
+    pub(super) keys: Keys,
+    apply_script: Arc<Script>,
+    pub(super) event_stream_len: usize,
+    /// `resolved_ttl` in ms, at least 1 (`PEXPIRE` rejects 0).
+    resolved_ttl_ms: u64,
+    min_replicas_ack: u32,
+    replica_ack_timeout_ms: u64,
+    /// What `/-/config` shows of the target (no password).
+    target: Arc<str>,
+}
+
+impl RedisStore {
+    /// The store, connecting in the background (and reconnecting whenever the connection
+    /// is lost): calls fail with `Unavailable` until it is up. Fails only on settings
+    /// that can never work (a malformed url, an unreadable CA file). Needs a tokio
+    /// runtime.
+    pub fn new(settings: RedisSettings) -> Result<Self, StoreError> {
+        if settings.key_prefix.contains(['{', '}']) {
+            return Err(StoreError::Unavailable(
+                "store.key_prefix must not contain `{` or `}` (Redis Cluster hash tags)".into(),
+            ));
+        }
+        let connector = Connector::new(settings.target.clone(), settings.tls.as_ref())
+            .map_err(StoreError::Unavailable)?;
+        let keys = Keys::new(settings.key_prefix.clone(), settings.buckets);
+        let apply_script = Arc::new(Script::new(include_str!("apply.lua")));
+        let prepare: Prepare = {
+            let keys = keys.clone();
+            let script = Arc::clone(&apply_script);
+            Arc::new(move |conn: Conn| Box::pin(prepare(conn, keys.clone(), (*script).clone())))
+        };
+        let target = match &settings.target {
+            RedisTarget::Url(url) => redact(url),
+            RedisTarget::Sentinel {
+                master_name, urls, ..
+            } => format!(
+                "sentinel {master_name} via {}",
+                urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+            ),
+            RedisTarget::Cluster { urls } => format!(
+                "cluster via {}",
+                urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+            ),
+        };
+        Ok(RedisStore {
+            link: Link::start(connector, prepare),
+            keys,
+            apply_script,
+            event_stream_len: settings.event_stream_len,
+            resolved_ttl_ms: u64::try_from(settings.resolved_ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+            min_replicas_ack: settings.min_replicas_ack,
+            replica_ack_timeout_ms: u64::try_from(settings.replica_ack_timeout.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+            target: target.into(),
+        })
+    }
+
+    /// As `new`, then waits (a few seconds at most) for the first connection: an error
+    /// when Redis is unreachable or holds a keyspace this version cannot use.
+    pub async fn connect(settings: RedisSettings) -> Result<Self, StoreError> {
+        let store = Self::new(settings)?;
+        match store.link.settled(FIRST_CONNECT).await {
+            Health::Up => Ok(store),
+            _ => Err(StoreError::Unavailable(store.link.get().err().map_or_else(
+                || "redis did not connect".to_owned(),
+                |e| format!("{e}: {}", store.link.reason().unwrap_or_default()),
+            ))),
+        }
+    }
+
+    /// As `new`, then waits up to `within` for the first answer: an error only when Redis
+    /// answers with a keyspace this version must not use (a gateway must not start on
+    /// it); an unreachable Redis is waited for in the background.
+    pub async fn start(settings: RedisSettings, within: Duration) -> Result<Self, StoreError> {
+        let store = Self::new(settings)?;
+        if store.link.settled(within).await == Health::Incompatible {
+            return Err(StoreError::Unavailable(
+                store.link.reason().unwrap_or_default(),
+            ));
+        }
+        Ok(store)
+    }
+
+    /// The connection state.
+    pub fn health(&self) -> Health {
+        self.link.health()
+    }
+
+    /// Why the store is not up, if it is not (the last connection error, or the layout
+    /// problem).
+    pub fn health_reason(&self) -> Option<String> {
+        if self.health() == Health::Up {
+            None
+        } else {
+            self.link.reason()
+        }
+    }
+
+    /// The target as `/-/config` shows it (passwords hidden).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub fn buckets(&self) -> u16 {
+        self.keys.buckets
+    }
+
+    /// Runs one call on the live connection under `CALL_TIMEOUT`, classing its error; a
+    /// connection-level failure drops the connection for the keeper to replace.
+    pub(super) async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let (generation, conn) = self.link.get().map_err(StoreError::Unavailable)?;
+        match tokio::time::timeout(CALL_TIMEOUT, f(conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.link.report(generation, Some(&e));
+                Err(classify(e))
+            }
+            Err(_) => {
+                self.link.report(generation, None);
+                Err(StoreError::Unavailable(format!(
+                    "redis call timed out after {CALL_TIMEOUT:?}"
+                )))
+            }
+        }
+    }
+
+    /// Each id's incident, in order; `None` where its hash is gone (expired after its
+    /// resolve, or deleted by hand). One pipeline per bucket (a Cluster pipeline stays
+    /// in one slot), run concurrently.
+    pub(super) async fn fetch_incidents(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Option<Incident>>, StoreError> {
+        let mut groups = std::collections::BTreeMap::<u16, Vec<usize>>::new();
+        for (n, &id) in ids.iter().enumerate() {
+            groups.entry(bucket_of(id)).or_default().push(n);
+        }
+        let calls = groups.values().map(|positions| {
+            let mut pipe = redis::pipe();
+            for &n in positions {
+                pipe.cmd("HGETALL").arg(self.keys.incident(ids[n]));
+            }
+            async move {
+                let hashes: Vec<Value> = self
+                    .call(|mut c| async move { pipe.query_async(&mut c).await })
+                    .await?;
+                Ok::<_, StoreError>((positions, hashes))
+            }
+        });
+        let mut out = vec![None; ids.len()];
+        for result in futures_util::future::join_all(calls).await {
+            let (positions, hashes) = result?;
+            if hashes.len() != positions.len() {
+                return Err(StoreError::Corrupt("short pipeline reply".into()));
+            }
+            for (&n, hash) in positions.iter().zip(hashes) {
+                let fields = field_pairs(hash)?;
+                if !fields.is_empty() {
+                    out[n] = Some(parse_incident(fields.into_iter().collect())?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn apply_step(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, StoreError> {
+        let Some((action, fingerprint)) = step_of(outcome)? else {
+            return Ok(Applied::ignored());
+        };
+        let labels = outcome.labels.as_json();
+        let (bucket, fp_key) = self.keys.fingerprint(source, fingerprint);
+        let mut invocation = self.apply_script.key(&fp_key);
+        invocation
+            .key(self.keys.index(bucket, source))
+            .key(self.keys.seq(bucket))
+            .key(self.keys.events(bucket))
+            .key(self.keys.sources(bucket));
+        invocation
+            .arg(self.keys.tag(bucket))
+            .arg(if action == Action::Open {
+                "open"
+            } else {
+                "resolve"
+            })
+            .arg(source)
+            .arg(fingerprint)
+            .arg(now_ms)
+            .arg(
+                outcome
+                    .event_time
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(outcome.priority.map_or("", Priority::as_str))
+            .arg(if outcome.title.is_some() { "1" } else { "0" })
+            .arg(outcome.title.as_deref().unwrap_or(""))
+            .arg(labels)
+            .arg(self.event_stream_len.max(STREAM_HARD_CAP))
+            .arg(self.resolved_ttl_ms)
+            .arg(format!("{bucket:03}"));
+        let min_acks = self.min_replicas_ack;
+        let ack_timeout = self.replica_ack_timeout_ms;
+        let (reply, acked): (Value, Option<i64>) = self
+            .call(|mut c| async move {
+                let reply: Value = invocation.invoke_async(&mut c).await?;
+                if min_acks == 0 {
+                    return Ok((reply, None));
+                }
+                // `WAIT` goes to the master that ran the script, on the same connection.
+                let mut wait = redis::cmd("WAIT");
+                wait.arg(min_acks).arg(ack_timeout);
+                let acked = c.on_node_of(&fp_key, &wait).await?;
+                let acked = match acked {
+                    Value::Int(n) => n,
+                    _ => -1,
+                };
+                Ok((reply, Some(acked)))
+            })
+            .await?;
+        if let Some(acked) = acked {
+            if acked < i64::from(min_acks) {
+                return Err(StoreError::Unavailable(format!(
+                    "only {acked} of the {min_acks} replicas (store.min_replicas_ack) \
+                     acknowledged the write within {ack_timeout} ms"
+                )));
+            }
+        }
+        // A create replies with its new id only: the script stored exactly what was sent.
+        parse_applied(reply, |id| Incident {
+            id,
+            source: source.into(),
+            fingerprint: fingerprint.into(),
+            status: Status::Open,
+            priority: outcome.priority,
+            title: outcome.title.as_deref().map(Into::into),
+            labels: outcome.labels.clone(),
+            opened_at: now_ms,
+            last_event_at: now_ms,
+            resolved_at: None,
+            event_count: 1,
+        })
+    }
+
+    pub(super) async fn get_one(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        if bucket_of(id) >= self.keys.buckets {
+            return Ok(None);
+        }
+        Ok(self.fetch_incidents(&[id]).await?.pop().flatten())
+    }
+
+    pub(super) async fn ping_once(&self) -> Result<(), StoreError> {
+        let _: Value = self
+            .call(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .await?;
+        Ok(())
+    }
+}
+
+/// A reply of the wrong shape is corrupt data; everything else (I/O, timeouts, server
+/// errors such as LOADING, OOM or a failing script) makes the store unavailable.
+fn classify(e: RedisError) -> StoreError {
+    match e.kind() {
+        ErrorKind::TypeError | ErrorKind::ParseError => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
