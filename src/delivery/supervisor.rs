@@ -139,7 +139,11 @@ pub struct Delivery {
 /// A consumer name unique to this process: host, pid and a random tag.
 fn consumer_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "alertgate".to_owned());
-    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 impl Delivery {

@@ -7,12 +7,15 @@
 #[path = "../gateway/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
 
 mod receiver;
 
 mod bodies;
+mod cluster;
 mod dead;
 mod replicas;
 mod retries;

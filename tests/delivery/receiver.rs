@@ -146,12 +146,28 @@ pub async fn gateway(
         }
         Backend::Redis => {
             let url = redis.expect("redis").url();
-            let (dir, snapshot) = config_dir(&redis_store_yaml(&url), extra);
+            let (dir, snapshot) = config_dir(&bucketed_yaml(&url), extra);
             let store = redis_of(&snapshot).await;
             (dir, snapshot, store)
         }
     };
     serve(snapshot, store, Some(dir)).await
+}
+
+/// Buckets of the delivery tests' Redis keyspaces (as the store conformance runs): several
+/// streams to read, acknowledge, claim and trim.
+pub const BUCKETS: u16 = 4;
+
+/// The `store:` block of a Redis at `url` with `BUCKETS` buckets.
+pub fn bucketed_yaml(url: &str) -> String {
+    format!("{}\n  buckets: {BUCKETS}", redis_store_yaml(url))
+}
+
+/// Every bucket's event stream key of the test prefix.
+pub fn stream_keys() -> Vec<String> {
+    (0..BUCKETS)
+        .map(|b| format!("alertgate-test:{{b{b}}}events"))
+        .collect()
 }
 
 pub async fn redis_of(snapshot: &Snapshot) -> Store {

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alertgate::delivery::signature;
+use alertgate::store::IncidentStore;
 use serial_test::serial;
 
 use crate::harness::{Backend, TestRedis};
-use crate::receiver::{always, gateway, hook, started, wait_for, Receiver};
+use crate::receiver::{always, gateway, hook, started, wait_for, Receiver, BUCKETS};
 
 const SECRET: &str = "s3cret";
 
@@ -48,6 +49,31 @@ async fn fails_twice_then_succeeds(backend: Backend, redis: Option<&TestRedis>) 
     assert_eq!(all[1].header("x-alertgate-event-id"), first_id);
     assert_eq!(all[2].header("x-alertgate-event-id"), first_id);
     assert_ne!(all[3].header("x-alertgate-event-id"), first_id);
+    // The ids are the store's own event ids: Redis `<bucket>-<stream entry id>` (the
+    // bucket of one of the keyspace's streams), memory `<seq>`.
+    let stored: Vec<String> = gw
+        .state
+        .store()
+        .events_after(None, 10)
+        .await
+        .expect("events")
+        .events
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        stored,
+        [first_id.clone(), all[3].header("x-alertgate-event-id")]
+    );
+    let parts: Vec<&str> = first_id.split('-').collect();
+    assert!(parts.iter().all(|p| p.parse::<u64>().is_ok()), "{first_id}");
+    match backend {
+        Backend::Redis => {
+            assert_eq!(parts.len(), 3, "{first_id}");
+            assert!(parts[0].parse::<u16>().unwrap() < BUCKETS, "{first_id}");
+        }
+        Backend::Memory => assert_eq!(parts.len(), 1, "{first_id}"),
+    }
     let transitions: Vec<String> = accepted
         .iter()
         .map(|r| r.json()["transition"].as_str().unwrap().to_owned())

@@ -1,21 +1,29 @@
-//! The delivery task trims the stream to `event_stream_len`, never past an entry a sink
-//! has not acknowledged.
+//! The delivery task trims each bucket's stream to `event_stream_len`, never past an
+//! entry a sink has not acknowledged there.
 
 use std::time::Duration;
 
 use serial_test::serial;
 
-use crate::harness::{config_dir, redis_store_yaml, TestRedis};
-use crate::receiver::{always, hook, redis_of, serve, started, wait_for, Receiver};
+use crate::harness::{config_dir, TestRedis};
+use crate::receiver::{
+    always, bucketed_yaml, hook, redis_of, serve, started, stream_keys, wait_for, Receiver,
+};
 
-async fn xlen(url: &str) -> u64 {
+/// The length of every bucket's stream.
+async fn xlens(url: &str) -> Vec<u64> {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    redis::cmd("XLEN")
-        .arg("alertgate-test:events")
-        .query_async(&mut conn)
-        .await
-        .unwrap()
+    let mut out = Vec::new();
+    for key in stream_keys() {
+        let len: u64 = redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        out.push(len);
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,7 +33,7 @@ async fn redis_trim_keeps_what_a_sink_still_needs() {
         return;
     };
     let rx = Receiver::start(always(500)).await;
-    let store_yaml = format!("{}\n  event_stream_len: 3", redis_store_yaml(&redis.url()));
+    let store_yaml = format!("{}\n  event_stream_len: 3", bucketed_yaml(&redis.url()));
     let extra = format!(
         "sinks:\n  slow:\n    type: webhook\n    url: \"{}\"\n    max_attempts: 1000\n    backoff_initial: 200ms\n    backoff_max: 200ms\n",
         rx.url()
@@ -34,27 +42,43 @@ async fn redis_trim_keeps_what_a_sink_still_needs() {
     let store = redis_of(&snapshot).await;
     let (gw, delivery) = serve(snapshot, store, Some(dir)).await;
     started(&delivery).await;
-    for n in 0..10 {
+    // Enough incidents that some bucket gets more than `event_stream_len` of them.
+    for n in 0..24 {
         hook(&gw, &format!("i{n}"), "down").await;
     }
     // Two housekeeping rounds: nothing the sink has not acknowledged may go.
     tokio::time::sleep(Duration::from_secs(11)).await;
-    assert_eq!(xlen(&redis.url()).await, 10, "unacknowledged entries kept");
+    let before = xlens(&redis.url()).await;
+    assert_eq!(
+        before.iter().sum::<u64>(),
+        24,
+        "unacknowledged entries kept"
+    );
+    assert!(
+        before.iter().filter(|&&n| n > 0).count() > 1,
+        "the events spread over several buckets: {before:?}"
+    );
+    assert!(before.iter().any(|&n| n > 3), "{before:?}");
     rx.set_script(always(200));
     wait_for("all delivered", Duration::from_secs(30), || {
-        rx.accepted().len() >= 10
+        rx.accepted().len() >= 24
     })
     .await;
+    // Each bucket's stream on its own: trimmed to `event_stream_len`, shorter ones kept.
+    let want: Vec<u64> = before.iter().map(|&n| n.min(3)).collect();
     let url = redis.url();
-    let mut len = u64::MAX;
+    let mut lens = Vec::new();
     for _ in 0..150 {
-        len = xlen(&url).await;
-        if len <= 3 {
+        lens = xlens(&url).await;
+        if lens == want {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(len, 3, "trimmed to event_stream_len once acknowledged");
+    assert_eq!(
+        lens, want,
+        "each stream trimmed to event_stream_len once acknowledged"
+    );
     delivery.stop().await;
     gw.stop().await;
     rx.stop();

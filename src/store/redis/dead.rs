@@ -83,7 +83,9 @@ impl RedisStore {
         for entry in entries {
             let parts = items(entry.clone())?;
             let (Some(dead_id), Some(fields)) = (parts.first(), parts.get(1)) else {
-                return Err(StoreError::Corrupt("dead letter is not [id, fields]".into()));
+                return Err(StoreError::Corrupt(
+                    "dead letter is not [id, fields]".into(),
+                ));
             };
             let dead_id = text(dead_id.clone())?;
             let fields = field_pairs(fields.clone())?;

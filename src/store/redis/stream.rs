@@ -406,10 +406,7 @@ fn group_info(group: Value) -> Result<GroupInfo, StoreError> {
 /// came) as (key, entries) pairs.
 fn streams_of(reply: Value) -> Result<Vec<(String, Value)>, StoreError> {
     match reply {
-        Value::Map(pairs) => pairs
-            .into_iter()
-            .map(|(k, v)| Ok((text(k)?, v)))
-            .collect(),
+        Value::Map(pairs) => pairs.into_iter().map(|(k, v)| Ok((text(k)?, v))).collect(),
         other => items(other)?
             .into_iter()
             .map(|s| {

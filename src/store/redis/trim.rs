@@ -52,16 +52,19 @@ impl RedisStore {
                 None
             };
             // A position that cannot be read holds everything back.
-            let needed = pending.unwrap_or_else(|| {
-                parse_entry_id(&group.last_delivered).map_or((0, 0), next_id)
-            });
+            let needed = pending
+                .unwrap_or_else(|| parse_entry_id(&group.last_delivered).map_or((0, 0), next_id));
             floor = Some(floor.map_or(needed, |f| f.min(needed)));
         }
         self.trim_below(bucket, keep, floor).await
     }
 
     /// The oldest entry `group` has not acknowledged on bucket `bucket`'s stream.
-    async fn oldest_pending(&self, bucket: u16, group: &str) -> Result<Option<EntryId>, StoreError> {
+    async fn oldest_pending(
+        &self,
+        bucket: u16,
+        group: &str,
+    ) -> Result<Option<EntryId>, StoreError> {
         let mut cmd = redis::cmd("XPENDING");
         cmd.arg(self.keys.events(bucket)).arg(group);
         let reply: Value = self
