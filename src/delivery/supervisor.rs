@@ -28,7 +28,7 @@ const REPLAY_BATCH: usize = 1000;
 #[derive(Clone)]
 enum Backend {
     Memory(MemoryStore),
-    Redis(RedisStore, RedisSettings),
+    Redis(RedisStore, Box<RedisSettings>),
 }
 
 #[derive(Clone)]
@@ -157,11 +157,14 @@ impl Delivery {
         metrics: Metrics,
     ) -> Delivery {
         let backend = match (store, redis) {
-            (Store::Redis(r), Some(settings)) => Backend::Redis(r.clone(), settings),
+            (Store::Redis(r), Some(settings)) => Backend::Redis(r.clone(), Box::new(settings)),
             (Store::Memory(m), _) => Backend::Memory(m.clone()),
             (Store::Redis(r), None) => {
                 tracing::error!("redis store without its settings: notifications disabled");
-                Backend::Redis(r.clone(), RedisSettings::new(String::new(), String::new()))
+                Backend::Redis(
+                    r.clone(),
+                    Box::new(RedisSettings::new(String::new(), String::new())),
+                )
             }
         };
         let delivery = Delivery {

@@ -128,12 +128,11 @@ impl RedisStore {
             Conn::Single(_) => self.read_all(group, consumer, count, block_ms).await?,
             Conn::Cluster(_) => self.read_each(group, consumer, count, block_ms).await?,
         };
-        match read {
-            Some(entries) => Ok(entries.into_iter().map(|e| e.2).collect()),
-            None => {
-                self.group_create(group).await?;
-                Ok(Vec::new())
-            }
+        if let Some(entries) = read {
+            Ok(entries.into_iter().map(|e| e.2).collect())
+        } else {
+            self.group_create(group).await?;
+            Ok(Vec::new())
         }
     }
 
