@@ -15,6 +15,7 @@ use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
+use crate::spool::{self, Dropped, Spool, SpoolError, SpoolSettings};
 use crate::store::{MemoryStore, RedisStore, Store, StoreError};
 use crate::yaml::CompileError;
 
@@ -85,6 +86,8 @@ pub enum StartError {
     Config(Vec<CompileError>),
     #[error("cannot use the redis store")]
     Store(#[source] StoreError),
+    #[error("cannot open the spool")]
+    Spool(#[source] SpoolError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -108,16 +111,25 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
             fallback.var
         );
     }
+    let metrics = Metrics::new();
+    let spool = match &snapshot.settings.spool {
+        Some(settings) => Some(open_spool(settings, &metrics).map_err(StartError::Spool)?),
+        None => None,
+    };
     let store = match &snapshot.settings.store {
         StoreSettings::Memory(settings) => Store::Memory(MemoryStore::new(*settings)),
         // Redis need not be up: the store connects (and reconnects) in the background and
-        // answers 503 meanwhile. Only a keyspace this version must not use stops the start.
+        // answers 503 meanwhile (with a spool,
+        // webhooks are queued instead: docs/design.md §10). Only a keyspace this version must not use stops the start.
         StoreSettings::Redis(settings) => Store::Redis(
             RedisStore::start(settings.clone(), REDIS_FIRST_ANSWER)
                 .await
                 .map_err(StartError::Store)?,
         ),
     };
+    let replayer = spool
+        .as_ref()
+        .map(|spool| spool::spawn_replayer(spool.clone(), store.clone()));
     let listen = snapshot.settings.listen;
     let listener = TcpListener::bind(listen)
         .await
@@ -134,7 +146,7 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         version = %snapshot.version,
         "alertgate serving"
     );
-    let reloader = reloader(&options.config, overrides, snapshot, Metrics::new());
+    let reloader = reloader(&options.config, overrides, snapshot, metrics);
     let (stop, stopped) = tokio::sync::watch::channel(());
     let until_stopped = {
         let mut stopped = stopped.clone();
@@ -154,13 +166,49 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         std::sync::Arc::clone(reloader.current()),
         reloader.metrics().clone(),
     );
-    let state = AppState::with_reloader(reloader, store).with_delivery(delivery.clone());
+    let mut state = AppState::with_reloader(reloader, store).with_delivery(delivery.clone());
+    if let Some(spool) = spool {
+        state = state.with_spool(spool);
+    }
     let result = server::run(listener, state, server::shutdown_signal()).await;
     delivery.stop().await;
+    if let Some(replayer) = replayer {
+        replayer.stop().await;
+    }
     let _ = stop.send(());
     drop(stopped);
     triggers.join().await;
     result.map_err(StartError::Server)
+}
+
+/// Opens the spool (blocking, at startup) and logs what its recovery found: webhooks
+/// left to replay, a torn tail cut off (WARN), a damaged part set aside (ERROR).
+pub fn open_spool(settings: &SpoolSettings, metrics: &Metrics) -> Result<Spool, SpoolError> {
+    let (spool, recovery) = Spool::open(settings.clone(), metrics.clone())?;
+    let dir = settings.dir.display();
+    match &recovery.dropped {
+        None => {}
+        Some(Dropped::TornTail { offset, bytes }) => tracing::warn!(
+            %dir, offset, bytes,
+            "spool: cut a torn last record (a write interrupted by a crash, never acknowledged)"
+        ),
+        Some(Dropped::Corrupt {
+            offset,
+            bytes,
+            reason,
+            kept_as,
+        }) => tracing::error!(
+            %dir, offset, bytes, reason, kept_as = %kept_as.display(),
+            "spool: damaged record; replaying the records before it, the rest moved aside"
+        ),
+    }
+    if recovery.position_reset {
+        tracing::warn!(%dir, "spool: replay position unreadable; replaying every record");
+    }
+    if recovery.pending > 0 {
+        tracing::info!(%dir, pending = recovery.pending, "spool: webhooks queued by an earlier run will be replayed");
+    }
+    Ok(spool)
 }
 
 /// Logs to stderr; filter from `ALERTGATE_LOG`, else `RUST_LOG`, else `info`.

@@ -1,7 +1,7 @@
 //! alertgate: a config-driven webhook gateway for incident management.
 //!
 //! Data flows one way through these modules (docs/design.md §2): `cli` → `app` →
-//! `server` → `reload` → `config` → `verify` → `selftest`/`engine` → `mapping` → `store` → `decode`
+//! `server` → `reload` → `config` → `verify` → `spool` → `selftest`/`engine` → `mapping` → `store` → `decode`
 //! → `yaml` → `outcome`, with `metrics` and `clock` beside them. Nothing imports upward,
 //! and `tests/architecture.rs` fails the build on any import cycle.
 
@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod reload;
 pub mod selftest;
 pub mod server;
+pub mod spool;
 pub mod store;
 pub mod verify;
 pub mod yaml;

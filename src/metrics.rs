@@ -41,6 +41,15 @@ pub const NOTIFICATION_ATTEMPTS_TOTAL: &str = "alertgate_notification_attempts_t
 pub const SINK_LAG_EVENTS: &str = "alertgate_sink_lag_events";
 /// Events in a sink's dead-letter stream.
 pub const SINK_DEAD_LETTERS: &str = "alertgate_sink_dead_letters";
+/// Bytes of the spool log on disk (0 without a spool, or when it is empty).
+pub const SPOOL_BYTES: &str = "alertgate_spool_bytes";
+/// Webhooks queued on the spool, waiting for the store.
+pub const SPOOL_RECORDS: &str = "alertgate_spool_records";
+/// `1` while webhooks are queued rather than applied, or the store's last call failed
+/// (with a spool configured); else `0`.
+pub const STORE_DEGRADED: &str = "alertgate_store_degraded";
+/// Spooled webhooks taken off the spool, by `result` (`applied` | `dropped`).
+pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output: prometheus-client writes the
 /// OpenMetrics text format (`# EOF`, counters typed without `_total`), which Prometheus
@@ -123,6 +132,11 @@ struct SinkResultLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReplayLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SinkLabels {
     sink: String,
 }
@@ -151,6 +165,10 @@ struct Inner {
     notification_attempts: Family<SinkLabels, Counter>,
     sink_lag: Family<SinkLabels, Gauge>,
     sink_dead: Family<SinkLabels, Gauge>,
+    spool_bytes: Gauge,
+    spool_records: Gauge,
+    store_degraded: Gauge,
+    spool_replayed: Family<ReplayLabels, Counter>,
     /// `alertgate_store_up`: set from the store's state at each scrape.
     store_up: Gauge,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
@@ -232,6 +250,33 @@ impl Metrics {
             "Events in a sink's dead-letter stream",
             sink_dead.clone(),
         );
+        let spool_bytes = Gauge::default();
+        let spool_records = Gauge::default();
+        let store_degraded = Gauge::default();
+        let spool_replayed = Family::<ReplayLabels, Counter>::default();
+        registry.register(
+            SPOOL_BYTES,
+            "Bytes of the spool log on disk",
+            spool_bytes.clone(),
+        );
+        registry.register(
+            SPOOL_RECORDS,
+            "Webhooks queued on the spool, waiting for the store",
+            spool_records.clone(),
+        );
+        registry.register(
+            STORE_DEGRADED,
+            "Whether webhooks are being queued on the spool instead of applied (1) or not (0)",
+            store_degraded.clone(),
+        );
+        registry.register(
+            counter_base(SPOOL_REPLAYED_TOTAL),
+            "Spooled webhooks taken off the spool by result (applied, dropped)",
+            spool_replayed.clone(),
+        );
+        for result in ["applied", "dropped"] {
+            drop(spool_replayed.get_or_create(&ReplayLabels { result }));
+        }
         // Both results present from the start, so `rate()` sees the first failure.
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
@@ -249,6 +294,10 @@ impl Metrics {
                 notification_attempts,
                 sink_lag,
                 sink_dead,
+                spool_bytes,
+                spool_records,
+                store_degraded,
+                spool_replayed,
                 store_up,
                 sources: RwLock::default(),
             }),
@@ -397,6 +446,26 @@ impl Metrics {
         };
         self.inner.sink_lag.remove(&labels);
         self.inner.sink_dead.remove(&labels);
+    }
+
+    /// Records the spool's size, its queued webhooks and whether the store is degraded.
+    pub fn set_spool(&self, bytes: u64, records: u64, degraded: bool) {
+        self.inner
+            .spool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.inner
+            .spool_records
+            .set(i64::try_from(records).unwrap_or(i64::MAX));
+        self.inner.store_degraded.set(i64::from(degraded));
+    }
+
+    /// Counts one webhook taken off the spool: applied, or dropped as refused.
+    pub fn spool_replayed(&self, applied: bool) {
+        let result = if applied { "applied" } else { "dropped" };
+        self.inner
+            .spool_replayed
+            .get_or_create(&ReplayLabels { result })
+            .inc();
     }
 
     /// Sets `alertgate_store_up`.

@@ -121,13 +121,22 @@ impl Outcome {
 }
 
 /// Labels as one JSON object text: the form both stores keep and the API shows, built
-/// straight from the payload's values and never parsed on the webhook path. Cloning
+/// straight from the payload's values and never parsed on the webhook path. The text is
+/// known to be JSON once built, so serialising it writes it as it is, unparsed. Cloning
 /// shares the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Labels {
     /// `None` when there are no labels.
-    json: Option<Arc<str>>,
+    json: Option<Arc<RawValue>>,
 }
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Labels) -> bool {
+        self.as_json() == other.as_json()
+    }
+}
+
+impl Eq for Labels {}
 
 impl Labels {
     /// Serialises `(name, value)` pairs, in order, as a JSON object.
@@ -145,7 +154,8 @@ impl Labels {
                 map.end()
             }
         }
-        serde_json::to_string(&Pairs(values))
+        // `to_raw_value` keeps the text it wrote without parsing it again.
+        serde_json::value::to_raw_value(&Pairs(values))
             .map(|json| Labels {
                 json: Some(json.into()),
             })
@@ -158,13 +168,12 @@ impl Labels {
         if !trimmed.starts_with('{') {
             return Err("labels are not a JSON object".into());
         }
-        serde_json::from_str::<&RawValue>(trimmed).map_err(|e| e.to_string())?;
-        Ok(if trimmed == "{}" {
-            Labels::default()
-        } else {
-            Labels {
-                json: Some(trimmed.into()),
-            }
+        if trimmed == "{}" {
+            return Ok(Labels::default());
+        }
+        let raw = serde_json::from_str::<Box<RawValue>>(trimmed).map_err(|e| e.to_string())?;
+        Ok(Labels {
+            json: Some(raw.into()),
         })
     }
 
@@ -174,7 +183,7 @@ impl Labels {
             return Labels::default();
         }
         Labels {
-            json: serde_json::to_string(map).ok().map(Into::into),
+            json: serde_json::value::to_raw_value(map).ok().map(Into::into),
         }
     }
 
@@ -184,24 +193,25 @@ impl Labels {
 
     /// The JSON object text; `{}` when empty.
     pub fn as_json(&self) -> &str {
-        self.json.as_deref().unwrap_or("{}")
+        self.json.as_deref().map_or("{}", RawValue::get)
     }
 
     /// The labels as a map.
     pub fn to_map(&self) -> BTreeMap<String, serde_json::Value> {
         self.json
             .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok())
+            .and_then(|j| serde_json::from_str(j.get()).ok())
             .unwrap_or_default()
     }
 }
 
 impl Serialize for Labels {
-    /// Writes the stored object as it is.
+    /// Writes the stored object as it is, unparsed.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw: &RawValue =
-            serde_json::from_str(self.as_json()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
+        match &self.json {
+            Some(raw) => raw.serialize(s),
+            None => s.serialize_map(Some(0))?.end(),
+        }
     }
 }
 

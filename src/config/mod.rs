@@ -14,6 +14,7 @@ mod settings;
 mod sinks;
 mod sources_dir;
 pub mod sources_edit;
+mod spool;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -25,8 +26,9 @@ use sha2::{Digest, Sha256};
 
 pub use self::env::Fallback;
 pub use self::raw::{
-    BackendConfig, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig, HmacConfig,
-    LimitsConfig, SentinelConfig, SourceConfig, StoreConfig, TlsConfig, VerifyConfig,
+    BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig,
+    HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, SpoolConfig, StoreConfig, TlsConfig,
+    VerifyConfig,
 };
 pub use self::settings::{
     parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
@@ -37,6 +39,7 @@ pub use self::sinks::{
     PAGERDUTY_URL,
 };
 pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
+pub use self::spool::parse_size;
 use crate::decode::Shape;
 use crate::mapping::{self, Mapping, MappingSet};
 use crate::verify::Verify;
@@ -133,6 +136,9 @@ impl Snapshot {
             }
             _ => changed.push("store.backend".to_owned()),
         }
+        if old.spool != new.spool {
+            changed.push("store.spool".to_owned());
+        }
         changed
     }
 
@@ -154,25 +160,40 @@ struct RawConfig {
     raw: FileConfig,
     base: PathBuf,
     fallbacks: Vec<Fallback>,
+    /// Every value read from a `${file:…}`, to scrub from error messages.
+    file_values: Vec<String>,
 }
 
 fn read_raw(config_path: &Path) -> Result<RawConfig, Vec<CompileError>> {
     let text = yaml::read(config_path).map_err(|e| vec![e])?;
-    let mut fallbacks = Vec::new();
-    let lookup = |name: &str| std::env::var(name).ok();
-    let raw: FileConfig = yaml::from_yaml_rewriting(config_path, &text, &mut |path, value| {
-        env::expand(value, path, &lookup, &mut fallbacks)
-    })?;
     let base = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_owned();
+    let lookup = |name: &str| std::env::var(name).ok();
+    let read_file = |name: &str| env::read_secret_file(&base, name);
+    let mut sources = env::Sources {
+        lookup: &lookup,
+        read_file: &read_file,
+        fallbacks: Vec::new(),
+        file_values: Vec::new(),
+    };
+    let raw: FileConfig = yaml::from_yaml_rewriting(config_path, &text, &mut |path, value| {
+        env::expand(value, path, &mut sources)
+    })
+    .map_err(|errors| scrub(errors, &sources.file_values))?;
+    let env::Sources {
+        fallbacks,
+        file_values,
+        ..
+    } = sources;
     Ok(RawConfig {
         text,
         raw,
         base,
         fallbacks,
+        file_values,
     })
 }
 
@@ -216,6 +237,7 @@ pub fn build_snapshot(
         raw,
         base,
         mut fallbacks,
+        file_values,
     } = read_raw(config_path)?;
     // Resolved before the other checks so that one bad setting does not hide mapping errors.
     let mappings_dir = match &overrides.mappings_dir {
@@ -233,13 +255,15 @@ pub fn build_snapshot(
         let checks = verify::compile(&source.verify, &format!("sources.{id}.verify"), &mut errors);
         verifies.insert(id.clone(), checks);
     }
+    let spool = spool::check(&raw.store, overrides, &base, &mut errors);
     let mut settings = settings::check(
         raw,
         mappings_dir.clone(),
         sources_dir.clone(),
         overrides,
         &mut errors,
-    );
+    )
+    .map(|settings| Settings { spool, ..settings });
     if let Some(Settings {
         store: StoreSettings::Redis(redis),
         ..
@@ -269,7 +293,7 @@ pub fn build_snapshot(
         }
     };
     let (Some(mut settings), Some(mappings)) = (settings, mappings) else {
-        return Err(all);
+        return Err(scrub(all, &file_values));
     };
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
@@ -369,7 +393,7 @@ pub fn build_snapshot(
     }
     all.extend(errors.list);
     if !all.is_empty() {
-        return Err(all);
+        return Err(scrub(all, &file_values));
     }
     Ok(Snapshot {
         settings,
@@ -379,6 +403,14 @@ pub fn build_snapshot(
         loaded_at_ms: crate::clock::now_ms(),
         env_fallbacks: fallbacks,
     })
+}
+
+/// Errors with every value read from a `${file:…}` replaced by a mention of it.
+fn scrub(mut errors: Vec<CompileError>, file_values: &[String]) -> Vec<CompileError> {
+    for e in &mut errors {
+        e.message = env::scrub(&e.message, file_values);
+    }
+    errors
 }
 
 #[cfg(test)]
@@ -478,6 +510,50 @@ mod tests {
             errors.iter().any(|e| e.path == "store.resolved_ttl"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn spool_is_redis_only_resolves_its_dir_and_parses_its_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let none = Overrides::default();
+        let redis = "  backend: redis\n  url: redis://127.0.0.1:6379";
+        let snap = snapshot_with(
+            dir.path(),
+            &format!("{redis}\n  spool:\n    dir: spool\n    max_bytes: 512MiB"),
+            &none,
+        )
+        .expect("spool");
+        let spool = snap.settings.spool.clone().expect("spool settings");
+        assert_eq!(spool.dir, dir.path().join("spool"));
+        assert_eq!(spool.max_bytes, 512 * 1024 * 1024);
+        let plain = snapshot_with(dir.path(), redis, &none).expect("no spool");
+        assert_eq!(plain.settings.spool, None);
+        assert_eq!(plain.restart_needed(&snap), vec!["store.spool"]);
+        let default = snapshot_with(
+            dir.path(),
+            &format!("{redis}\n  spool: {{ dir: /var/spool/alertgate }}"),
+            &none,
+        )
+        .expect("default size");
+        assert_eq!(
+            default.settings.spool.expect("spool").max_bytes,
+            spool::DEFAULT_SPOOL_MAX_BYTES
+        );
+        for bad in ["10", "1.5GiB", "lots", "0"] {
+            let errors = snapshot_with(
+                dir.path(),
+                &format!("{redis}\n  spool:\n    dir: s\n    max_bytes: \"{bad}\""),
+                &none,
+            )
+            .expect_err(bad);
+            assert!(
+                errors.iter().any(|e| e.path == "store.spool.max_bytes"),
+                "{bad}: {errors:?}"
+            );
+        }
+        let errors =
+            snapshot_with(dir.path(), "  spool: { dir: s }", &none).expect_err("spool with memory");
+        assert!(errors.iter().any(|e| e.path == "store.spool"), "{errors:?}");
     }
 
     #[test]

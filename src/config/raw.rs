@@ -112,6 +112,11 @@ pub struct StoreConfig {
     /// Redis only: how long `min_replicas_ack` waits. Default `1s`.
     #[serde(default)]
     pub replica_ack_timeout: Option<String>,
+    /// Redis only, optional: an on-disk spool that accepts webhooks while Redis is
+    /// unavailable (answered 202 `queued`) and replays them, in arrival order, when it is
+    /// back. One directory per replica. Changing it needs a restart.
+    #[serde(default)]
+    pub spool: Option<SpoolConfig>,
 }
 
 /// `store.sentinel`.
@@ -144,6 +149,28 @@ pub struct TlsConfig {
     /// system's trust store; relative to this file's folder.
     #[serde(default)]
     pub ca_file: Option<String>,
+}
+
+/// `store.spool`: where the spool lives and how large it may grow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    /// Directory of the spool files, relative to the config file's folder; created if
+    /// missing. Each replica needs its own (a second process on it is refused).
+    pub dir: String,
+    /// Largest size of the spool file: `512MiB`, `64MB`, `4096` (bytes); units B, KB, MB,
+    /// GB (powers of 1000) and KiB, MiB, GiB (powers of 1024); at least 1KiB. Once full,
+    /// webhooks get 503 again. Default `256MiB`.
+    #[serde(default)]
+    pub max_bytes: Option<ByteSize>,
+}
+
+/// A byte size as written: a plain number of bytes or a text with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    Bytes(u64),
+    Text(String),
 }
 
 /// A store backend name.

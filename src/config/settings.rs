@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub use super::duration::parse_duration;
 use super::raw::{BackendConfig, FileConfig};
 use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
+use crate::spool::SpoolSettings;
 use crate::store::{
     MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESOLVED_TTL,
@@ -59,6 +60,8 @@ pub struct Settings {
     /// Notification sinks by id (`sinks:`).
     pub sinks: BTreeMap<String, Arc<SinkSettings>>,
     pub delivery: DeliverySettings,
+    /// `store.spool` (redis only); filled in by `config::spool`.
+    pub spool: Option<SpoolSettings>,
 }
 
 /// The store backend to connect to.
@@ -255,6 +258,7 @@ pub(crate) fn check(
         limits: limits?,
         sinks,
         delivery,
+        spool: None,
     })
 }
 

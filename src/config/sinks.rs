@@ -1,5 +1,5 @@
 //! `sinks:` and `delivery:` in the config: where incident events are sent (docs/design.md
-//! §10). The serde mirrors (`SinkConfig`, `DeliveryConfig`) and the checks that turn them
+//! §11). The serde mirrors (`SinkConfig`, `DeliveryConfig`) and the checks that turn them
 //! into `SinkSettings` / `DeliverySettings`, every error with its key.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -133,9 +133,22 @@ fn load_file(
 ) -> Result<DirSource, Vec<CompileError>> {
     let text = yaml::read(file).map_err(|e| vec![e])?;
     let name = file.display().to_string();
-    let raw: SourceFile = yaml::from_yaml_rewriting(file, &text, &mut |path, value| {
-        env::expand(value, &format!("{name}:.{path}"), lookup, fallbacks)
-    })?;
+    // These files are written by `alertgate sources` and the sources API, tokens in
+    // plain text: `${file:…}` is for the main config only.
+    let read_file = |_: &str| -> Result<String, String> {
+        Err("${file:…} is not supported in sources_dir files".to_owned())
+    };
+    let mut sources = env::Sources {
+        lookup,
+        read_file: &read_file,
+        fallbacks: Vec::new(),
+        file_values: Vec::new(),
+    };
+    let raw: Result<SourceFile, _> = yaml::from_yaml_rewriting(file, &text, &mut |path, value| {
+        env::expand(value, &format!("{name}:.{path}"), &mut sources)
+    });
+    fallbacks.append(&mut sources.fallbacks);
+    let raw = raw?;
     let mut errors = Errors::new(file, &text);
     if !is_valid_id(&raw.id) {
         errors.push(

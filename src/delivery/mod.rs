@@ -1,6 +1,6 @@
 //! Outbound notifications: every incident event the store streams is delivered to each
 //! configured sink (webhook, Slack, PagerDuty) at least once, in order per sink and
-//! replica, with retries and a dead-letter stream per sink (docs/design.md §10).
+//! replica, with retries and a dead-letter stream per sink (docs/design.md §11).
 //!
 //! `feed` is the stream source behind a small trait (`EventFeed`), implemented for the
 //! Redis stream (one consumer group per sink) and the memory store's event ring;

@@ -68,6 +68,46 @@ pub(super) fn config<B>(
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// The store part of `/-/config`: backend, connection state, and for Redis the target
+/// (passwords hidden), bucket count and why it is not up; `degraded` and `spool` (null
+/// without one) say whether webhooks are being queued and how much is waiting.
+fn store_view(state: &AppState) -> serde_json::Value {
+    let store = state.store();
+    let mut view = serde_json::json!({
+        "backend": store.backend_name(),
+        "state": store.health(),
+    });
+    let Some(fields) = view.as_object_mut() else {
+        return view;
+    };
+    if let Store::Redis(redis) = store {
+        fields.insert("target".into(), redis.target().into());
+        fields.insert("buckets".into(), redis.buckets().into());
+        if let Some(reason) = redis.health_reason() {
+            fields.insert("reason".into(), reason.into());
+        }
+    }
+    match state.spool() {
+        None => {
+            fields.insert("degraded".into(), false.into());
+            fields.insert("spool".into(), serde_json::Value::Null);
+        }
+        Some(spool) => {
+            fields.insert("degraded".into(), spool.degraded().into());
+            fields.insert(
+                "spool".into(),
+                serde_json::json!({
+                    "dir": spool.settings().dir,
+                    "max_bytes": spool.settings().max_bytes,
+                    "bytes": spool.len_bytes(),
+                    "records": spool.pending(),
+                }),
+            );
+        }
+    }
+    view
+}
+
 /// `GET /metrics`: the Prometheus text format.
 pub(super) fn metrics<B>(
     state: &AppState,
@@ -83,24 +123,6 @@ pub(super) fn metrics<B>(
         HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
     Ok(response)
-}
-
-/// The store part of `/-/config`: backend, connection state, and for Redis the target
-/// (passwords hidden), bucket count and why it is not up.
-fn store_view(state: &AppState) -> serde_json::Value {
-    let store = state.store();
-    let mut view = serde_json::json!({
-        "backend": store.backend_name(),
-        "state": store.health(),
-    });
-    if let (Store::Redis(redis), Some(fields)) = (store, view.as_object_mut()) {
-        fields.insert("target".into(), redis.target().into());
-        fields.insert("buckets".into(), redis.buckets().into());
-        if let Some(reason) = redis.health_reason() {
-            fields.insert("reason".into(), reason.into());
-        }
-    }
-    view
 }
 
 fn reloader(state: &AppState) -> Result<&Reloader<Snapshot>, ApiError> {

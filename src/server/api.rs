@@ -97,9 +97,25 @@ pub(super) fn healthy(snapshot: &Snapshot) -> Response<Full<Bytes>> {
     )
 }
 
-/// `GET /-/ready`: config loaded (there is a snapshot) and the store answers.
+/// `GET /-/ready`: config loaded (there is a snapshot) and the store answers — or, with a
+/// spool, the store is away but webhooks can still be queued (200, `degraded: true`).
 pub(super) async fn ready(state: &AppState, snapshot: &Snapshot) -> Response<Full<Bytes>> {
-    match state.store().ping().await {
+    let pinged = state.store().ping().await;
+    if let Some(spool) = state.spool() {
+        spool.note_store(pinged.is_ok());
+        let degraded = spool.degraded();
+        return ok_json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": if degraded { "degraded" } else { "ready" },
+                "store": state.store().backend_name(),
+                "degraded": degraded,
+                "spool_records": spool.pending(),
+                "config_version": snapshot.version,
+            }),
+        );
+    }
+    match pinged {
         Ok(()) => ok_json(
             StatusCode::OK,
             &serde_json::json!({

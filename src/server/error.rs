@@ -15,6 +15,7 @@ use http_body_util::Full;
 use crate::decode::DecodeError;
 use crate::outcome::Rejection;
 use crate::reload::{FailureKind, ReloadFailure};
+use crate::spool::SpoolError;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -73,6 +74,10 @@ pub enum ApiError {
     /// the build itself failed. The old configuration keeps serving.
     #[error(transparent)]
     Reload(#[from] ReloadFailure),
+    /// The store is unavailable and the spool cannot take the webhook either: it is full
+    /// (`spool_full`) or cannot be written (503); the detail is logged, not sent.
+    #[error("{}", spool_message(.0))]
+    Spool(#[source] SpoolError),
     /// A bug on our side (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -92,6 +97,22 @@ fn store_message(e: &StoreError) -> &'static str {
     match e {
         StoreError::Corrupt(_) => "internal error",
         _ => "store unavailable, retry later",
+    }
+}
+
+fn spool_message(e: &SpoolError) -> &'static str {
+    match e {
+        SpoolError::Full { .. } => "store unavailable and spool full, retry later",
+        _ => "store unavailable, retry later",
+    }
+}
+
+impl From<SpoolError> for ApiError {
+    fn from(e: SpoolError) -> Self {
+        match e {
+            SpoolError::Store(e) => e.into(),
+            other => ApiError::Spool(other),
+        }
     }
 }
 
@@ -136,7 +157,7 @@ impl ApiError {
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Spool(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Reload(failure) => match failure.kind {
                 FailureKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 FailureKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,6 +183,8 @@ impl ApiError {
             ApiError::Rejected(_) => "unprocessable_payload",
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => "internal",
             ApiError::Store(_) => "store_unavailable",
+            ApiError::Spool(SpoolError::Full { .. }) => "spool_full",
+            ApiError::Spool(_) => "store_unavailable",
             ApiError::Reload(failure) => match failure.kind {
                 FailureKind::Invalid => "config_invalid",
                 FailureKind::Internal => "reload_failed",
@@ -183,6 +206,9 @@ impl ApiError {
                 tracing::error!(%method, path, status, code, detail = %e, "request failed");
             }
             ApiError::Store(e) => {
+                tracing::warn!(%method, path, status, code, detail = %e, "store unavailable");
+            }
+            ApiError::Spool(e) => {
                 tracing::warn!(%method, path, status, code, detail = %e, "store unavailable");
             }
             ApiError::BodyRead(e) => {
@@ -216,7 +242,7 @@ impl ApiError {
                     headers.insert(ALLOW, value);
                 }
             }
-            ApiError::Store(StoreError::Unavailable(_)) => {
+            ApiError::Store(StoreError::Unavailable(_)) | ApiError::Spool(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
             ApiError::TooLarge { .. } => {

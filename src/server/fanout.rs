@@ -6,7 +6,10 @@
 //! answer is `{"results": [...]}` in element order: 202 when at least one element was
 //! accepted (an `ignore` counts), 422 when every one was rejected; if the store fails
 //! part-way, the failure's status (503) with the results of the steps applied and the
-//! store's error on every element that still needed it.
+//! store's error on every element that still needed it. With a spool (§10), an element the
+//! unavailable store cannot take is queued (`transition: "queued"`, accepted), and so is
+//! every element after it, in order, as single events are; only a full or unwritable
+//! spool is a failure then.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, RETRY_AFTER};
@@ -20,7 +23,8 @@ use super::state::AppState;
 use crate::clock;
 use crate::metrics::{self, WebhookOutcome};
 use crate::outcome::{Action, Outcome, Priority, Rejection};
-use crate::store::{IncidentStore, Transition};
+use crate::spool::Submitted;
+use crate::store::{Incident, IncidentStore, Transition};
 
 /// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
 #[derive(Debug, Clone)]
@@ -62,6 +66,24 @@ impl ItemError {
     }
 }
 
+/// One element's store step: applied now, or, with a spool, queued behind what waits
+/// there when the store is unavailable (`queued`, no incident yet), as a single event is.
+async fn step(
+    state: &AppState,
+    source: &str,
+    outcome: &Outcome,
+) -> Result<(Transition, Option<Incident>), ApiError> {
+    let now_ms = clock::now_ms();
+    if let Some(spool) = state.spool() {
+        return match spool.submit(state.store(), source, outcome, now_ms).await? {
+            Submitted::Applied(applied) => Ok((applied.transition, applied.incident)),
+            Submitted::Queued => Ok((Transition::Queued, None)),
+        };
+    }
+    let applied = state.store().apply(source, outcome, now_ms).await?;
+    Ok((applied.transition, applied.incident))
+}
+
 /// Applies each evaluated element in order and answers for all of them.
 pub(super) async fn apply(
     state: &AppState,
@@ -95,10 +117,9 @@ pub(super) async fn apply(
         } else if let Some(e) = &failure {
             Err(ItemError::of(e))
         } else {
-            match state.store().apply(source, &outcome, clock::now_ms()).await {
-                Ok(applied) => Ok((applied.transition, applied.incident)),
+            match step(state, source, &outcome).await {
+                Ok(done) => Ok(done),
                 Err(e) => {
-                    let e = ApiError::from(e);
                     let error = ItemError::of(&e);
                     failure = Some(e);
                     Err(error)

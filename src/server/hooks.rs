@@ -17,13 +17,14 @@ use serde::Serialize;
 use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
-use super::http::{check_content_length, ok_json, read_body};
+use super::http::{check_content_length, ok_json, read_limited};
 use super::state::AppState;
 use crate::clock;
 use crate::config::Snapshot;
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
+use crate::spool::Submitted;
 use crate::store::{IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
@@ -68,7 +69,8 @@ where
             })
             .transpose()?;
         let headers = source.verify.reads_raw().then(|| request.headers().clone());
-        let body = read_body(request, limit).await?;
+        // Content-Length was checked before the token.
+        let body = read_limited(request.into_body(), limit).await?;
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
@@ -101,6 +103,15 @@ where
     let (transition, incident) = if outcome.action == Action::Ignore {
         // An ignored payload touches nothing, so it needs no store (nor a reachable one).
         (Transition::Ignored, None)
+    } else if let Some(spool) = state.spool() {
+        // Applied now, or queued on disk while the store is away (docs/design.md §10).
+        match spool
+            .submit(state.store(), &source.id, &outcome, clock::now_ms())
+            .await?
+        {
+            Submitted::Applied(applied) => (applied.transition, applied.incident),
+            Submitted::Queued => (Transition::Queued, None),
+        }
     } else {
         let applied = state
             .store()
@@ -139,7 +150,7 @@ where
 struct HookResponse<'a> {
     action: Action,
     transition: Transition,
-    /// Null when the step touched no incident (`already_resolved`, `ignored`).
+    /// Null when the step touched no incident (`already_resolved`, `ignored`, `queued`).
     incident_id: Option<&'a str>,
     fingerprint: Option<&'a str>,
     priority: Option<Priority>,

@@ -30,11 +30,18 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     check_content_length(&request, limit)?;
+    read_limited(request.into_body(), limit).await
+}
+
+/// Reads a body of at most `limit` bytes, for a caller that has already refused an
+/// oversized Content-Length with [`check_content_length`].
+pub(super) async fn read_limited<B>(body: B, limit: u64) -> Result<Bytes, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(request.into_body(), limit_usize)
-        .collect()
-        .await
-    {
+    match Limited::new(body, limit_usize).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(ApiError::TooLarge { limit })

@@ -9,6 +9,7 @@ use crate::config::Snapshot;
 use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
+use crate::spool::Spool;
 use crate::store::Store;
 
 /// Header that may carry a source's token (the query's `token` is the other place).
@@ -26,6 +27,9 @@ pub struct AppState {
     /// Absent when nothing delivers notifications (tests without sinks): `/v1/sinks`
     /// then lists none.
     delivery: Option<Delivery>,
+    /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
+    /// now are queued there (docs/design.md §10).
+    spool: Option<Spool>,
 }
 
 impl AppState {
@@ -37,6 +41,7 @@ impl AppState {
             metrics: Metrics::new(),
             reloader: None,
             delivery: None,
+            spool: None,
         }
     }
 
@@ -48,6 +53,7 @@ impl AppState {
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
             delivery: None,
+            spool: None,
         }
     }
 
@@ -59,6 +65,18 @@ impl AppState {
 
     pub fn delivery(&self) -> Option<&Delivery> {
         self.delivery.as_ref()
+    }
+
+    /// The same state, queueing on `spool` while the store is unavailable.
+    pub fn with_spool(self, spool: Spool) -> AppState {
+        AppState {
+            spool: Some(spool),
+            ..self
+        }
+    }
+
+    pub fn spool(&self) -> Option<&Spool> {
+        self.spool.as_ref()
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -59,6 +59,10 @@ pub enum Transition {
     Stale,
     /// The mapping decided to ignore the payload: the store was not touched.
     Ignored,
+    /// The store was unavailable (or webhooks were already waiting) and the outcome was
+    /// queued on the spool, to be applied later (docs/design.md §10). Never a store's
+    /// answer and never in the event stream: the replay's own transition is.
+    Queued,
 }
 
 impl Transition {
@@ -70,6 +74,7 @@ impl Transition {
             Transition::AlreadyResolved => "already_resolved",
             Transition::Stale => "stale",
             Transition::Ignored => "ignored",
+            Transition::Queued => "queued",
         }
     }
 

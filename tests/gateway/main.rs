@@ -12,12 +12,15 @@ mod alertmanager;
 mod api;
 mod bounds;
 mod cli;
+mod durability;
 mod errors;
 mod fanout;
 mod outage;
 mod race;
+mod secrets;
 mod sources_api;
 mod sources_cli;
+mod spool;
 mod verify;
 mod webhooks;
 

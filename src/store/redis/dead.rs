@@ -1,4 +1,4 @@
-//! Per-sink dead-letter streams `P{b0}dead:{sink}` (docs/design.md §10): the events a
+//! Per-sink dead-letter streams `P{b0}dead:{sink}` (docs/design.md §11): the events a
 //! sink gave up on, from whichever bucket, with why; one key per sink, in bucket 0's
 //! Cluster slot.
 

@@ -35,19 +35,52 @@ pub const DEAD_LETTER_CAP: usize = 10_000;
 /// The most buckets a keyspace can have: the id keeps the bucket in 3 decimal digits.
 pub const MAX_BUCKETS: u16 = 1000;
 
-/// Every Redis key name of one keyspace.
+/// Every Redis key name of one keyspace. The names that depend on the bucket alone are
+/// built once, here, not on every step.
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
     pub(super) prefix: String,
     pub(super) buckets: u16,
+    /// Per bucket: its tag `P{bB}`, and its `seq`, `events` and `sources` keys.
+    per_bucket: Vec<BucketKeys>,
+}
+
+#[derive(Debug, Clone)]
+struct BucketKeys {
+    tag: String,
+    seq: String,
+    events: String,
+    sources: String,
+    /// The bucket as `apply.lua` writes it into ids: three digits.
+    digits: String,
 }
 
 impl Keys {
     pub(super) fn new(prefix: String, buckets: u16) -> Keys {
+        let buckets = buckets.clamp(1, MAX_BUCKETS);
+        let per_bucket = (0..buckets)
+            .map(|bucket| {
+                let tag = format!("{prefix}{{b{bucket}}}");
+                BucketKeys {
+                    seq: format!("{tag}seq"),
+                    events: format!("{tag}events"),
+                    sources: format!("{tag}sources"),
+                    digits: format!("{bucket:03}"),
+                    tag,
+                }
+            })
+            .collect();
         Keys {
             prefix,
-            buckets: buckets.clamp(1, MAX_BUCKETS),
+            buckets,
+            per_bucket,
         }
+    }
+
+    /// The names of `bucket`; a bucket past the last (never made by this keyspace) is
+    /// named as bucket 0's, which `fingerprint` and `bucket_of` never produce.
+    fn of(&self, bucket: u16) -> &BucketKeys {
+        &self.per_bucket[usize::from(bucket) % self.per_bucket.len()]
     }
 
     /// The digest that names a (source, fingerprint) key and picks its bucket: SHA-256
@@ -72,8 +105,13 @@ impl Keys {
     }
 
     /// `P{bB}`: every key of bucket `B` starts so; `apply.lua` gets it as `ARGV[1]`.
-    pub(super) fn tag(&self, bucket: u16) -> String {
-        format!("{}{{b{bucket}}}", self.prefix)
+    pub(super) fn tag(&self, bucket: u16) -> &str {
+        &self.of(bucket).tag
+    }
+
+    /// The bucket as three digits, the way ids end.
+    pub(super) fn digits(&self, bucket: u16) -> &str {
+        &self.of(bucket).digits
     }
 
     pub(super) fn incident(&self, id: u64) -> String {
@@ -84,20 +122,20 @@ impl Keys {
         format!("{}ids:{source}", self.tag(bucket))
     }
 
-    pub(super) fn sources(&self, bucket: u16) -> String {
-        format!("{}sources", self.tag(bucket))
+    pub(super) fn sources(&self, bucket: u16) -> &str {
+        &self.of(bucket).sources
     }
 
-    pub(super) fn seq(&self, bucket: u16) -> String {
-        format!("{}seq", self.tag(bucket))
+    pub(super) fn seq(&self, bucket: u16) -> &str {
+        &self.of(bucket).seq
     }
 
-    pub(super) fn events(&self, bucket: u16) -> String {
-        format!("{}events", self.tag(bucket))
+    pub(super) fn events(&self, bucket: u16) -> &str {
+        &self.of(bucket).events
     }
 
     /// `P{b0}dead:{sink}`: the sink's dead letters, whichever bucket their events came
-    /// from (docs/design.md §10).
+    /// from (docs/design.md §11).
     pub(super) fn dead(&self, sink: &str) -> String {
         format!("{}dead:{sink}", self.tag(0))
     }
@@ -140,7 +178,7 @@ mod tests {
         let long = "x".repeat(10_000);
         let (bucket, key) = keys.fingerprint("sc", &long);
         assert!(bucket < 16);
-        assert!(key.starts_with(&keys.tag(bucket)), "{key}");
+        assert!(key.starts_with(keys.tag(bucket)), "{key}");
         assert_eq!(key.len(), keys.tag(bucket).len() + "fp:".len() + 64);
         assert_ne!(keys.fingerprint("sc", "a").1, keys.fingerprint("sp", "a").1);
         // Moving bytes between source and fingerprint must not collide.

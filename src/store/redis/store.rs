@@ -237,7 +237,7 @@ impl RedisStore {
             .arg(labels)
             .arg(self.event_stream_len.max(STREAM_HARD_CAP))
             .arg(self.resolved_ttl_ms)
-            .arg(format!("{bucket:03}"));
+            .arg(self.keys.digits(bucket));
         let min_acks = self.min_replicas_ack;
         let ack_timeout = self.replica_ack_timeout_ms;
         let (reply, acked): (Value, Option<i64>) = self

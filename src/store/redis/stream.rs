@@ -1,4 +1,4 @@
-//! The bucket streams as a work queue (docs/design.md §10): a consumer group per sink on
+//! The bucket streams as a work queue (docs/design.md §11): a consumer group per sink on
 //! every bucket's stream `P{bB}events`, reads across all buckets, acknowledgements and
 //! claims by event id (`<bucket>-<entry id>`: the bucket names the stream), and trimming
 //! each stream by its slowest group. Verbs only; the delivery module decides when to
@@ -145,7 +145,11 @@ impl RedisStore {
         count: usize,
         block_ms: u64,
     ) -> Result<Option<Entries>, StoreError> {
-        let keys: Vec<String> = self.keys.all().map(|b| self.keys.events(b)).collect();
+        let keys: Vec<String> = self
+            .keys
+            .all()
+            .map(|b| self.keys.events(b).to_owned())
+            .collect();
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(group)

@@ -1,4 +1,4 @@
-//! Trimming each bucket's stream by its slowest consumer group (docs/design.md §10):
+//! Trimming each bucket's stream by its slowest consumer group (docs/design.md §11):
 //! `apply.lua` only caps a stream at `STREAM_HARD_CAP`; the delivery task calls this to
 //! keep each to about `event_stream_len` without dropping an entry a sink still needs.
 
@@ -87,7 +87,7 @@ impl RedisStore {
     ) -> Result<u64, StoreError> {
         let key = self.keys.events(bucket);
         let mut xlen = redis::cmd("XLEN");
-        xlen.arg(&key);
+        xlen.arg(key);
         let len: u64 = self
             .call(|mut c| async move { xlen.query_async(&mut c).await })
             .await?;
@@ -99,7 +99,7 @@ impl RedisStore {
         }
         let end = floor.map_or_else(|| "+".to_owned(), |f| format!("({}", format_id(f)));
         let mut range = redis::cmd("XRANGE");
-        range.arg(&key).arg("-").arg(end).arg("COUNT").arg(excess);
+        range.arg(key).arg("-").arg(end).arg("COUNT").arg(excess);
         let oldest: Vec<Value> = self
             .call(|mut c| async move { range.query_async(&mut c).await })
             .await?;
@@ -115,7 +115,7 @@ impl RedisStore {
         let last = parse_entry_id(&last_id)
             .ok_or_else(|| StoreError::Corrupt(format!("stream id {last_id:?}")))?;
         let mut trim = redis::cmd("XTRIM");
-        trim.arg(&key).arg("MINID").arg(format_id(next_id(last)));
+        trim.arg(key).arg("MINID").arg(format_id(next_id(last)));
         self.call(|mut c| async move { trim.query_async(&mut c).await })
             .await
     }
