@@ -294,7 +294,7 @@ impl Gateway {
     }
 }
 
-async fn redis_store(snapshot: &Snapshot) -> Store {
+pub async fn redis_store(snapshot: &Snapshot) -> Store {
     let StoreSettings::Redis(settings) = &snapshot.settings.store else {
         panic!("not a redis config");
     };

@@ -5,8 +5,14 @@ mod harness;
 mod relay;
 #[path = "../support/alertmanager.rs"]
 mod test_alertmanager;
+#[path = "../support/cluster.rs"]
+mod test_cluster;
 #[path = "../support/redis.rs"]
 mod test_redis;
+#[path = "../support/sentinel.rs"]
+mod test_sentinel;
+#[path = "../support/tls_redis.rs"]
+mod test_tls_redis;
 
 mod alertmanager;
 mod api;
@@ -14,13 +20,16 @@ mod bounds;
 mod cli;
 mod durability;
 mod errors;
+mod failover;
 mod fanout;
+mod migrate_cli;
 mod outage;
 mod race;
 mod secrets;
 mod sources_api;
 mod sources_cli;
 mod spool;
+mod tls;
 mod verify;
 mod webhooks;
 

@@ -1,10 +1,14 @@
-//! Two gateway replicas on one Redis never open two incidents for one key.
+//! Two gateway replicas on one Redis (a single server, or a 3-master Redis Cluster
+//! through `store.cluster`) never open two incidents for one key.
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use tokio::task::JoinSet;
 
-use crate::harness::{Backend, Gateway, STATUSCAKE_TOKEN};
+use alertgate::server::AppState;
+
+use crate::harness::{config_dir, redis_store, Backend, Gateway, STATUSCAKE_TOKEN};
+use crate::test_cluster::TestCluster;
 
 const REQUESTS: usize = 200;
 
@@ -52,6 +56,36 @@ async fn two_replicas_concurrent_downs_open_one_incident_and_ups_resolve_it_once
     let Some(a) = Gateway::start(Backend::Redis).await else {
         return;
     };
+    race(a).await;
+}
+
+/// The same race on a real 3-master Redis Cluster: the key's bucket (one slot) makes the
+/// script atomic there too, and listings merge every bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_race_on_redis_cluster_opens_one_incident_and_resolves_it_once() {
+    let Some(cluster) = TestCluster::start() else {
+        return;
+    };
+    let urls = cluster
+        .urls()
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (dir, snapshot) = config_dir(
+        &format!(
+            "store:\n  backend: redis\n  key_prefix: \"alertgate-test:\"\n  cluster:\n    urls: [{urls}]"
+        ),
+        "",
+    );
+    let store = redis_store(&snapshot).await;
+    let a = Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await;
+    race(a).await;
+    drop(cluster);
+}
+
+/// 200 DOWNs split over `a` and a replica of it, then 200 UPs.
+async fn race(a: Gateway) {
     let b = a.replica().await;
 
     let downs = burst(&a, &b, "Down").await;

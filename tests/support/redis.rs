@@ -92,6 +92,11 @@ impl TestRedis {
         self.child.is_some()
     }
 
+    /// The server's process id, while it runs (to send it signals: `kill -STOP`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server (as a crash would: nothing is saved on the way out). Its dir stays.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
