@@ -25,6 +25,8 @@ fn outcome(action: Action, i: usize, labels: &Labels) -> Outcome {
         event_time: None,
         rule: Some("bench".into()),
         reason: None,
+        auto_resolve_after_ms: None,
+        flapping: None,
     }
 }
 

@@ -23,6 +23,23 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        "d" => n.checked_mul(24 * 3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
 /// `#[serde(with)]` helper: Unix milliseconds ⇄ RFC 3339.
 pub mod rfc3339_ms {
     use serde::Serializer;

@@ -269,6 +269,8 @@ fn apply_rule(
         event_time,
         rule: Some(rule.name.clone()),
         reason: None,
+        auto_resolve_after_ms: rule.auto_resolve_after_ms,
+        flapping: None,
     })
 }
 

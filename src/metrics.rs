@@ -57,6 +57,15 @@ pub const SPOOL_REPLAYED_TOTAL: &str = "alertgate_spool_replayed_total";
 /// Gauge: 1 while the incident store is connected, 0 while not.
 pub const STORE_UP: &str = "alertgate_store_up";
 
+/// Incidents opened while their fingerprint flapped, by `source` (docs/design.md §4).
+pub const FLAPPING_TOTAL: &str = "alertgate_flapping_total";
+/// Gauge: fingerprints flapping now (the last sweep's count, every replica's on Redis).
+pub const FLAPPING_FINGERPRINTS: &str = "alertgate_flapping_fingerprints";
+/// Incidents this process resolved by their `auto_resolve_after` deadline.
+pub const AUTO_RESOLVED_TOTAL: &str = "alertgate_auto_resolved_total";
+/// Heartbeat incidents this process opened for a silent source, by `source`.
+pub const HEARTBEATS_MISSED_TOTAL: &str = "alertgate_heartbeats_missed_total";
+
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The `source` label used for requests to a source the config does not define: a
@@ -142,6 +151,11 @@ struct SinkLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SourceOnly {
+    source: SourceLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct WebhookLabels {
     source: SourceLabel,
     transition: &'static str,
@@ -171,6 +185,11 @@ struct Inner {
     spool_replayed: Family<ReplayLabels, Counter>,
     /// `alertgate_store_up`: set from the store's state at each scrape.
     store_up: Gauge,
+    /// The lifecycle sweep's and flapping's metrics.
+    flapping: Family<SourceOnly, Counter>,
+    flapping_now: Gauge,
+    auto_resolved: Counter,
+    heartbeats_missed: Family<SourceOnly, Counter>,
     /// Source ids seen so far. Bounded by the configured sources: callers pass
     /// [`UNKNOWN_SOURCE`] for anything else. A std lock: held for one map operation.
     sources: RwLock<HashMap<Box<str>, SourceLabel>>,
@@ -277,6 +296,30 @@ impl Metrics {
         for result in ["applied", "dropped"] {
             drop(spool_replayed.get_or_create(&ReplayLabels { result }));
         }
+        let flapping = Family::<SourceOnly, Counter>::default();
+        let flapping_now = Gauge::default();
+        let auto_resolved = Counter::default();
+        let heartbeats_missed = Family::<SourceOnly, Counter>::default();
+        registry.register(
+            counter_base(FLAPPING_TOTAL),
+            "Incidents opened while their fingerprint flapped (notifications held back)",
+            flapping.clone(),
+        );
+        registry.register(
+            FLAPPING_FINGERPRINTS,
+            "Fingerprints flapping at the last sweep",
+            flapping_now.clone(),
+        );
+        registry.register(
+            counter_base(AUTO_RESOLVED_TOTAL),
+            "Incidents resolved by their auto_resolve_after deadline (by this process)",
+            auto_resolved.clone(),
+        );
+        registry.register(
+            counter_base(HEARTBEATS_MISSED_TOTAL),
+            "Heartbeat incidents opened for a silent source (by this process)",
+            heartbeats_missed.clone(),
+        );
         // Both results present from the start, so `rate()` sees the first failure.
         for result in [ReloadResult::Success, ReloadResult::Failure] {
             drop(reloads.get_or_create(&ReloadLabels { result }));
@@ -299,6 +342,10 @@ impl Metrics {
                 store_degraded,
                 spool_replayed,
                 store_up,
+                flapping,
+                flapping_now,
+                auto_resolved,
+                heartbeats_missed,
                 sources: RwLock::default(),
             }),
         }
@@ -466,6 +513,29 @@ impl Metrics {
             .spool_replayed
             .get_or_create(&ReplayLabels { result })
             .inc();
+    }
+
+    /// Counts an incident of `source` opened while its fingerprint flapped.
+    pub fn record_flapping_open(&self, source: &str) {
+        let labels = SourceOnly {
+            source: self.source_label(source),
+        };
+        self.inner.flapping.get_or_create(&labels).inc();
+    }
+
+    /// Records one lifecycle sweep: auto-resolves, heartbeat opens by source, and the
+    /// fingerprints flapping after it.
+    pub fn record_sweep(&self, auto_resolved: u64, heartbeats: &[String], flapping_now: u64) {
+        self.inner.auto_resolved.inc_by(auto_resolved);
+        for source in heartbeats {
+            let labels = SourceOnly {
+                source: self.source_label(source),
+            };
+            self.inner.heartbeats_missed.get_or_create(&labels).inc();
+        }
+        self.inner
+            .flapping_now
+            .set(i64::try_from(flapping_now).unwrap_or(i64::MAX));
     }
 
     /// Sets `alertgate_store_up`.

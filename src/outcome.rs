@@ -102,7 +102,35 @@ pub struct Outcome {
     pub rule: Option<String>,
     /// Why the payload is ignored; `None` unless `action` is `ignore`.
     pub reason: Option<String>,
+    /// An open incident that gets no event for this long (ms) resolves itself
+    /// (docs/design.md §4): the rule's `auto_resolve_after`, else the source's (the
+    /// gateway fills the latter in before the store step). `None`: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_resolve_after_ms: Option<u64>,
+    /// The source's flapping policy, filled in by the gateway before the store step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<FlapPolicy>,
 }
+
+/// `sources.<id>.flapping`: the `opens`-th open of one fingerprint within `within_ms`
+/// (inclusive) and every later one carry `flapping: true` until a whole window passes
+/// with no open (docs/design.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FlapPolicy {
+    pub opens: u32,
+    pub within_ms: u64,
+}
+
+/// `sources.<id>.heartbeat`: a source silent for `every_ms` gets an incident of its own
+/// (fingerprint `heartbeat`, this priority), resolved by its next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeartbeatPolicy {
+    pub every_ms: u64,
+    pub priority: Priority,
+}
+
+/// The fingerprint of a source's heartbeat incident.
+pub const HEARTBEAT_FINGERPRINT: &str = "heartbeat";
 
 impl Outcome {
     /// An `ignore` decision with a reason and nothing else.
@@ -116,6 +144,8 @@ impl Outcome {
             event_time: None,
             rule,
             reason: Some(reason),
+            auto_resolve_after_ms: None,
+            flapping: None,
         }
     }
 }

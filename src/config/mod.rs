@@ -6,8 +6,9 @@
 //! `build_snapshot`, the one function that reads config + mappings from disk. It does not
 //! watch files or swap snapshots (that is `reload`), nor connect to the store.
 
-mod duration;
+mod admin_tokens;
 mod env;
+mod policies;
 mod raw;
 mod redis_store;
 mod settings;
@@ -24,15 +25,16 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use self::admin_tokens::{AdminToken, Scope, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 pub use self::env::Fallback;
+pub use self::policies::Policies;
 pub use self::raw::{
-    BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig, FileConfig,
-    HmacConfig, LimitsConfig, SentinelConfig, SourceConfig, SpoolConfig, StoreConfig, TlsConfig,
-    VerifyConfig,
+    AdminTokenConfig, BackendConfig, ByteSize, ClusterConfig, FieldEqualsConfig, FieldInConfig,
+    FileConfig, FlappingConfig, HeartbeatConfig, HmacConfig, LimitsConfig, SentinelConfig,
+    SourceConfig, SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{
-    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, TokenDigest,
-    DEFAULT_LISTEN,
+    parse_duration, Limits, Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN,
 };
 pub use self::sinks::{
     DeliveryConfig, DeliverySettings, SinkConfig, SinkKind, SinkSettings, SinkTemplate,
@@ -64,6 +66,8 @@ pub struct Source {
     pub decode_shape: Option<Shape>,
     /// The `sources_dir` file that defines it; `None` for the main config.
     pub file: Option<PathBuf>,
+    /// Its lifecycle policies (`auto_resolve_after`, `flapping`, `heartbeat`).
+    pub policies: Policies,
 }
 
 /// Everything that can change at run time, built at once and never mutated: a request
@@ -146,6 +150,7 @@ impl Snapshot {
     pub fn secret_fallbacks(&self) -> impl Iterator<Item = &Fallback> {
         self.env_fallbacks.iter().filter(|f| {
             f.path == "admin_token"
+                || (f.path.starts_with("admin_tokens[") && f.path.ends_with(".token"))
                 || f.path.contains(".tokens[")
                 || (f.path.contains("verify[") && f.path.ends_with(".secret"))
                 || (f.path.starts_with("sinks.")
@@ -330,8 +335,9 @@ pub fn build_snapshot(
                     .map(|(t, end)| (TokenDigest::of(t), *end))
                     .collect(),
                 file: Some(source.file),
-                // A sources_dir file names no methods: the defaults.
+                // A sources_dir file names no methods nor policies: the defaults.
                 methods: settings::DEFAULT_METHODS.to_vec(),
+                policies: Policies::default(),
             },
         );
     }
@@ -362,6 +368,7 @@ pub fn build_snapshot(
                     verify: Arc::new(verify),
                     decode_shape,
                     file: source.file.clone(),
+                    policies: source.policies,
                     methods: source.methods.clone(),
                     allow: source
                         .methods

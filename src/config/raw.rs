@@ -25,9 +25,14 @@ pub struct FileConfig {
     /// Webhook senders by id (`[a-z0-9_-]+`): each posts to `/hooks/{id}`.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceConfig>,
-    /// Bearer token for the admin API (`/v1/…`). Required; use `${VAR}` to keep it out of
-    /// the file.
-    pub admin_token: String,
+    /// Bearer token for the admin API (`/v1/…`): an `admin`-scoped token named `admin`.
+    /// This or `admin_tokens` is required; use `${VAR}` to keep it out of the file.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Named API tokens with a scope: `read` may view, `admin` may also act on incidents,
+    /// reload, manage sources and eval. Every action records the token's name.
+    #[serde(default)]
+    pub admin_tokens: Vec<AdminTokenConfig>,
     /// Bounds on requests and responses.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -201,6 +206,42 @@ pub struct SourceConfig {
     /// allow-list (`field_in`). Default: none.
     #[serde(default)]
     pub verify: Vec<VerifyConfig>,
+    /// An open incident of this source that gets no event for this long resolves itself
+    /// (`resolved_by: timeout`). A duration (`4h`). A mapping rule's own
+    /// `auto_resolve_after` wins. Default: never.
+    #[serde(default)]
+    pub auto_resolve_after: Option<String>,
+    /// Marks a fingerprint that keeps opening as flapping (notifications held back).
+    /// Default: off.
+    #[serde(default)]
+    pub flapping: Option<FlappingConfig>,
+    /// Dead man's switch: an incident of its own when the source goes silent. Default: off.
+    #[serde(default)]
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// `sources.<id>.flapping`: the `opens`-th open of one fingerprint within `within`
+/// (inclusive) and every later one carry `flapping: true`, until a whole `within` passes
+/// with no open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlappingConfig {
+    /// At least 2.
+    pub opens: u32,
+    /// A duration: `10m`.
+    pub within: String,
+}
+
+/// `sources.<id>.heartbeat`: when the source has not posted (any authenticated request)
+/// for `every`, an incident opens (fingerprint `heartbeat`), resolved by its next request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// A duration: `5m`.
+    pub every: String,
+    /// The incident's priority. Default `high`.
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 /// One `verify:` entry: exactly one of its keys.
@@ -276,4 +317,22 @@ pub struct LimitsConfig {
     /// before any is evaluated. Default 1000.
     #[serde(default)]
     pub max_items_per_payload: Option<usize>,
+    /// Rejected or ignored payloads each source keeps (in memory, per replica) for
+    /// `GET /v1/sources/{id}/recent` and the console's playground. Default 20; `0` keeps
+    /// none.
+    #[serde(default)]
+    pub recent_payloads: Option<usize>,
+}
+
+/// One entry of `admin_tokens`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenConfig {
+    /// Recorded on every action taken with the token (`acknowledged_by: user:<name>`).
+    pub name: String,
+    /// The secret. Use `${VAR}`.
+    pub token: String,
+    /// `read` (view only) or `admin` (default).
+    #[serde(default)]
+    pub scope: Option<String>,
 }

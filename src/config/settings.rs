@@ -1,17 +1,13 @@
 //! `FileConfig` → `Settings`: every check on the config file, every error with its place.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
 use std::sync::Arc;
 
-pub use super::duration::parse_duration;
+use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest, DEFAULT_RECENT_PAYLOADS};
 use super::raw::{BackendConfig, FileConfig};
 use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
 use crate::spool::SpoolSettings;
@@ -49,7 +45,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// By source id.
     pub sources: BTreeMap<String, SourceSettings>,
-    pub admin_token: TokenDigest,
+    /// The API tokens: `admin_tokens`, and `admin_token` as an admin token named `admin`.
+    pub admin_tokens: Vec<AdminToken>,
     pub limits: Limits,
     /// Where senders and people reach us, without a trailing slash (`public_url`,
     /// default `http://{listen}`): the base of every webhook URL alertgate prints and of
@@ -91,6 +88,8 @@ pub struct SourceSettings {
     pub file: Option<PathBuf>,
     /// The methods it accepts, in the order written (the `Allow` header's order).
     pub methods: Vec<http::Method>,
+    /// `auto_resolve_after`, `flapping`, `heartbeat`.
+    pub policies: super::policies::Policies,
 }
 
 /// Bounds, all with defaults; each can change on reload.
@@ -102,6 +101,7 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     pub max_page_size: usize,
     pub max_items_per_payload: usize,
+    pub recent_payloads: usize,
 }
 
 impl Default for Limits {
@@ -113,58 +113,8 @@ impl Default for Limits {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_page_size: DEFAULT_MAX_PAGE_SIZE,
             max_items_per_payload: DEFAULT_MAX_ITEMS_PER_PAYLOAD,
+            recent_payloads: DEFAULT_RECENT_PAYLOADS,
         }
-    }
-}
-
-/// The SHA-256 of a secret token. Tokens are compared digest to digest in constant time,
-/// so neither a token's content nor its length leaks through timing, and the plaintext
-/// is not kept in memory after load.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct TokenDigest([u8; 32]);
-
-impl TokenDigest {
-    pub fn of(token: &str) -> TokenDigest {
-        TokenDigest(Sha256::digest(token.as_bytes()).into())
-    }
-
-    /// True when `presented` equals any of `accepted`; compares against every entry.
-    pub fn matches_any(accepted: &[TokenDigest], presented: &str) -> bool {
-        let presented = TokenDigest::of(presented);
-        accepted
-            .iter()
-            .fold(subtle::Choice::from(0), |found, t| {
-                found | t.0.ct_eq(&presented.0)
-            })
-            .into()
-    }
-}
-
-impl TokenDigest {
-    /// As `matches_any`, also accepting `expiring` tokens whose end (Unix ms) is after
-    /// `now_ms`; every entry is compared, expired or not.
-    pub fn matches_any_live(
-        accepted: &[TokenDigest],
-        expiring: &[(TokenDigest, i64)],
-        presented: &str,
-        now_ms: i64,
-    ) -> bool {
-        let presented = TokenDigest::of(presented);
-        let found = accepted.iter().fold(subtle::Choice::from(0), |found, t| {
-            found | t.0.ct_eq(&presented.0)
-        });
-        expiring
-            .iter()
-            .fold(found, |found, (t, end)| {
-                found | (t.0.ct_eq(&presented.0) & subtle::Choice::from(u8::from(*end > now_ms)))
-            })
-            .into()
-    }
-}
-
-impl fmt::Debug for TokenDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenDigest(…)")
     }
 }
 
@@ -216,6 +166,7 @@ pub(crate) fn check(
         }
         let tokens = source.tokens.iter().map(|t| TokenDigest::of(t)).collect();
         let methods = check_methods(&path, source.methods.as_deref(), errors);
+        let policies = super::policies::check(&path, source, errors);
         sources.insert(
             id.clone(),
             SourceSettings {
@@ -224,12 +175,11 @@ pub(crate) fn check(
                 expiring: Vec::new(),
                 file: None,
                 methods,
+                policies,
             },
         );
     }
-    if raw.admin_token.is_empty() {
-        errors.push("admin_token", "must not be empty");
-    }
+    let admin_tokens = check_admin_tokens(&raw, errors);
     let limits = check_limits(&raw, errors);
     // Whether the sources a sink names exist is checked once `sources_dir` is merged.
     let sinks = check_sinks(&raw.sinks, errors);
@@ -254,7 +204,7 @@ pub(crate) fn check(
         mappings_dir,
         store: store?,
         sources,
-        admin_token: TokenDigest::of(&raw.admin_token),
+        admin_tokens,
         limits: limits?,
         sinks,
         delivery,
@@ -431,6 +381,7 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         max_items_per_payload: l
             .max_items_per_payload
             .unwrap_or(DEFAULT_MAX_ITEMS_PER_PAYLOAD),
+        recent_payloads: l.recent_payloads.unwrap_or(DEFAULT_RECENT_PAYLOADS),
     };
     if limits.max_body_bytes == 0 {
         ok = false;
@@ -445,6 +396,11 @@ fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<Limits> {
         errors.push("limits.max_items_per_payload", "must be at least 1");
     }
     ok.then_some(limits)
+}
+
+/// `500ms`, `10s`, `2m`, `1h`, `7d` → a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    crate::clock::parse_duration(text)
 }
 
 /// Command-line settings that win over the config file.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::duration::parse_duration;
+use crate::clock::parse_duration;
 use crate::mapping::Template;
 use crate::outcome::Priority;
 use crate::store::Transition;

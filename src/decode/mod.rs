@@ -131,15 +131,21 @@ fn sniff(body: &[u8]) -> Format {
 /// in order, as an array of strings.
 fn decode_form(body: &[u8], skip_key: Option<&str>, shape: &Shape) -> Result<Payload, DecodeError> {
     let mut object: BTreeMap<String, Rcvar> = BTreeMap::new();
+    // The first field left out because no rule reads it (not the token).
+    let mut unread: Option<String> = None;
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match pair.iter().position(|&b| b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
         let key = form_component(key)?;
-        if skip_key == Some(key.as_str()) || !shape.reads_field(&key) {
+        let is_token = skip_key == Some(key.as_str());
+        if is_token || !shape.reads_field(&key) {
             // Still checked, so a malformed field is an error whether or not it is read.
             form_component(value)?;
+            if !is_token && unread.is_none() {
+                unread = Some(key);
+            }
             continue;
         }
         let value = Rcvar::new(Variable::String(form_component(value)?));
@@ -158,6 +164,13 @@ fn decode_form(body: &[u8], skip_key: Option<&str>, shape: &Shape) -> Result<Pay
                 }
             }
         }
+    }
+    // As for JSON (`Shape::Fields::truthy`): a payload whose fields were all left out
+    // keeps one (as null), so `@` is as truthy as the whole form would be.
+    if let (Shape::Fields { truthy: true, .. }, true, Some(key)) =
+        (shape, object.is_empty(), unread)
+    {
+        object.insert(key, Rcvar::new(Variable::Null));
     }
     Ok(Rcvar::new(Variable::Object(object)))
 }
@@ -293,6 +306,24 @@ mod tests {
         assert_eq!(get("C").as_deref(), Some("%zz"));
         assert_eq!(get("D").as_deref(), Some("%4"));
         assert_eq!(get("E").as_deref(), Some("AB"));
+    }
+
+    #[test]
+    fn form_left_out_fields_keep_the_payload_truthy_when_truthiness_is_read() {
+        // Found by fuzz/ (template): `{{ !@ }}` over a form rendered `false` whole and
+        // `true` decoded under the expression's shape, which had dropped every field.
+        let ct = Some("application/x-www-form-urlencoded");
+        let truthy =
+            decode_shaped(b"Status=Down", ct, DecodeMode::Auto, &Shape::truthy()).expect("form");
+        assert!(truthy.is_truthy(), "{truthy:?}");
+        let none =
+            decode_shaped(b"Status=Down", ct, DecodeMode::Auto, &Shape::none()).expect("form");
+        assert!(!none.is_truthy(), "nothing read, nothing kept: {none:?}");
+        // The token never counts: a GET carrying only the token is empty either way.
+        let whole = decode_query("token=t").expect("query");
+        let shaped = decode_query_shaped("token=t", &Shape::truthy()).expect("query");
+        assert_eq!(whole.is_truthy(), shaped.is_truthy());
+        assert!(!shaped.is_truthy());
     }
 
     #[test]

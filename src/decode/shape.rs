@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use jmespath::{Rcvar, Variable};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 /// The part of a value that must be decoded.
@@ -139,6 +139,71 @@ impl<'de> DeserializeSeed<'de> for ShapedSeed<'_> {
     }
 }
 
+/// An unread value: parsed and checked as the whole decode would check it, never built.
+///
+/// serde's `IgnoredAny` would let serde_json skip it faster, but skipping checks only the
+/// syntax: a lone surrogate escape (`"\ud800"`), a raw invalid UTF-8 byte inside a
+/// string or a number out of range (`1e400`) would pass in an unread field and fail in a
+/// read one, so a body's validity would depend on the mapping. Strings here are borrowed
+/// (or unescaped into the deserializer's scratch buffer): nothing is allocated.
+struct Unread;
+
+impl<'de> DeserializeSeed<'de> for Unread {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Unread)
+    }
+}
+
+impl<'de> Visitor<'de> for Unread {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Unread)?.is_some() {
+            map.next_value_seed(Unread)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Unread)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 struct ShapedVisitor<'s>(&'s Shape);
 
 impl<'de> Visitor<'de> for ShapedVisitor<'_> {
@@ -160,7 +225,7 @@ impl<'de> Visitor<'de> for ShapedVisitor<'_> {
                 let value = map.next_value_seed(ShapedSeed(shape))?;
                 object.insert(key, Rcvar::new(value));
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(Unread)?;
                 if skipped.is_none() {
                     skipped = Some(key);
                 }
@@ -314,5 +379,23 @@ mod tests {
     fn malformed_json_is_still_an_error() {
         assert!(from_json_slice(br#"{"incident": {"a": }"#, &Shape::none()).is_err());
         assert!(from_json_slice(br#"{"a":1} trailing"#, &Shape::none()).is_err());
+    }
+
+    #[test]
+    fn unread_values_are_checked_like_read_ones() {
+        // Found by fuzz/ (pipeline, json_shape): skipping an unread value checked only
+        // its syntax, so these passed under a shape and failed whole.
+        for body in [
+            &br#"{"a":1,"b":"\ud800"}"#[..],
+            b"{\"a\":1,\"b\":[\"\xff\"]}",
+            br#"{"a":1,"b":{"c":1e400}}"#,
+            br#"{"a":1,"b":{"\udc00":1}}"#,
+        ] {
+            assert!(from_json_slice(body, &Shape::All).is_err());
+            assert!(from_json_slice(body, &Shape::field("a", Shape::All)).is_err());
+            assert!(from_json_slice(body, &Shape::truthy()).is_err());
+        }
+        let ok = br#"{"a":1,"b":{"s":"caf\u00e9 \ud83d\ude00","n":[1,-2.5e3,null,true]}}"#;
+        assert!(from_json_slice(ok, &Shape::field("a", Shape::All)).is_ok());
     }
 }

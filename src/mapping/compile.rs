@@ -134,10 +134,23 @@ fn compile_rule(path: &str, spec: &RuleSpec, errors: &mut Errors<'_>) -> Option<
         .event_time
         .as_deref()
         .and_then(|e| expr(errors, format!("{path}.event_time"), e));
+    let auto_resolve_after_ms = spec.auto_resolve_after.as_deref().and_then(|text| {
+        let ms = crate::clock::parse_duration(text)
+            .and_then(|d| u64::try_from(d.as_millis()).ok())
+            .filter(|ms| *ms > 0);
+        if ms.is_none() {
+            errors.push(
+                format!("{path}.auto_resolve_after"),
+                format!("invalid duration {text:?}: expected a positive number with ms, s, m, h or d, like 4h"),
+            );
+        }
+        ms
+    });
     if errors.list.len() > before {
         return None;
     }
     Some(Rule {
+        auto_resolve_after_ms,
         name: spec.name.clone(),
         when,
         action: action?,

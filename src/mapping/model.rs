@@ -162,4 +162,6 @@ pub struct Rule {
     pub title: Option<Template>,
     pub labels: Vec<(String, Expr)>,
     pub event_time: Option<Expr>,
+    /// `auto_resolve_after` in ms: wins over the source's.
+    pub auto_resolve_after_ms: Option<u64>,
 }

@@ -67,6 +67,10 @@ pub struct RuleSpec {
     /// JMESPath to an RFC 3339 time that orders events of one fingerprint.
     #[serde(default)]
     pub event_time: Option<String>,
+    /// A duration (`30m`, `4h`): an open incident of this rule that gets no event for
+    /// that long resolves itself. Wins over the source's `auto_resolve_after`.
+    #[serde(default)]
+    pub auto_resolve_after: Option<String>,
 }
 
 /// A value chosen per payload: a constant (`open`, `{ value: open }`) or a table

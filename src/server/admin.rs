@@ -9,11 +9,11 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
-use super::auth::authorize_admin;
+use super::auth::{authorize, authorize_admin};
 use super::error::{json_response, ApiError};
 use super::http::only_get;
 use super::state::AppState;
-use crate::config::Snapshot;
+use crate::config::{Scope, Snapshot};
 use crate::metrics;
 use crate::reload::{Reloader, Trigger};
 use crate::store::{Health, Store};
@@ -44,7 +44,7 @@ pub(super) fn config<B>(
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     only_get(request.method())?;
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let status = reloader(state)?.status();
     let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(fields) = body.as_object_mut() {

@@ -4,25 +4,34 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 
-use super::auth::authorize_admin;
+use super::auth::authorize;
 use super::error::ApiError;
 use super::http::{ok_json, query_names, query_param};
 use super::state::AppState;
-use crate::config::Snapshot;
+use crate::config::{Scope, Snapshot};
+use crate::outcome::Priority;
 use crate::store::{IncidentStore, ListQuery, Status};
 
 /// Page size when the request names none (clamped to `limits.max_page_size` too).
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 
-const LIST_PARAMS: &[&str] = &["status", "source", "limit", "cursor"];
+const LIST_PARAMS: &[&str] = &[
+    "status",
+    "source",
+    "limit",
+    "cursor",
+    "priority",
+    "acknowledged",
+];
 
-/// `GET /v1/incidents?status=&source=&limit=&cursor=`: newest first, paginated.
+/// `GET /v1/incidents?status=&source=&priority=&acknowledged=&limit=&cursor=`: newest
+/// first, paginated.
 pub(super) async fn list_incidents<B>(
     state: &AppState,
     snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let query = request.uri().query();
     if let Some(unknown) = query_names(query)
         .into_iter()
@@ -40,7 +49,7 @@ pub(super) async fn list_incidents<B>(
         };
         return Err(ApiError::BadParam {
             param: "query",
-            message: format!("unknown parameter{shown}: expected status, source, limit or cursor"),
+            message: format!("unknown parameter{shown}: expected status, source, priority, acknowledged, limit or cursor"),
         });
     }
     let status = match query_param(query, "status")? {
@@ -63,11 +72,31 @@ pub(super) async fn list_incidents<B>(
             }
         },
     };
+    let priority = match query_param(query, "priority")? {
+        None => None,
+        Some(p) => Some(Priority::parse(&p).ok_or_else(|| ApiError::BadParam {
+            param: "priority",
+            message: "expected critical, high, medium, low or info".to_owned(),
+        })?),
+    };
+    let acknowledged = match query_param(query, "acknowledged")?.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(ApiError::BadParam {
+                param: "acknowledged",
+                message: "expected true or false".to_owned(),
+            })
+        }
+    };
     let list = ListQuery {
         status,
         source: query_param(query, "source")?.map(std::borrow::Cow::into_owned),
         limit,
         cursor: query_param(query, "cursor")?.map(std::borrow::Cow::into_owned),
+        priority,
+        acknowledged,
     };
     let page = state.store().list(&list).await?;
     Ok(ok_json(StatusCode::OK, &page))
@@ -80,7 +109,7 @@ pub(super) async fn get_incident<B>(
     request: &Request<B>,
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let incident = state
         .store()
         .get(id)

@@ -7,7 +7,7 @@ use http::Request;
 use super::error::ApiError;
 use super::http::query_param;
 use super::state::TOKEN_HEADER;
-use crate::config::{Snapshot, Source, TokenDigest};
+use crate::config::{Scope, Snapshot, Source, TokenDigest};
 use crate::decode::TOKEN_PARAM;
 
 /// The token from header `X-ITOC360-Token` or query `token`, checked against the
@@ -44,11 +44,35 @@ pub(super) fn authorize_source<B>(source: &Source, request: &Request<B>) -> Resu
     }
 }
 
-/// `Authorization: Bearer <admin_token>`, compared in constant time.
+/// Who called: the name of the API token presented.
+#[derive(Debug, Clone)]
+pub(super) struct Caller {
+    pub(super) name: String,
+}
+
+impl Caller {
+    /// How actions record the caller: `user:<name>`.
+    pub(super) fn actor(&self) -> String {
+        format!("user:{}", self.name)
+    }
+}
+
+/// `Authorization: Bearer <token>` with at least the admin scope.
 pub(super) fn authorize_admin<B>(
     snapshot: &Snapshot,
     request: &Request<B>,
-) -> Result<(), ApiError> {
+) -> Result<Caller, ApiError> {
+    authorize(snapshot, request, Scope::Admin)
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time against every configured
+/// token (`admin_tokens`, `admin_token`); 401 without a known token, 403 when its scope is
+/// below `needed`.
+pub(super) fn authorize<B>(
+    snapshot: &Snapshot,
+    request: &Request<B>,
+    needed: Scope,
+) -> Result<Caller, ApiError> {
     let header = request
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -68,12 +92,25 @@ pub(super) fn authorize_admin<B>(
             })
         }
     };
-    if TokenDigest::matches_any(std::slice::from_ref(&snapshot.settings.admin_token), token) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized {
+    // Every entry is compared, so the time taken does not tell which one matched.
+    let mut found = None;
+    for entry in &snapshot.settings.admin_tokens {
+        if TokenDigest::matches_any(std::slice::from_ref(&entry.digest), token) && found.is_none() {
+            found = Some(entry);
+        }
+    }
+    let Some(entry) = found else {
+        return Err(ApiError::Unauthorized {
             message: "wrong admin token",
             bearer: true,
-        })
+        });
+    };
+    if entry.scope < needed {
+        return Err(ApiError::Forbidden(
+            "this token's scope is read: acting needs an admin-scoped token",
+        ));
     }
+    Ok(Caller {
+        name: entry.name.clone(),
+    })
 }

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// No token, or not the right one (401). `bearer` adds `WWW-Authenticate: Bearer`.
     #[error("{message}")]
     Unauthorized { message: &'static str, bearer: bool },
+    /// The token is known but its scope does not allow the request (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// `/hooks/{source}` names no configured source (404).
     #[error("unknown source")]
     UnknownSource,
@@ -88,6 +91,10 @@ pub enum ApiError {
     /// The request conflicts with what exists or how sources are managed (409).
     #[error("{0}")]
     Conflict(String),
+    /// A mapping pasted into `POST /v1/eval` does not compile (422); every error with
+    /// its `mapping.yaml:line:col`.
+    #[error("the mapping does not compile")]
+    MappingInvalid(Vec<String>),
     /// `POST /v1/sources` names an integration no loaded mapping defines (422).
     #[error("{0}")]
     UnknownIntegration(String),
@@ -144,6 +151,7 @@ impl ApiError {
             ApiError::Decode(e) if e.is_unsupported_type() => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Decode(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::UnknownSource | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -151,9 +159,9 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Rejected(_) | ApiError::UnknownIntegration(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Rejected(_)
+            | ApiError::UnknownIntegration(_)
+            | ApiError::MappingInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -174,6 +182,7 @@ impl ApiError {
             ApiError::Decode(_) => "malformed_body",
             ApiError::BadParam { .. } => "bad_parameter",
             ApiError::Unauthorized { .. } | ApiError::VerifyFailed(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::UnknownSource => "unknown_source",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -191,6 +200,7 @@ impl ApiError {
             },
             ApiError::Conflict(_) => "conflict",
             ApiError::UnknownIntegration(_) => "unknown_integration",
+            ApiError::MappingInvalid(_) => "mapping_invalid",
         }
     }
 
@@ -229,6 +239,9 @@ impl ApiError {
                     "errors": failure.errors,
                     "version": failure.version,
                 }
+            }),
+            ApiError::MappingInvalid(errors) => serde_json::json!({
+                "error": { "code": self.code(), "message": self.to_string(), "errors": errors }
             }),
             _ => serde_json::json!({
                 "error": { "code": self.code(), "message": self.to_string() }

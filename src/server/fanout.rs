@@ -118,7 +118,12 @@ pub(super) async fn apply(
             Err(ItemError::of(e))
         } else {
             match step(state, source, &outcome).await {
-                Ok(done) => Ok(done),
+                Ok(done) => {
+                    if done.0 == Transition::Opened && done.1.as_ref().is_some_and(|i| i.flapping) {
+                        state.metrics().record_flapping_open(source);
+                    }
+                    Ok(done)
+                }
                 Err(e) => {
                     let error = ItemError::of(&e);
                     failure = Some(e);

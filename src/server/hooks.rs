@@ -18,14 +18,15 @@ use super::auth::authorize_source;
 use super::error::ApiError;
 use super::fanout;
 use super::http::{check_content_length, ok_json, read_limited};
+use super::recent::Capture;
 use super::state::AppState;
 use crate::clock;
-use crate::config::Snapshot;
+use crate::config::{Snapshot, Source};
 use crate::decode;
 use crate::engine;
 use crate::outcome::{Action, Priority};
 use crate::spool::Submitted;
-use crate::store::{IncidentStore, Transition};
+use crate::store::{Beat, IncidentStore, Transition};
 
 pub(super) async fn webhook<B>(
     state: &AppState,
@@ -38,6 +39,58 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let source = snapshot.source(source_id).ok_or(ApiError::UnknownSource)?;
+    let mut capture = None;
+    let result = authorized(state, snapshot, source, request, &mut capture).await;
+    let ignored = matches!(&result, Ok(r) if r.extensions().get::<Ignored>().is_some());
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    state.recent().count(&source.id, status, ignored);
+    // What a person may want to see and replay: a payload that passed the token and was
+    // rejected by what it says (not by the store, the clock or its size), or ignored.
+    let keep = snapshot.limits().recent_payloads;
+    if let Some(capture) = capture {
+        let kept = match &result {
+            Err(
+                ApiError::Store(_)
+                | ApiError::Timeout
+                | ApiError::TooLarge { .. }
+                | ApiError::BodyRead(_),
+            ) => None,
+            Err(e) => Some(("rejected", e.to_string())),
+            Ok(r) if r.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+                Some(("rejected", "every item was rejected".to_owned()))
+            }
+            Ok(r) => r
+                .extensions()
+                .get::<Ignored>()
+                .map(|i| ("ignored", i.0.clone())),
+        };
+        if let Some((outcome, reason)) = kept {
+            state
+                .recent()
+                .keep(&source.id, capture, outcome, reason, keep);
+        }
+    }
+    result
+}
+
+/// Marks the answer to an ignored payload, with the mapping's reason.
+#[derive(Debug, Clone)]
+struct Ignored(String);
+
+async fn authorized<B>(
+    state: &AppState,
+    snapshot: &Snapshot,
+    source: &Source,
+    request: Request<B>,
+    capture: &mut Option<Capture>,
+) -> Result<Response<Full<Bytes>>, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
     if !source.methods.contains(request.method()) {
         return Err(ApiError::MethodNotAllowed {
             allow: source.allow.clone().into(),
@@ -47,6 +100,22 @@ where
     let limit = snapshot.limits().max_body_bytes;
     check_content_length(&request, limit)?;
     authorize_source(source, &request)?;
+    if let Some(policy) = source.policies.heartbeat {
+        // Any authenticated request is a sign of life (docs/design.md §4). Best effort:
+        // a store that is down must not turn away a payload that may not need it.
+        let heard = state
+            .store()
+            .heartbeat(&source.id, policy, Beat::Heard, clock::now_ms())
+            .await;
+        if let Err(e) = heard {
+            tracing::warn!(source = %source.id, error = %e, "heartbeat not recorded");
+        }
+    }
+    let capture = capture.insert(Capture::of(
+        request.method(),
+        request.uri().query(),
+        request.headers(),
+    ));
 
     let now_secs = clock::now_ms().div_euclid(1000);
     // The `verify:` checks (docs/design.md §2): a signature over the raw bytes before any
@@ -71,6 +140,7 @@ where
         let headers = source.verify.reads_raw().then(|| request.headers().clone());
         // Content-Length was checked before the token.
         let body = read_limited(request.into_body(), limit).await?;
+        capture.set_body(body.clone());
         if let Some(headers) = &headers {
             source.verify.check_raw(headers, &body, now_secs)?;
         }
@@ -92,12 +162,18 @@ where
         }
         let results: Vec<_> = items
             .iter()
-            .map(|item| engine::evaluate_item(&source.mapping, &payload, item))
+            .map(|item| {
+                engine::evaluate_item(&source.mapping, &payload, item).map(|mut outcome| {
+                    source.policies.fill(&mut outcome);
+                    outcome
+                })
+            })
             .collect();
         drop((items, payload));
         return Ok(fanout::apply(state, &source.id, results).await);
     }
-    let outcome = engine::evaluate(&source.mapping, &payload)?;
+    let mut outcome = engine::evaluate(&source.mapping, &payload)?;
+    source.policies.fill(&mut outcome);
     drop(payload);
 
     let (transition, incident) = if outcome.action == Action::Ignore {
@@ -117,6 +193,11 @@ where
             .store()
             .apply(&source.id, &outcome, clock::now_ms())
             .await?;
+        if applied.transition == Transition::Opened
+            && applied.incident.as_ref().is_some_and(|i| i.flapping)
+        {
+            state.metrics().record_flapping_open(&source.id);
+        }
         (applied.transition, applied.incident)
     };
     // DEBUG, not INFO: at tens of thousands of webhooks a second a line each would cost
@@ -142,6 +223,10 @@ where
     let mut response = ok_json(StatusCode::ACCEPTED, &body);
     // For the webhook metrics, recorded where the response leaves (`handler::handle`).
     response.extensions_mut().insert(transition);
+    if transition == Transition::Ignored {
+        let reason = outcome.reason.clone().unwrap_or_default();
+        response.extensions_mut().insert(Ignored(reason));
+    }
     Ok(response)
 }
 

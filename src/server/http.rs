@@ -102,6 +102,8 @@ fn static_name(name: &str) -> &'static str {
         "source" => "source",
         "limit" => "limit",
         "cursor" => "cursor",
+        "priority" => "priority",
+        "acknowledged" => "acknowledged",
         _ => "query",
     }
 }

@@ -4,21 +4,28 @@
 //! request limits (header read time, request time, body size). Inside, one way down:
 //! `router` → the handlers (`hooks` runs verify → decode → engine → store; `api` serves
 //! incidents and health; `sources` lists and edits sources; `admin` reload, config and
-//! metrics) → `auth` (tokens) and `http` (bounded bodies, query parameters, JSON answers) → `error` (the one error → status table) and
+//! metrics; `actions` people's acts on incidents; `eval` the mapping playground; `console`
+//! the embedded admin page; `events` the event stream, and `serve` above `router`) → `auth` (tokens) and `http` (bounded bodies, query parameters, JSON answers) → `error` (the one error → status table) and
 //! `state`. It does not decide what a payload means, and does not build or reload config:
 //! it reads whatever `Snapshot` `AppState` holds, once per request.
 
+mod actions;
 mod admin;
 mod api;
 mod auth;
+mod console;
 mod error;
+mod eval;
+mod events;
 mod fanout;
 mod hooks;
 mod http;
+mod recent;
 mod router;
 mod sinks;
 mod sources;
 mod state;
+mod sweeper;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -29,6 +36,7 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use self::error::{ApiError, RETRY_AFTER_SECS};
+pub use self::events::{serve, ServedBody, CSP};
 pub use self::router::handle;
 pub use self::sources::{
     source_listing, webhook_url, SourceInfo, DEFAULT_OVERLAP, TOKEN_PLACEHOLDER,
@@ -43,6 +51,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let sweeper = sweeper::spawn(state.clone());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -66,7 +75,7 @@ pub async fn run(
                 let state = state.clone();
                 let service = service_fn(move |request| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, request).await) }
+                    async move { Ok::<_, Infallible>(serve(&state, request).await) }
                 });
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -82,6 +91,9 @@ pub async fn run(
         }
     }
     drop(listener);
+    sweeper.abort();
+    // Long-lived responses (the event stream) end now, so connections can close.
+    state.begin_closing();
     let grace = state.snapshot().limits().shutdown_grace;
     tracing::info!(
         connections = graceful.count(),

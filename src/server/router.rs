@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::fanout::ItemOutcomes;
 use super::http::only_get;
 use super::state::AppState;
-use super::{admin, api, hooks, sinks, sources};
+use super::{actions, admin, api, console, eval, hooks, sinks, sources};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -119,6 +119,21 @@ where
             only_get(request.method())?;
             api::get_incident(state, snapshot, &request, id).await
         }
+        ["v1", "incidents", id, "events"] if !id.is_empty() => {
+            only_get(request.method())?;
+            actions::incident_events(state, snapshot, &request, id).await
+        }
+        ["v1", "incidents", id, verb @ ("acknowledge" | "resolve" | "notes")] if !id.is_empty() => {
+            let (id, verb) = ((*id).to_owned(), *verb);
+            actions::act(state, snapshot, request, &id, verb).await
+        }
+        ["v1", "eval"] => eval::eval(snapshot, request).await,
+        ["v1", "sources", id, "recent"] if !id.is_empty() => {
+            only_get(request.method())?;
+            actions::recent(state, snapshot, &request, id)
+        }
+        ["ui"] => console::asset(request.method(), ""),
+        ["ui", name] => console::asset(request.method(), name),
         ["v1", "sinks"] => {
             only_get(request.method())?;
             sinks::list(state, snapshot, &request).await

@@ -1,16 +1,16 @@
-//! Admin routes of the notification sinks (admin token): `GET /v1/sinks`,
-//! `GET /v1/sinks/{id}/dead?limit=`, `POST /v1/sinks/{id}/dead/replay`.
+//! Routes of the notification sinks: `GET /v1/sinks` and `GET /v1/sinks/{id}/dead?limit=`
+//! (read scope), `POST /v1/sinks/{id}/dead/replay` (admin scope).
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
-use super::auth::authorize_admin;
+use super::auth::{authorize, authorize_admin};
 use super::error::ApiError;
 use super::http::{ok_json, query_param};
 use super::state::AppState;
-use crate::config::Snapshot;
+use crate::config::{Scope, Snapshot};
 
 /// Dead letters one `GET …/dead` shows at most.
 const MAX_DEAD_PAGE: usize = 1000;
@@ -21,7 +21,7 @@ pub(super) async fn list<B>(
     snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let sinks = match state.delivery() {
         Some(d) => d.sinks().await,
         None => Vec::new(),
@@ -36,7 +36,7 @@ pub(super) async fn dead<B>(
     request: &Request<B>,
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     let limit = match query_param(request.uri().query(), "limit")? {
         None => 100,
         Some(text) => text

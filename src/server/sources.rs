@@ -16,13 +16,13 @@ use http_body_util::Full;
 use hyper::body::Body;
 use serde::{Deserialize, Serialize};
 
-use super::auth::authorize_admin;
+use super::auth::{authorize, authorize_admin};
 use super::error::{json_response, ApiError};
 use super::http::read_body;
 use super::state::AppState;
 use crate::clock;
 use crate::config::sources_edit::{self, EditError, Written};
-use crate::config::{parse_duration, Snapshot, Source};
+use crate::config::{parse_duration, Scope, Snapshot, Source};
 use crate::decode::DecodeMode;
 use crate::reload::{Reloader, Trigger};
 
@@ -111,7 +111,7 @@ pub(super) fn list<B>(
     snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    authorize_admin(snapshot, request)?;
+    authorize(snapshot, request, Scope::Read)?;
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "sources": source_listing(snapshot) }),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::recent::Recent;
 use crate::config::Snapshot;
 use crate::delivery::Delivery;
 use crate::metrics::Metrics;
@@ -30,6 +31,11 @@ pub struct AppState {
     /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
     /// now are queued there (docs/design.md §10).
     spool: Option<Spool>,
+    /// Set once when `server::run` begins its shutdown: long-lived responses (the event
+    /// stream) end on it.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Per source: traffic counts and the last rejected or ignored payloads.
+    recent: Arc<Recent>,
 }
 
 impl AppState {
@@ -42,6 +48,8 @@ impl AppState {
             reloader: None,
             delivery: None,
             spool: None,
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            recent: Arc::default(),
         }
     }
 
@@ -54,6 +62,8 @@ impl AppState {
             reloader: Some(reloader),
             delivery: None,
             spool: None,
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            recent: Arc::default(),
         }
     }
 
@@ -105,5 +115,19 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Changes to `true` when the server starts shutting down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Tells long-lived responses that the server is shutting down.
+    pub fn begin_closing(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub(super) fn recent(&self) -> &Recent {
+        &self.recent
     }
 }

@@ -48,7 +48,7 @@ pub enum SpoolError {
 #[derive(Debug)]
 pub enum Submitted {
     /// The store applied it now.
-    Applied(Applied),
+    Applied(Box<Applied>),
     /// It is on disk, waiting for the store.
     Queued,
 }
@@ -135,7 +135,7 @@ impl Spool {
                     if !self.shared.store_ok.load(Ordering::Acquire) {
                         self.note_store(true);
                     }
-                    return Ok(Submitted::Applied(applied));
+                    return Ok(Submitted::Applied(Box::new(applied)));
                 }
                 Err(StoreError::Unavailable(detail)) => {
                     tracing::warn!(source, detail, "store unavailable: queueing on the spool");

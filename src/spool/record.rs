@@ -17,7 +17,7 @@ use std::io::{self, Read};
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, FlapPolicy, Labels, Outcome, Priority};
 
 /// The first bytes of every spool file: the format's name and version.
 pub const MAGIC: &[u8; 8] = b"AGSPOOL1";
@@ -50,6 +50,18 @@ pub struct SpooledEvent {
     pub event_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The lifecycle policies the gateway filled in when the webhook arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_resolve_after_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<SpooledFlapping>,
+}
+
+/// A flapping policy as spooled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpooledFlapping {
+    pub opens: u32,
+    pub within_ms: u64,
 }
 
 /// Only outcomes that need the store are spooled; `ignore` never is.
@@ -79,6 +91,11 @@ impl SpooledEvent {
             labels: outcome.labels.as_json().to_owned(),
             event_time: outcome.event_time,
             rule: outcome.rule.clone(),
+            auto_resolve_after_ms: outcome.auto_resolve_after_ms,
+            flapping: outcome.flapping.map(|f| SpooledFlapping {
+                opens: f.opens,
+                within_ms: f.within_ms,
+            }),
         })
     }
 
@@ -102,6 +119,11 @@ impl SpooledEvent {
             event_time: Some(self.event_time.unwrap_or(self.arrival_ms)),
             rule: self.rule.clone(),
             reason: None,
+            auto_resolve_after_ms: self.auto_resolve_after_ms,
+            flapping: self.flapping.map(|f| FlapPolicy {
+                opens: f.opens,
+                within_ms: f.within_ms,
+            }),
         })
     }
 }
@@ -239,6 +261,11 @@ mod tests {
             labels: r#"{"url":"https://example.com"}"#.into(),
             event_time: None,
             rule: Some("down".into()),
+            auto_resolve_after_ms: Some(3_600_000),
+            flapping: Some(SpooledFlapping {
+                opens: 5,
+                within_ms: 600_000,
+            }),
         }
     }
 

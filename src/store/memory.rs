@@ -23,17 +23,23 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
-    page_limit, parse_cursor, parse_id, step_of, Applied, EventPage, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN,
-    DEFAULT_MAX_RESOLVED,
+    page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, Beat, EventPage, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
+mod act;
 mod index;
+mod record;
 mod ring;
+mod sweep;
+mod timers;
 
 use self::index::StatusIndex;
+use self::record::{Event, KeyState, Record};
 use self::ring::Ring;
+use self::timers::Timers;
 
 /// A cheap-clone handle on the in-process incident store.
 ///
@@ -81,7 +87,8 @@ impl MemoryStore {
         self.lock().events.last()
     }
 
-    /// A receiver of the newest event number, changed on every event.
+    /// A receiver of the newest event number, changed on every event
+    /// (applied, acted on or swept), once the event can be read.
     pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
         self.lock().events.subscribe()
     }
@@ -89,81 +96,6 @@ impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code panics while holding the lock, so a poisoned lock holds consistent data.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What the store remembers about one (source, fingerprint) key.
-#[derive(Debug, Clone, Copy, Default)]
-struct KeyState {
-    /// The id of the key's open incident.
-    open: Option<u64>,
-    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
-    /// nothing open, the key's entry goes with it.
-    newest: u64,
-    /// The newest `event_time` applied to the key; outlives the open incident, for as
-    /// long as the key's newest incident is kept.
-    last_event_time: Option<i64>,
-}
-
-impl KeyState {
-    fn is_empty(&self) -> bool {
-        self.open.is_none() && self.last_event_time.is_none()
-    }
-}
-
-/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
-/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
-#[derive(Debug, Clone)]
-struct Record {
-    source: Arc<str>,
-    fingerprint: Arc<str>,
-    status: Status,
-    priority: Option<Priority>,
-    title: Option<Arc<str>>,
-    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
-    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
-    labels: Labels,
-    opened_at: i64,
-    last_event_at: i64,
-    resolved_at: Option<i64>,
-    event_count: u64,
-}
-
-impl Record {
-    fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
-        Ok(Incident {
-            id: id.to_string(),
-            source: Arc::clone(&self.source),
-            fingerprint: Arc::clone(&self.fingerprint),
-            status: self.status,
-            priority: self.priority,
-            title: self.title.clone(),
-            labels: self.labels.clone(),
-            opened_at: self.opened_at,
-            last_event_at: self.last_event_at,
-            resolved_at: self.resolved_at,
-            event_count: self.event_count,
-        })
-    }
-}
-
-/// One entry of the event ring: the incident as it stood after the step.
-#[derive(Debug, Clone)]
-struct Event {
-    transition: Transition,
-    at: i64,
-    id: u64,
-    record: Record,
-}
-
-impl Event {
-    fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
-        Ok(IncidentEvent {
-            id: seq.to_string(),
-            transition: self.transition,
-            at: self.at,
-            incident: self.record.to_incident(self.id)?,
-        })
     }
 }
 
@@ -191,6 +123,8 @@ struct Inner {
     resolved_order: VecDeque<u64>,
     events: Ring<Event>,
     settings: MemorySettings,
+    /// Auto-resolve, heartbeat and flapping deadlines (`sweep`).
+    timers: Timers,
 }
 
 impl Inner {
@@ -235,16 +169,20 @@ impl Inner {
         let (transition, id) = match (action, state.open) {
             (Action::Open, Some(id)) => {
                 self.update(id, outcome, now_ms);
+                self.timers
+                    .set_deadline(id, outcome.auto_resolve_after_ms, now_ms);
                 (Transition::Updated, Some(id))
             }
             (Action::Open, None) => {
                 let id = self.create(Arc::clone(&source), Arc::clone(&fp), outcome, now_ms)?;
                 state.open = Some(id);
                 state.newest = id;
+                self.after_open(id, outcome, now_ms);
                 (Transition::Opened, Some(id))
             }
             (Action::Resolve, Some(id)) => {
                 self.resolve(id, &source, now_ms);
+                self.timers.set_deadline(id, None, now_ms);
                 state.open = None;
                 (Transition::Resolved, Some(id))
             }
@@ -266,6 +204,8 @@ impl Inner {
                 at: now_ms,
                 id: *id,
                 record: record.clone(),
+                actor: None,
+                note: None,
             });
         }
         // After the snapshot: with `max_resolved: 0` the answer still shows the incident.
@@ -306,6 +246,11 @@ impl Inner {
                 last_event_at: now_ms,
                 resolved_at: None,
                 event_count: 1,
+                flapping: false,
+                flap_count: None,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_by: None,
             },
         );
         Ok(id)
@@ -440,7 +385,7 @@ impl IncidentStore for MemoryStore {
         let (snapshots, more) = {
             let inner = self.lock();
             // One more than a page tells whether another page follows.
-            let mut ids = inner.ids_below(query, below, limit + 1);
+            let mut ids = inner.ids_matching(query, below, limit + 1);
             let more = ids.len() > limit;
             ids.truncate(limit);
             let snapshots: Vec<_> = ids.iter().filter_map(|&id| inner.snapshot(id)).collect();
@@ -474,6 +419,7 @@ impl IncidentStore for MemoryStore {
         let after = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
         let (events, next) = self.lock().events.after(after, limit);
         Ok(EventPage {
+            cursors: events.iter().map(|(seq, _)| seq.to_string()).collect(),
             events: events
                 .iter()
                 .map(|(seq, e)| e.to_event(*seq))
@@ -482,7 +428,38 @@ impl IncidentStore for MemoryStore {
         })
     }
 
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        let Some(id) = parse_id(id) else {
+            return Ok(Acted::NotFound);
+        };
+        let acted = self.lock().act(id, act, by, now_ms);
+        let acted = match acted {
+            Ok((id, record)) => Acted::Done(record.to_incident(id)?),
+            Err(refusal) => refusal.acted(),
+        };
+        Ok(acted)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        let event = self.lock().heartbeat(source, policy, beat, now_ms);
+        event.map(|e| e.record.to_incident(e.id)).transpose()
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        self.lock().sweep(now_ms, heartbeats)
     }
 }

@@ -18,8 +18,9 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Applied, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent, IncidentStore, ListQuery,
-    Page, Status, StoreError, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    Act, Acted, Applied, Beat, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
     DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
@@ -27,7 +28,7 @@ pub use self::redis::{
     TlsSettings, DEAD_LETTER_CAP, DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT,
     LAYOUT_VERSION, MAX_BUCKETS, STREAM_HARD_CAP,
 };
-use crate::outcome::Outcome;
+use crate::outcome::{HeartbeatPolicy, Outcome};
 
 /// The backend chosen by config: a closed set, so no boxing on the hot path.
 #[derive(Clone)]
@@ -42,6 +43,15 @@ impl Store {
         match self {
             Store::Memory(_) => Health::Up,
             Store::Redis(s) => s.health(),
+        }
+    }
+
+    /// A signal bumped on every event this process's memory store records; `None` for
+    /// Redis, whose events come from every replica (readers poll it).
+    pub fn watch_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            Store::Memory(s) => Some(s.watch_events()),
+            Store::Redis(_) => None,
         }
     }
 
@@ -98,10 +108,41 @@ impl IncidentStore for Store {
         }
     }
 
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        match self {
+            Store::Memory(s) => s.act(id, act, by, now_ms).await,
+            Store::Redis(s) => s.act(id, act, by, now_ms).await,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Store::Memory(s) => s.ping().await,
             Store::Redis(s) => s.ping().await,
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        match self {
+            Store::Memory(s) => s.heartbeat(source, policy, beat, now_ms).await,
+            Store::Redis(s) => s.heartbeat(source, policy, beat, now_ms).await,
+        }
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        match self {
+            Store::Memory(s) => s.sweep(now_ms, heartbeats).await,
+            Store::Redis(s) => s.sweep(now_ms, heartbeats).await,
         }
     }
 }

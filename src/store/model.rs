@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock;
-use crate::outcome::{Action, Labels, Outcome, Priority};
+use crate::outcome::{Action, HeartbeatPolicy, Labels, Outcome, Priority};
 
 /// Default bound on the event stream (Redis `MAXLEN ~`, memory ring size).
 pub const DEFAULT_EVENT_STREAM_LEN: usize = 10_000;
@@ -63,6 +63,13 @@ pub enum Transition {
     /// queued on the spool, to be applied later (docs/design.md §10). Never a store's
     /// answer and never in the event stream: the replay's own transition is.
     Queued,
+    /// Stream only: a fingerprint stopped flapping (a whole window with no open); the
+    /// entry carries its newest incident as it stands and `flap_count` (§4).
+    FlappingEnded,
+    /// A person acknowledged the open incident (`POST /v1/incidents/{id}/acknowledge`).
+    Acknowledged,
+    /// A person added a note to the incident; the incident itself is unchanged.
+    Noted,
 }
 
 impl Transition {
@@ -75,6 +82,9 @@ impl Transition {
             Transition::Stale => "stale",
             Transition::Ignored => "ignored",
             Transition::Queued => "queued",
+            Transition::FlappingEnded => "flapping_ended",
+            Transition::Acknowledged => "acknowledged",
+            Transition::Noted => "noted",
         }
     }
 
@@ -86,6 +96,9 @@ impl Transition {
             "already_resolved" => Transition::AlreadyResolved,
             "stale" => Transition::Stale,
             "ignored" => Transition::Ignored,
+            "flapping_ended" => Transition::FlappingEnded,
+            "acknowledged" => Transition::Acknowledged,
+            "noted" => Transition::Noted,
             _ => return None,
         })
     }
@@ -110,6 +123,19 @@ pub struct Incident {
     #[serde(with = "clock::rfc3339_ms_opt")]
     pub resolved_at: Option<i64>,
     pub event_count: u64,
+    /// Opened while its fingerprint flapped (§4): notifications hold it back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
+    /// With `flapping`: the fingerprint's opens in the flapping spell so far, this one
+    /// included; on a `flapping_ended` entry, the spell's total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flap_count: Option<u64>,
+    /// When a person acknowledged it, and who (`user:<token name>`); cleared by nothing.
+    #[serde(with = "clock::rfc3339_ms_opt")]
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<Arc<str>>,
+    /// `user:<token name>` when a person resolved it; `null` when its source did.
+    pub resolved_by: Option<Arc<str>>,
 }
 
 /// The result of `IncidentStore::apply`.
@@ -131,6 +157,12 @@ pub struct IncidentEvent {
     #[serde(with = "clock::rfc3339_ms")]
     pub at: i64,
     pub incident: Incident,
+    /// Who took the action (`user:<token name>`), on events people made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Arc<str>>,
+    /// The note's text, on `noted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<Arc<str>>,
 }
 
 /// An event a sink gave up on, as its dead-letter stream keeps it.
@@ -167,6 +199,57 @@ pub struct ListQuery {
     pub limit: usize,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Only incidents of this priority (filtered while paging).
+    pub priority: Option<Priority>,
+    /// Only acknowledged (`true`) or not acknowledged (`false`) incidents.
+    pub acknowledged: Option<bool>,
+}
+
+impl ListQuery {
+    /// Whether the query filters on incident fields the indexes do not hold.
+    pub fn filters_fields(&self) -> bool {
+        self.priority.is_some() || self.acknowledged.is_some()
+    }
+
+    /// Whether `incident` passes the field filters (status and source are the indexes').
+    pub fn matches(&self, incident: &Incident) -> bool {
+        self.priority.is_none_or(|p| incident.priority == Some(p))
+            && self
+                .acknowledged
+                .is_none_or(|a| incident.acknowledged_at.is_some() == a)
+    }
+}
+
+/// What a person does to an incident through the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Marks an open incident acknowledged.
+    Acknowledge,
+    /// Resolves an open incident, as its source's resolve would.
+    Resolve,
+    /// Adds a note (the text) to any kept incident.
+    Note(String),
+}
+
+impl Act {
+    pub fn transition(&self) -> Transition {
+        match self {
+            Act::Acknowledge => Transition::Acknowledged,
+            Act::Resolve => Transition::Resolved,
+            Act::Note(_) => Transition::Noted,
+        }
+    }
+}
+
+/// What `IncidentStore::act` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acted {
+    /// Done: the incident as it stands after the step, and the event recorded.
+    Done(Incident),
+    /// No kept incident has this id.
+    NotFound,
+    /// The incident's state does not allow the act (resolved, already acknowledged).
+    Conflict(&'static str),
 }
 
 /// One page of incidents, newest first.
@@ -181,9 +264,37 @@ pub struct Page {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventPage {
     pub events: Vec<IncidentEvent>,
+    /// The cursor just after each event, in the same order: resuming from
+    /// `cursors[k]` reads on from `events[k + 1]` (an SSE stream's `id:`s).
+    #[serde(skip)]
+    pub cursors: Vec<String>,
     /// Where the read stopped: pass it back to read on. Always set (an empty page keeps
     /// the position), opaque, and covers every bucket of the store.
     pub next_cursor: String,
+}
+
+/// What one `IncidentStore::sweep` did, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Incidents resolved by their `auto_resolve_after` deadline.
+    pub auto_resolved: u64,
+    /// Heartbeat incidents opened, by source.
+    pub heartbeats_opened: Vec<String>,
+    /// `flapping_ended` entries written.
+    pub flapping_ended: u64,
+    /// Fingerprints flapping after the sweep (every replica's, on Redis).
+    pub flapping_now: u64,
+}
+
+/// What a request of a heartbeat source asks of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The source was heard: its deadline moves to `now + every`, and its heartbeat
+    /// incident, if open, resolves (`resolved_by: heartbeat`).
+    Heard,
+    /// The gateway loaded a config with this heartbeat: start the clock unless the
+    /// source already has one.
+    Arm,
 }
 
 /// Store failures, classed by cause: the caller may retry `Unavailable` (HTTP 503).
@@ -229,8 +340,38 @@ pub trait IncidentStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
 
+    /// A person's act on incident `id`, recorded as an event like any other, with `by`
+    /// (`user:<name>`) as its actor. A resolve frees the incident's key as a source's
+    /// resolve does.
+    fn act(
+        &self,
+        id: &str,
+        act: &Act,
+        by: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Acted, StoreError>> + Send;
+
     /// Succeeds when the store can serve requests (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A heartbeat source's request (`Beat::Heard`) or its config being loaded
+    /// (`Beat::Arm`); returns the resolved heartbeat incident, if one was open.
+    fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+
+    /// Fires every deadline due at `now_ms` (docs/design.md §4, §5): auto-resolves,
+    /// heartbeat opens (only for the sources in `heartbeats`, the current config's),
+    /// and the ends of flapping spells. Each deadline fires once across replicas.
+    fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> impl Future<Output = Result<SweepReport, StoreError>> + Send;
 }
 
 /// What an outcome asks of a store: `None` for `ignore` (answered `Applied::ignored()`

@@ -50,6 +50,15 @@ pub fn redis_store_yaml(url: &str) -> String {
 /// Writes a config dir (config.yaml + a copy of the shipped mappings) and builds its
 /// snapshot. `extra` is appended to the config (limits and the like).
 pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot) {
+    config_dir_with(store_yaml, "", extra)
+}
+
+/// As `config_dir`, with `generic_extra` (indented keys) added to the `generic` source.
+pub fn config_dir_with(
+    store_yaml: &str,
+    generic_extra: &str,
+    extra: &str,
+) -> (tempfile::TempDir, Snapshot) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mappings = dir.path().join("mappings");
     std::fs::create_dir(&mappings).expect("mappings dir");
@@ -67,7 +76,7 @@ pub fn config_dir(store_yaml: &str, extra: &str) -> (tempfile::TempDir, Snapshot
     )
     .expect("generic mapping");
     let text = format!(
-        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\n  alertmanager:\n    integration: alertmanager\n    tokens: [\"{ALERTMANAGER_TOKEN}\"]\n  grafana:\n    integration: grafana\n    tokens: [\"{GRAFANA_TOKEN}\"]\n    methods: [POST, PUT]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
+        "listen: 127.0.0.1:0\nmappings_dir: mappings\n{store_yaml}\nsources:\n  generic:\n    integration: generic\n    tokens: [\"{GENERIC_TOKEN}\"]\n{generic_extra}\n  statuscake:\n    integration: statuscake\n    tokens: [\"{STATUSCAKE_TOKEN}\", \"sc-rotated-token\"]\n  statuspage:\n    integration: statuspage\n    tokens: [\"{STATUSPAGE_TOKEN}\"]\n  alertmanager:\n    integration: alertmanager\n    tokens: [\"{ALERTMANAGER_TOKEN}\"]\n  grafana:\n    integration: grafana\n    tokens: [\"{GRAFANA_TOKEN}\"]\n    methods: [POST, PUT]\nadmin_token: \"{ADMIN_TOKEN}\"\n{extra}\n"
     );
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, text).expect("write config");
@@ -118,6 +127,30 @@ impl Gateway {
             Backend::Redis => {
                 let redis = TestRedis::start()?;
                 let (dir, snapshot) = config_dir(&redis_store_yaml(&redis.url()), extra);
+                let store = redis_store(&snapshot).await;
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
+            }
+        }
+    }
+
+    /// A gateway whose `generic` source has `generic_extra` (indented keys such as
+    /// `    auto_resolve_after: 1s`) and whose store has `store_extra` (`  buckets: 4`).
+    pub async fn start_policies(
+        backend: Backend,
+        store_extra: &str,
+        generic_extra: &str,
+    ) -> Option<Gateway> {
+        match backend {
+            Backend::Memory => {
+                let (dir, snapshot) =
+                    config_dir_with("store:\n  backend: memory", generic_extra, "");
+                let store = Store::Memory(MemoryStore::new(MemorySettings::default()));
+                Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), None).await)
+            }
+            Backend::Redis => {
+                let redis = TestRedis::start()?;
+                let store_yaml = format!("{}\n{store_extra}", redis_store_yaml(&redis.url()));
+                let (dir, snapshot) = config_dir_with(&store_yaml, generic_extra, "");
                 let store = redis_store(&snapshot).await;
                 Some(Gateway::serve(AppState::new(snapshot, store), Some(dir), Some(redis)).await)
             }

@@ -19,6 +19,8 @@ pub fn outcome(action: Action, fingerprint: &str) -> Outcome {
         event_time: None,
         rule: Some("test".into()),
         reason: None,
+        auto_resolve_after_ms: None,
+        flapping: None,
     }
 }
 
@@ -40,7 +42,7 @@ pub fn query(status: Option<Status>, source: Option<&str>, limit: usize) -> List
         status,
         source: source.map(str::to_owned),
         limit,
-        cursor: None,
+        ..ListQuery::default()
     }
 }
 

@@ -50,6 +50,11 @@ macro_rules! conformance {
             get_unknown_or_malformed_id_is_none,
             event_stream_records_transitions_in_order,
             concurrent_opens_from_two_replicas_make_one_incident_and_one_resolve,
+            auto_resolve_fires_once_at_its_deadline,
+            update_pushes_the_deadline_out_and_resolve_clears_it,
+            flapping_marks_the_nth_open_until_a_quiet_window,
+            heartbeat_opens_once_when_silent_and_resolves_when_heard,
+            concurrent_sweeps_fire_each_deadline_once,
         );
         $crate::conformance!(@cases $backend, 5; event_stream_keeps_only_newest_bounded_events);
     };

@@ -16,6 +16,8 @@ fn event(n: i64) -> SpooledEvent {
         labels: "{}".into(),
         event_time: None,
         rule: None,
+        auto_resolve_after_ms: None,
+        flapping: None,
     }
 }
 

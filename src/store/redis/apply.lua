@@ -20,6 +20,18 @@
 -- ARGV[12] resolved TTL (ms, >= 1): how long a resolved incident's hash, and a key that
 --          holds no open incident (only its last `ts`), live after their last write
 -- ARGV[13] the bucket as three decimal digits ("007")
+-- KEYS[6]  T.."deadlines" (auto-resolve: member id, score deadline ms)
+-- KEYS[7]  T.."flapping" (flapping fingerprints: member fp key, score window end ms)
+-- ARGV[14] auto_resolve_after (ms) or ""   ARGV[15] flapping opens ("0": no policy)
+-- ARGV[16] flapping window (ms)
+--
+-- Lifecycle policies (docs/design.md §4): an open or update with `auto_resolve_after`
+-- sets the incident's deadline to now + it (an update without moves none: ZREM), a
+-- resolve removes it; `sweep.lua` fires due ones. An incident hash keeps `fpkey` (its
+-- fingerprint record's key) so the sweep can resolve it. With a flapping policy the fp
+-- hash keeps `opens` (the open times inside the window, at most `opens` of them),
+-- `flaps` (the spell's opens, absent or 0 when not flapping) and `newest` (the newest
+-- incident id); a flapping open carries `flapping`/`flap_count` and replies in full.
 --
 -- Ids: v = max(now * 1024, the bucket's last v + 1), exact in a Lua double (< 2^53 until
 -- the year 2248); id = v .. bucket digits (decimal v*1000 + bucket), made as a string so
@@ -56,7 +68,7 @@ end
 -- Not stale, so ts <= event_time: the key's new last time is event_time itself.
 local stamp = event_time ~= ''
 
-local transition, reply, id
+local transition, reply, id, flapping
 if action == 'open' and not open then
   local last = tonumber(redis.call('GET', KEYS[3]) or '0')
   local v = string.format('%.0f', math.max(tonumber(now) * 1024, last + 1))
@@ -64,10 +76,33 @@ if action == 'open' and not open then
   id = v .. ARGV[13]
   -- reply[1] is the transition; the rest is the hash, written once, streamed, returned.
   reply = {'opened', 'id', id, 'source', ARGV[3], 'fingerprint', ARGV[4], 'status', 'open',
-    'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1'}
+    'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1',
+    'fpkey', fp_key}
   local n = #reply
   if ARGV[7] ~= '' then reply[n + 1] = 'priority'; reply[n + 2] = ARGV[7]; n = n + 2 end
-  if ARGV[8] == '1' then reply[n + 1] = 'title'; reply[n + 2] = ARGV[9] end
+  if ARGV[8] == '1' then reply[n + 1] = 'title'; reply[n + 2] = ARGV[9]; n = n + 2 end
+  if ARGV[14] ~= '' then
+    redis.call('ZADD', KEYS[6], tonumber(now) + tonumber(ARGV[14]), id)
+  end
+  if ARGV[15] ~= '0' then
+    local limit, within, t = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(now)
+    local f = redis.call('HMGET', fp_key, 'opens', 'flaps')
+    local kept = {}
+    for o in string.gmatch(f[1] or '', '%d+') do
+      if tonumber(o) > t - within then kept[#kept + 1] = o end
+    end
+    kept[#kept + 1] = now
+    while #kept > limit do table.remove(kept, 1) end
+    local flaps = tonumber(f[2] or '0')
+    if flaps > 0 then flaps = flaps + 1 elseif #kept >= limit then flaps = #kept end
+    redis.call('HSET', fp_key, 'opens', table.concat(kept, ','), 'flaps', flaps, 'newest', id)
+    if flaps > 0 then
+      redis.call('ZADD', KEYS[7], t + within, fp_key)
+      reply[n + 1] = 'flapping'; reply[n + 2] = '1'
+      reply[n + 3] = 'flap_count'; reply[n + 4] = tostring(flaps)
+      flapping = true
+    end
+  end
   redis.call('HSET', ARGV[1] .. 'inc:' .. id, unpack(reply, 2))
   redis.call('ZADD', KEYS[2], '-' .. v, id)
   redis.call('SADD', KEYS[5], ARGV[3])
@@ -82,14 +117,21 @@ if action == 'open' and not open then
 elseif action == 'open' then
   local inc = ARGV[1] .. 'inc:' .. open
   redis.call('HINCRBY', inc, 'event_count', 1)
+  -- `fpkey` too: an incident opened before it was kept gets it on its first update.
   if ARGV[7] ~= '' and ARGV[8] == '1' then
-    redis.call('HSET', inc, 'last_event_at', now, 'priority', ARGV[7], 'title', ARGV[9])
+    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'priority', ARGV[7],
+      'title', ARGV[9])
   elseif ARGV[7] ~= '' then
-    redis.call('HSET', inc, 'last_event_at', now, 'priority', ARGV[7])
+    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'priority', ARGV[7])
   elseif ARGV[8] == '1' then
-    redis.call('HSET', inc, 'last_event_at', now, 'title', ARGV[9])
+    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'title', ARGV[9])
   else
-    redis.call('HSET', inc, 'last_event_at', now)
+    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key)
+  end
+  if ARGV[14] ~= '' then
+    redis.call('ZADD', KEYS[6], tonumber(now) + tonumber(ARGV[14]), open)
+  else
+    redis.call('ZREM', KEYS[6], open)
   end
   if stamp then redis.call('HSET', fp_key, 'ts', event_time) end
   transition = 'updated'
@@ -98,6 +140,7 @@ elseif action == 'resolve' and open then
   redis.call('HSET', inc, 'status', 'resolved', 'resolved_at', now, 'last_event_at', now)
   redis.call('PEXPIRE', inc, ttl)
   redis.call('ZADD', KEYS[2], string.sub(open, 1, -4), open)
+  redis.call('ZREM', KEYS[6], open)
   if stamp then
     -- The key keeps its last time; only the open id goes.
     redis.call('HSET', fp_key, 'ts', event_time)
@@ -124,5 +167,5 @@ if not reply then
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*',
   'transition', transition, 'at', now, unpack(reply, 2))
-if id then return {'opened', id} end
+if id and not flapping then return {'opened', id} end
 return reply

@@ -140,6 +140,26 @@ impl Keys {
         format!("{}dead:{sink}", self.tag(0))
     }
 
+    /// `P{bB}deadlines`: auto-resolve deadlines (member incident id, score ms).
+    pub(super) fn deadlines(&self, bucket: u16) -> String {
+        format!("{}deadlines", self.tag(bucket))
+    }
+
+    /// `P{bB}heartbeats`: heartbeat sources' silence deadlines (member source, score ms).
+    pub(super) fn heartbeats(&self, bucket: u16) -> String {
+        format!("{}heartbeats", self.tag(bucket))
+    }
+
+    /// `P{bB}hb:{source}`: a heartbeat source's hash (`title`, `fpkey`).
+    pub(super) fn heartbeat(&self, bucket: u16, source: &str) -> String {
+        format!("{}hb:{source}", self.tag(bucket))
+    }
+
+    /// `P{bB}flapping`: flapping fingerprints (member fp key, score window end ms).
+    pub(super) fn flapping(&self, bucket: u16) -> String {
+        format!("{}flapping", self.tag(bucket))
+    }
+
     pub(super) fn layout(&self) -> String {
         format!("{}layout", self.prefix)
     }
@@ -169,6 +189,10 @@ mod tests {
         assert_eq!(keys.index(4, "sc"), "ag:{b4}ids:sc");
         assert_eq!(keys.layout(), "ag:layout");
         assert_eq!(keys.dead("ops"), "ag:{b0}dead:ops");
+        assert_eq!(keys.deadlines(3), "ag:{b3}deadlines");
+        assert_eq!(keys.heartbeats(3), "ag:{b3}heartbeats");
+        assert_eq!(keys.heartbeat(3, "sc"), "ag:{b3}hb:sc");
+        assert_eq!(keys.flapping(3), "ag:{b3}flapping");
         assert_eq!(keys.all().count(), 16);
     }
 

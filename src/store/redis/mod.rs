@@ -10,6 +10,7 @@
 //! never a panic). Connection trouble is `StoreError::Unavailable`, reported at once
 //! rather than waited out, so the server can answer 503.
 
+mod act;
 mod conn;
 mod dead;
 mod keys;
@@ -20,6 +21,7 @@ mod reply;
 mod settings;
 mod store;
 mod stream;
+mod sweep;
 mod trim;
 
 pub use self::conn::{RedisTarget, TlsSettings};

@@ -10,16 +10,19 @@ use redis::Value;
 use super::keys::bucket_of;
 use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, EntryId};
 use super::store::RedisStore;
-use crate::outcome::Outcome;
+use crate::outcome::{HeartbeatPolicy, Outcome};
 use crate::store::model::{
-    page_limit, parse_cursor, parse_id, Applied, EventPage, Incident, IncidentEvent, IncidentStore,
-    ListQuery, Page, Status, StoreError,
+    page_limit, parse_cursor, parse_id, Act, Acted, Applied, Beat, EventPage, Incident,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport,
 };
 
 /// A listing reads the indexes at most this many times to fill a page that expired
 /// incidents thinned out; after that it returns a shorter page with a cursor (the ids it
 /// skipped are removed from the indexes, so the next call gets further).
 const MAX_LIST_ROUNDS: usize = 8;
+
+/// Ids a filtered listing reads per round, at least.
+const FILTER_CHUNK: usize = 200;
 
 /// Events cursors start so (a version mark, so a future format can tell them apart).
 const EVENTS_CURSOR: &str = "e2:";
@@ -156,28 +159,46 @@ impl RedisStore {
         // Ids whose incident expired are skipped and removed from their index; the next
         // round continues below the last id examined, until the page is full, the indexes
         // are exhausted, or `MAX_LIST_ROUNDS` (then the page is shorter, with a cursor).
+        // With field filters (priority, acknowledged) each round reads at least
+        // `FILTER_CHUNK` ids and keeps the matching ones.
+        let filtered = query.filters_fields();
         let mut incidents = Vec::with_capacity(limit);
         let mut cursor = before;
         let mut next_cursor = None;
         for round in 1..=MAX_LIST_ROUNDS {
             let need = limit - incidents.len();
+            let want = if filtered {
+                need.max(FILTER_CHUNK)
+            } else {
+                need
+            };
             let mut ids = self
-                .read_index(&sources, statuses, cursor, need + 1)
+                .read_index(&sources, statuses, cursor, want + 1)
                 .await?;
-            let more = ids.len() > need;
-            ids.truncate(need);
+            let more = ids.len() > want;
+            ids.truncate(want);
             let found = self
                 .fetch_incidents(&ids.iter().map(|e| e.0).collect::<Vec<_>>())
                 .await?;
             let mut gone = Vec::new();
+            let mut full_early = false;
             for (entry, incident) in ids.iter().zip(found) {
+                if incidents.len() == limit {
+                    full_early = true;
+                    break;
+                }
+                cursor = Some(entry.0);
                 match incident {
-                    Some(incident) => incidents.push(incident),
+                    Some(incident) if query.matches(&incident) => incidents.push(incident),
+                    Some(_) => {}
                     None => gone.push(entry.clone()),
                 }
             }
             self.forget(&gone).await?;
-            cursor = ids.last().map(|e| e.0);
+            if full_early {
+                next_cursor = cursor.map(|c| c.to_string());
+                break;
+            }
             if !more {
                 break;
             }
@@ -337,17 +358,42 @@ impl IncidentStore for RedisStore {
         let limit = limit.max(1);
         let mut events = self.read_streams(Some(&positions), limit).await?;
         events.truncate(limit);
+        let mut cursors = Vec::with_capacity(events.len());
         for (id, b, _) in &events {
             positions.insert(*b, *id);
+            cursors.push(events_cursor(&positions));
         }
         Ok(EventPage {
+            cursors,
             events: events.into_iter().map(|(_, _, e)| e).collect(),
             next_cursor: events_cursor(&positions),
         })
     }
 
+    async fn act(&self, id: &str, act: &Act, by: &str, now_ms: i64) -> Result<Acted, StoreError> {
+        self.act_on(id, act, by, now_ms).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.ping_once().await
+    }
+
+    async fn heartbeat(
+        &self,
+        source: &str,
+        policy: HeartbeatPolicy,
+        beat: Beat,
+        now_ms: i64,
+    ) -> Result<Option<Incident>, StoreError> {
+        self.heartbeat_step(source, policy, beat, now_ms).await
+    }
+
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        heartbeats: &[(String, HeartbeatPolicy)],
+    ) -> Result<SweepReport, StoreError> {
+        self.sweep_all(now_ms, heartbeats).await
     }
 }
 

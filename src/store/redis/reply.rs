@@ -128,6 +128,7 @@ pub(super) fn parse_stream_entry(
     };
     let mut transition = None;
     let mut at = None;
+    let (mut actor, mut note) = (None, None);
     let mut incident_fields = BTreeMap::new();
     for (k, v) in field_pairs(fields)? {
         match k.as_str() {
@@ -135,6 +136,8 @@ pub(super) fn parse_stream_entry(
                 transition = Some(Transition::parse(&v).ok_or_else(|| corrupt("transition", &v))?);
             }
             "at" => at = Some(parse_ms("at", &v)?),
+            "actor" => actor = Some(v.into()),
+            "note" => note = Some(v.into()),
             _ => {
                 incident_fields.insert(k, v);
             }
@@ -148,6 +151,8 @@ pub(super) fn parse_stream_entry(
             .ok_or_else(|| StoreError::Corrupt("event has no transition".into()))?,
         at: at.ok_or_else(|| StoreError::Corrupt("event has no time".into()))?,
         incident: parse_incident(incident_fields)?,
+        actor,
+        note,
     };
     Ok((parsed, event))
 }
@@ -184,7 +189,18 @@ pub(super) fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident
         Some(t) => Some(parse_ms("resolved_at", &t)?),
         None => None,
     };
+    let flap_count = match f.remove("flap_count") {
+        Some(n) => Some(n.parse().map_err(|_| corrupt("flap_count", &n))?),
+        None => None,
+    };
+    let acknowledged_at = match f.remove("acknowledged_at") {
+        Some(t) => Some(parse_ms("acknowledged_at", &t)?),
+        None => None,
+    };
     Ok(Incident {
+        flapping: f.remove("flapping").is_some_and(|v| v == "1"),
+        flap_count,
+        resolved_by: f.remove("resolved_by").map(Into::into),
         id,
         source: source.into(),
         fingerprint: fingerprint.into(),
@@ -196,5 +212,7 @@ pub(super) fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident
         last_event_at,
         resolved_at,
         event_count,
+        acknowledged_at,
+        acknowledged_by: f.remove("acknowledged_by").map(Into::into),
     })
 }

@@ -30,7 +30,7 @@ pub struct RedisStore {
     apply_script: Arc<Script>,
     pub(super) event_stream_len: usize,
     /// `resolved_ttl` in ms, at least 1 (`PEXPIRE` rejects 0).
-    resolved_ttl_ms: u64,
+    pub(super) resolved_ttl_ms: u64,
     min_replicas_ack: u32,
     replica_ack_timeout_ms: u64,
     /// What `/-/config` shows of the target (no password).
@@ -38,6 +38,12 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
+    /// The `MAXLEN ~` every script's `XADD` to a bucket's stream uses: a last resort well
+    /// above `event_stream_len`, which the delivery task trims to (§11).
+    pub(super) fn stream_cap(&self) -> usize {
+        self.event_stream_len.max(STREAM_HARD_CAP)
+    }
+
     /// The store, connecting in the background (and reconnecting whenever the connection
     /// is lost): calls fail with `Unavailable` until it is up. Fails only on settings
     /// that can never work (a malformed url, an unreadable CA file). Needs a tokio
@@ -214,7 +220,9 @@ impl RedisStore {
             .key(self.keys.index(bucket, source))
             .key(self.keys.seq(bucket))
             .key(self.keys.events(bucket))
-            .key(self.keys.sources(bucket));
+            .key(self.keys.sources(bucket))
+            .key(self.keys.deadlines(bucket))
+            .key(self.keys.flapping(bucket));
         invocation
             .arg(self.keys.tag(bucket))
             .arg(if action == Action::Open {
@@ -235,9 +243,17 @@ impl RedisStore {
             .arg(if outcome.title.is_some() { "1" } else { "0" })
             .arg(outcome.title.as_deref().unwrap_or(""))
             .arg(labels)
-            .arg(self.event_stream_len.max(STREAM_HARD_CAP))
+            .arg(self.stream_cap())
             .arg(self.resolved_ttl_ms)
-            .arg(self.keys.digits(bucket));
+            .arg(self.keys.digits(bucket))
+            .arg(
+                outcome
+                    .auto_resolve_after_ms
+                    .map(|ms| ms.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(outcome.flapping.map_or(0, |f| f.opens))
+            .arg(outcome.flapping.map_or(0, |f| f.within_ms));
         let min_acks = self.min_replicas_ack;
         let ack_timeout = self.replica_ack_timeout_ms;
         let (reply, acked): (Value, Option<i64>) = self
@@ -278,6 +294,11 @@ impl RedisStore {
             last_event_at: now_ms,
             resolved_at: None,
             event_count: 1,
+            flapping: false,
+            flap_count: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_by: None,
         })
     }
 

@@ -3,6 +3,8 @@
 
 mod lifecycle;
 mod listing;
+mod policies;
 
 pub use self::lifecycle::*;
 pub use self::listing::*;
+pub use self::policies::*;

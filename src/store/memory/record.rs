@@ -1,0 +1,100 @@
+//! The memory store's records: what it keeps per key, per incident and per event.
+
+use std::sync::Arc;
+
+use crate::outcome::{Labels, Priority};
+use crate::store::model::{Incident, IncidentEvent, Status, StoreError, Transition};
+
+/// What the store remembers about one (source, fingerprint) key.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct KeyState {
+    /// The id of the key's open incident.
+    pub(super) open: Option<u64>,
+    /// The id of the key's newest incident (`0`: none yet); when it is evicted with
+    /// nothing open, the key's entry goes with it.
+    pub(super) newest: u64,
+    /// The newest `event_time` applied to the key; outlives the open incident, for as
+    /// long as the key's newest incident is kept.
+    pub(super) last_event_time: Option<i64>,
+}
+
+impl KeyState {
+    pub(super) fn is_empty(&self) -> bool {
+        self.open.is_none() && self.last_event_time.is_none()
+    }
+}
+
+/// One incident. Every variable-size field is shared, so a clone (a snapshot for the
+/// event ring, or to build an `Incident` after the lock is released) allocates nothing.
+#[derive(Debug, Clone)]
+pub(super) struct Record {
+    pub(super) source: Arc<str>,
+    pub(super) fingerprint: Arc<str>,
+    pub(super) status: Status,
+    pub(super) priority: Option<Priority>,
+    pub(super) title: Option<Arc<str>>,
+    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
+    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
+    pub(super) labels: Labels,
+    pub(super) opened_at: i64,
+    pub(super) last_event_at: i64,
+    pub(super) resolved_at: Option<i64>,
+    pub(super) event_count: u64,
+    /// Opened while its fingerprint flapped, with the spell's opens so far.
+    pub(super) flapping: bool,
+    pub(super) flap_count: Option<u64>,
+    /// When a person acknowledged it, and who.
+    pub(super) acknowledged_at: Option<i64>,
+    pub(super) acknowledged_by: Option<Arc<str>>,
+    /// `timeout` or `heartbeat` when the gateway resolved it itself, `user:<name>` when a
+    /// person did.
+    pub(super) resolved_by: Option<Arc<str>>,
+}
+
+impl Record {
+    pub(super) fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
+        Ok(Incident {
+            id: id.to_string(),
+            source: Arc::clone(&self.source),
+            fingerprint: Arc::clone(&self.fingerprint),
+            status: self.status,
+            priority: self.priority,
+            title: self.title.clone(),
+            labels: self.labels.clone(),
+            opened_at: self.opened_at,
+            last_event_at: self.last_event_at,
+            resolved_at: self.resolved_at,
+            event_count: self.event_count,
+            flapping: self.flapping,
+            flap_count: self.flap_count,
+            acknowledged_at: self.acknowledged_at,
+            acknowledged_by: self.acknowledged_by.clone(),
+            resolved_by: self.resolved_by.clone(),
+        })
+    }
+}
+
+/// One entry of the event ring: the incident as it stood after the step.
+#[derive(Debug, Clone)]
+pub(super) struct Event {
+    pub(super) transition: Transition,
+    pub(super) at: i64,
+    pub(super) id: u64,
+    pub(super) record: Record,
+    /// Who made it, on events people made; the note's text on `noted`.
+    pub(super) actor: Option<Arc<str>>,
+    pub(super) note: Option<Arc<str>>,
+}
+
+impl Event {
+    pub(super) fn to_event(&self, seq: u64) -> Result<IncidentEvent, StoreError> {
+        Ok(IncidentEvent {
+            id: seq.to_string(),
+            transition: self.transition,
+            at: self.at,
+            incident: self.record.to_incident(self.id)?,
+            actor: self.actor.clone(),
+            note: self.note.clone(),
+        })
+    }
+}

@@ -1,0 +1,80 @@
+-- sweep.lua: fires the due deadlines of one bucket (docs/design.md §4, §5), atomically,
+-- so that of several replicas sweeping at once each deadline fires exactly once.
+--
+-- KEYS[1] T.."deadlines"  KEYS[2] T.."events"  KEYS[3] T.."heartbeats"  KEYS[4] T.."flapping"
+-- ARGV[1] T   ARGV[2] now (ms)   ARGV[3] at most this many of each kind
+-- ARGV[4] stream MAXLEN   ARGV[5] resolved TTL (ms)   ARGV[6] bucket, three digits
+-- ARGV[7] the configured heartbeats: "source=priority,source=priority" (a due heartbeat of
+--         a source not listed is dropped)
+--
+-- Returns {auto-resolved, flapping spells ended, fingerprints flapping now, source...}:
+-- the sources whose heartbeat incident it opened.
+
+local T, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local maxlen, ttl = ARGV[4], ARGV[5]
+local resolved, ended, opened = 0, 0, {}
+
+-- 1. auto-resolve: every due incident still open resolves with resolved_by = timeout.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  if close(T, KEYS[1], KEYS[2], id, now, ttl, maxlen, 'timeout') then
+    resolved = resolved + 1
+  end
+end
+
+-- 2. heartbeats: a silent source gets its `heartbeat` incident unless one is open.
+local configured = {}
+for source, priority in string.gmatch(ARGV[7], '([^,=]+)=([^,]+)') do
+  configured[source] = priority
+end
+local silent = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)
+for _, source in ipairs(silent) do
+  redis.call('ZREM', KEYS[3], source)
+  local priority = configured[source]
+  local hb = redis.call('HMGET', T .. 'hb:' .. source, 'title', 'fpkey')
+  if priority and hb[2] and not redis.call('HGET', hb[2], 'open') then
+    local last = tonumber(redis.call('GET', T .. 'seq') or '0')
+    local v = string.format('%.0f', math.max(tonumber(now) * 1024, last + 1))
+    redis.call('SET', T .. 'seq', v)
+    local id = v .. ARGV[6]
+    local fields = {'id', id, 'source', source, 'fingerprint', 'heartbeat', 'status', 'open',
+      'labels', '{}', 'opened_at', now, 'last_event_at', now, 'event_count', '1',
+      'fpkey', hb[2], 'priority', priority, 'title', hb[1] or source}
+    redis.call('HSET', T .. 'inc:' .. id, unpack(fields))
+    redis.call('ZADD', T .. 'ids:' .. source, '-' .. v, id)
+    redis.call('SADD', T .. 'sources', source)
+    redis.call('HSET', hb[2], 'open', id)
+    redis.call('PERSIST', hb[2])
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'transition', 'opened', 'at', now,
+      unpack(fields))
+    opened[#opened + 1] = source
+  end
+end
+
+-- 3. flapping: a fingerprint whose window passed with no open stops flapping; the
+-- flapping_ended entry carries its newest incident as it stands, flap_count = the spell's.
+local quiet = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, limit)
+for _, fp_key in ipairs(quiet) do
+  redis.call('ZREM', KEYS[4], fp_key)
+  local f = redis.call('HMGET', fp_key, 'flaps', 'newest')
+  redis.call('HDEL', fp_key, 'opens', 'flaps')
+  if tonumber(f[1] or '0') > 0 then
+    ended = ended + 1
+    local fields = f[2] and redis.call('HGETALL', T .. 'inc:' .. f[2]) or {}
+    if #fields > 0 then
+      local out = {}
+      for i = 1, #fields, 2 do
+        if fields[i] ~= 'flapping' and fields[i] ~= 'flap_count' then
+          out[#out + 1] = fields[i]
+          out[#out + 1] = fields[i + 1]
+        end
+      end
+      out[#out + 1] = 'flap_count'
+      out[#out + 1] = f[1]
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'transition', 'flapping_ended',
+        'at', now, unpack(out))
+    end
+  end
+end
+
+return {resolved, ended, redis.call('ZCARD', KEYS[4]), unpack(opened)}
