@@ -45,7 +45,8 @@ pub struct SinkConfig {
     /// Only events of these sources. Default: every source.
     #[serde(default)]
     pub sources: Option<Vec<String>>,
-    /// Only these transitions (`opened`, `updated`, `resolved`). Default: all three.
+    /// Only these transitions (`opened`, `updated`, `resolved`, `flapping_ended`,
+    /// `acknowledged`, `noted`). Default: `DEFAULT_TRANSITIONS`.
     #[serde(default)]
     pub transitions: Option<Vec<String>>,
     /// Only incidents at least this urgent; an incident without a priority counts as
@@ -184,6 +185,20 @@ impl SinkSettings {
     }
 }
 
+/// The transitions a sink may list in `transitions:`.
+pub const SINK_TRANSITIONS: [&str; 6] = [
+    "opened",
+    "updated",
+    "resolved",
+    "flapping_ended",
+    "acknowledged",
+    "noted",
+];
+
+/// The transitions a sink gets when it lists none: what the incident does by itself.
+/// People's acts (`acknowledged`, `noted`) only when listed.
+pub const DEFAULT_TRANSITIONS: [&str; 4] = ["opened", "updated", "resolved", "flapping_ended"];
+
 /// Checked `delivery:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverySettings {
@@ -309,21 +324,26 @@ fn check_sink(id: &str, sink: &SinkConfig, errors: &mut Errors<'_>) -> SinkSetti
     };
     let mut transitions = BTreeSet::new();
     match &sink.transitions {
-        None => transitions.extend(["opened", "updated", "resolved"]),
+        None => transitions.extend(DEFAULT_TRANSITIONS),
         Some(list) => {
             for (i, t) in list.iter().enumerate() {
-                match t.as_str() {
-                    "opened" => transitions.insert("opened"),
-                    "updated" => transitions.insert("updated"),
-                    "resolved" => transitions.insert("resolved"),
-                    other => {
-                        errors.push(
-                            format!("{path}.transitions[{i}]"),
-                            format!("unknown transition {other:?}: expected opened, updated or resolved"),
-                        );
-                        false
+                let place = format!("{path}.transitions[{i}]");
+                match SINK_TRANSITIONS.iter().find(|known| **known == t.as_str()) {
+                    None => errors.push(
+                        place,
+                        format!(
+                            "unknown transition {t:?}: expected one of {}",
+                            SINK_TRANSITIONS.join(", ")
+                        ),
+                    ),
+                    Some(&"noted") if matches!(kind, SinkKind::PagerDuty { .. }) => errors.push(
+                        place,
+                        "PagerDuty has no event for a note: list noted on a webhook or slack sink",
+                    ),
+                    Some(known) => {
+                        transitions.insert(*known);
                     }
-                };
+                }
             }
         }
     }

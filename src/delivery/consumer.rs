@@ -84,7 +84,10 @@ impl Runtime {
                 return Delivered::Removed;
             };
             let i = &entry.event.incident;
-            if filter && !sink.wants(&i.source, entry.event.transition, i.priority) {
+            // An incident flapping is not news: its entries are acknowledged unsent, and
+            // the sink hears once, from `flapping_ended`, how the spell ended (§4).
+            if filter && (i.flapping || !sink.wants(&i.source, entry.event.transition, i.priority))
+            {
                 return Delivered::Filtered;
             }
             attempts += 1;

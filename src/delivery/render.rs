@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::feed::FeedEntry;
 use crate::config::{SinkKind, SinkSettings};
 use crate::outcome::Priority;
-use crate::store::Transition;
+use crate::store::{Status, Transition};
 
 /// What one attempt sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,21 +74,52 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Whether the entry says the incident is resolved (a resolve, or a flapping spell that
+/// ended with the incident resolved).
+fn ends_resolved(entry: &FeedEntry) -> bool {
+    match entry.event.transition {
+        Transition::Resolved => true,
+        Transition::FlappingEnded => entry.event.incident.status == Status::Resolved,
+        _ => false,
+    }
+}
+
+/// What happened, in words: the transition, with who acted or how a flapping spell ended.
+fn what_happened(entry: &FeedEntry) -> String {
+    let e = &entry.event;
+    let actor = e.actor.as_deref().unwrap_or("someone");
+    match e.transition {
+        Transition::FlappingEnded => format!(
+            "stopped flapping after {} opens: now {}",
+            e.incident.flap_count.unwrap_or(0),
+            e.incident.status.as_str()
+        ),
+        Transition::Acknowledged => format!("acknowledged by {actor}"),
+        Transition::Noted => format!("noted by {actor}: {}", e.note.as_deref().unwrap_or("")),
+        other => other.as_str().to_owned(),
+    }
+}
+
 /// A Slack incoming-webhook message: `text` (the notification fallback) and `blocks`
 /// (a header with the title, a section with source, priority, status and a link to the
 /// incident in the API).
 pub fn slack_body(entry: &FeedEntry, public_url: &str) -> Value {
     let i = &entry.event.incident;
-    let resolved = entry.event.transition == Transition::Resolved;
-    let mark = if resolved { "[RESOLVED] " } else { "" };
+    let mark = if ends_resolved(entry) {
+        "[RESOLVED] "
+    } else {
+        ""
+    };
     let title = title_of(entry);
     let priority = i.priority.map_or("none", Priority::as_str);
     let link = format!("{public_url}/v1/incidents/{}", i.id);
-    let text = format!(
-        "{mark}{title} ({} {}, priority {priority})",
-        i.source,
-        entry.event.transition.as_str()
-    );
+    let what = truncate(&what_happened(entry), 1000);
+    let text = match entry.event.transition {
+        Transition::Opened | Transition::Updated | Transition::Resolved => {
+            format!("{mark}{title} ({} {what}, priority {priority})", i.source)
+        }
+        _ => format!("{mark}{title} ({}) {what}", i.source),
+    };
     json!({
         "text": text,
         "blocks": [
@@ -101,7 +132,7 @@ pub fn slack_body(entry: &FeedEntry, public_url: &str) -> Value {
                 "fields": [
                     {"type": "mrkdwn", "text": format!("*Source*\n{}", i.source)},
                     {"type": "mrkdwn", "text": format!("*Priority*\n{priority}")},
-                    {"type": "mrkdwn", "text": format!("*Status*\n{}", entry.event.transition.as_str())},
+                    {"type": "mrkdwn", "text": format!("*Status*\n{what}")},
                     {"type": "mrkdwn", "text": format!("*Incident*\n<{link}|#{}>", i.id)}
                 ]
             }
@@ -109,19 +140,37 @@ pub fn slack_body(entry: &FeedEntry, public_url: &str) -> Value {
     })
 }
 
-/// A PagerDuty Events API v2 event: `trigger` for opened/updated, `resolve` for resolved.
-pub fn pagerduty_body(entry: &FeedEntry, routing_key: &str, public_url: &str) -> Value {
+/// A PagerDuty Events API v2 event: `trigger` for opened/updated, `resolve` for resolved,
+/// `acknowledge` for acknowledged; `flapping_ended` triggers when the incident is open
+/// and resolves when it is resolved. `None` for a note (PagerDuty has no event for one).
+pub fn pagerduty_body(entry: &FeedEntry, routing_key: &str, public_url: &str) -> Option<Value> {
     let i = &entry.event.incident;
     let dedup = dedup_key(&i.source, &i.fingerprint);
     let link = format!("{public_url}/v1/incidents/{}", i.id);
-    if entry.event.transition == Transition::Resolved {
-        return json!({
+    let action = match entry.event.transition {
+        Transition::Noted => return None,
+        Transition::Acknowledged => "acknowledge",
+        _ if ends_resolved(entry) => "resolve",
+        _ => "trigger",
+    };
+    if action != "trigger" {
+        return Some(json!({
             "routing_key": routing_key,
-            "event_action": "resolve",
+            "event_action": action,
             "dedup_key": dedup,
-        });
+        }));
     }
-    json!({
+    let mut details = json!({
+        "incident_id": i.id,
+        "fingerprint": &*i.fingerprint,
+        "labels": i.labels.to_map(),
+        "event_count": i.event_count,
+        "event_id": entry.id,
+    });
+    if let (Some(n), Value::Object(map)) = (i.flap_count, &mut details) {
+        map.insert("flap_count".into(), n.into());
+    }
+    Some(json!({
         "routing_key": routing_key,
         "event_action": "trigger",
         "dedup_key": dedup,
@@ -130,16 +179,10 @@ pub fn pagerduty_body(entry: &FeedEntry, routing_key: &str, public_url: &str) ->
             "source": &*i.source,
             "severity": severity(i.priority),
             "timestamp": crate::clock::format_rfc3339_ms(entry.event.at),
-            "custom_details": {
-                "incident_id": i.id,
-                "fingerprint": &*i.fingerprint,
-                "labels": i.labels.to_map(),
-                "event_count": i.event_count,
-                "event_id": entry.id,
-            }
+            "custom_details": details
         },
         "links": [{"href": link, "text": format!("alertgate incident {}", i.id)}]
-    })
+    }))
 }
 
 /// The body a sink gets for `entry`.
@@ -169,9 +212,9 @@ pub(super) fn render(
             })
         }
         SinkKind::Slack => Ok(json_body(&slack_body(entry, public_url))),
-        SinkKind::PagerDuty { routing_key } => {
-            Ok(json_body(&pagerduty_body(entry, routing_key, public_url)))
-        }
+        SinkKind::PagerDuty { routing_key } => pagerduty_body(entry, routing_key, public_url)
+            .map(|v| json_body(&v))
+            .ok_or_else(|| "PagerDuty has no event for a note".to_owned()),
     }
 }
 
@@ -193,6 +236,77 @@ mod tests {
         let key = dedup_key("sc", &"x".repeat(10_000));
         assert!(key.starts_with("sc:"));
         assert_eq!(key.len(), 3 + 64);
+    }
+
+    fn entry(transition: Transition, status: Status, flap_count: Option<u64>) -> FeedEntry {
+        FeedEntry {
+            id: "7".into(),
+            event: crate::store::IncidentEvent {
+                id: "7".into(),
+                transition,
+                at: 1_000,
+                incident: crate::store::Incident {
+                    id: "42".into(),
+                    source: "sc".into(),
+                    fingerprint: "web".into(),
+                    status,
+                    priority: None,
+                    title: Some("Web down".into()),
+                    labels: crate::outcome::Labels::from_json("{}").expect("labels"),
+                    opened_at: 1_000,
+                    last_event_at: 1_000,
+                    resolved_at: None,
+                    event_count: 1,
+                    flapping: false,
+                    flap_count,
+                    acknowledged_at: None,
+                    acknowledged_by: None,
+                    resolved_by: None,
+                },
+                actor: Some("user:alice".into()),
+                note: Some("on it".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn flapping_ended_says_how_it_ended() {
+        let open = entry(Transition::FlappingEnded, Status::Open, Some(4));
+        let text = slack_body(&open, "http://gw")["text"].clone();
+        assert_eq!(text, "Web down (sc) stopped flapping after 4 opens: now open");
+        let pd = pagerduty_body(&open, "rk", "http://gw").expect("body");
+        assert_eq!(pd["event_action"], "trigger");
+        assert_eq!(pd["payload"]["custom_details"]["flap_count"], 4);
+
+        let resolved = entry(Transition::FlappingEnded, Status::Resolved, Some(2));
+        let slack = slack_body(&resolved, "http://gw");
+        assert_eq!(
+            slack["text"],
+            "[RESOLVED] Web down (sc) stopped flapping after 2 opens: now resolved"
+        );
+        let pd = pagerduty_body(&resolved, "rk", "http://gw").expect("body");
+        assert_eq!(pd["event_action"], "resolve");
+        assert_eq!(pd["dedup_key"], dedup_key("sc", "web"));
+    }
+
+    #[test]
+    fn people_acts_in_slack_and_pagerduty() {
+        let acked = entry(Transition::Acknowledged, Status::Open, None);
+        assert_eq!(
+            slack_body(&acked, "http://gw")["text"],
+            "Web down (sc) acknowledged by user:alice"
+        );
+        let pd = pagerduty_body(&acked, "rk", "http://gw").expect("body");
+        assert_eq!(pd["event_action"], "acknowledge");
+        assert_eq!(pd["dedup_key"], dedup_key("sc", "web"));
+        assert!(pd.get("payload").is_none());
+
+        let noted = entry(Transition::Noted, Status::Open, None);
+        assert_eq!(
+            slack_body(&noted, "http://gw")["text"],
+            "Web down (sc) noted by user:alice: on it"
+        );
+        assert!(pagerduty_body(&noted, "rk", "http://gw").is_none());
     }
 
     #[test]

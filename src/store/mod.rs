@@ -20,8 +20,7 @@ pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
     Act, Acted, Applied, Beat, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent,
     IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
-    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
     migrate_v1, Backlog, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget,

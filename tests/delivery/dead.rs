@@ -1,5 +1,6 @@
 //! A receiver that never succeeds: events are dead-lettered after `max_attempts`, shown
-//! on `/v1/sinks/{id}/dead`, and a replay delivers them once the receiver is fixed.
+//! on `/v1/sinks/{id}/dead` (read scope), and a replay (admin scope) delivers them once
+//! the receiver is fixed.
 
 use std::time::Duration;
 
@@ -9,10 +10,13 @@ use serial_test::serial;
 use crate::harness::{Backend, Gateway, TestRedis, ADMIN_TOKEN};
 use crate::receiver::{always, gateway, hook, started, wait_for, Receiver};
 
+/// A `read`-scoped API token (`admin_tokens`).
+const READ_TOKEN: &str = "read-sinks-token";
+
 async fn dead_then_replay(backend: Backend, redis: Option<&TestRedis>) {
     let rx = Receiver::start(always(500)).await;
     let extra = format!(
-        "sinks:\n  oncall:\n    type: webhook\n    url: \"{}\"\n    max_attempts: 3\n    backoff_initial: 50ms\n    backoff_max: 100ms\n",
+        "admin_tokens:\n  - {{name: viewer, token: {READ_TOKEN}, scope: read}}\nsinks:\n  oncall:\n    type: webhook\n    url: \"{}\"\n    max_attempts: 3\n    backoff_initial: 50ms\n    backoff_max: 100ms\n",
         rx.url()
     );
     let (gw, delivery) = gateway(backend, &extra, redis).await;
@@ -36,6 +40,24 @@ async fn dead_then_replay(backend: Backend, redis: Option<&TestRedis>) {
         .iter()
         .map(|d| d["event_id"].as_str().unwrap().to_owned())
         .collect();
+    // A read-scoped token sees the sinks and their dead letters, and may not replay.
+    let reader = format!("Bearer {READ_TOKEN}");
+    for path in ["/v1/sinks", "/v1/sinks/oncall/dead"] {
+        let (status, _, body) = gw
+            .send(Method::GET, path, &[("authorization", &reader)], "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, _, body) = gw
+        .send(
+            Method::POST,
+            "/v1/sinks/oncall/dead/replay",
+            &[("authorization", &reader)],
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(wait_dead(&gw, 2).await.len(), 2, "nothing replayed");
     // Fixed: the replay delivers each once, with its original event id.
     rx.set_script(always(200));
     let auth = format!("Bearer {ADMIN_TOKEN}");

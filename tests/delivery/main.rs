@@ -17,6 +17,7 @@ mod receiver;
 mod bodies;
 mod cluster;
 mod dead;
+mod lifecycle;
 mod replicas;
 mod retries;
 mod trim;

@@ -63,6 +63,28 @@ impl RedisStore {
         if let Some(r) = i.resolved_at {
             cmd.arg("resolved_at").arg(r);
         }
+        // The lifecycle and console fields, so a replayed letter reads as the event did.
+        if i.flapping {
+            cmd.arg("flapping").arg("1");
+        }
+        if let Some(n) = i.flap_count {
+            cmd.arg("flap_count").arg(n);
+        }
+        if let Some(t) = i.acknowledged_at {
+            cmd.arg("acknowledged_at").arg(t);
+        }
+        if let Some(by) = &i.acknowledged_by {
+            cmd.arg("acknowledged_by").arg(&**by);
+        }
+        if let Some(by) = &i.resolved_by {
+            cmd.arg("resolved_by").arg(&**by);
+        }
+        if let Some(actor) = &event.actor {
+            cmd.arg("actor").arg(&**actor);
+        }
+        if let Some(note) = &event.note {
+            cmd.arg("note").arg(&**note);
+        }
         self.call(|mut c| async move { cmd.query_async::<Value>(&mut c).await })
             .await
             .map(drop)
