@@ -273,7 +273,10 @@ mod tests {
     fn flapping_ended_says_how_it_ended() {
         let open = entry(Transition::FlappingEnded, Status::Open, Some(4));
         let text = slack_body(&open, "http://gw")["text"].clone();
-        assert_eq!(text, "Web down (sc) stopped flapping after 4 opens: now open");
+        assert_eq!(
+            text,
+            "Web down (sc) stopped flapping after 4 opens: now open"
+        );
         let pd = pagerduty_body(&open, "rk", "http://gw").expect("body");
         assert_eq!(pd["event_action"], "trigger");
         assert_eq!(pd["payload"]["custom_details"]["flap_count"], 4);

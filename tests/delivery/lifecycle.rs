@@ -47,8 +47,11 @@ async fn flapping_case(redis: Option<&TestRedis>) {
         Some(redis) => bucketed_yaml(&redis.url()),
         None => "store:\n  backend: memory".to_owned(),
     };
-    let (dir, snapshot) =
-        config_dir_with(&store_yaml, "    flapping: { opens: 2, within: 2s }", &extra);
+    let (dir, snapshot) = config_dir_with(
+        &store_yaml,
+        "    flapping: { opens: 2, within: 2s }",
+        &extra,
+    );
     let store = match redis {
         Some(_) => redis_of(&snapshot).await,
         None => Store::Memory(MemoryStore::new(MemorySettings::default())),
@@ -65,17 +68,19 @@ async fn flapping_case(redis: Option<&TestRedis>) {
         hook(&gw, "api", state).await;
     }
     // The spell ends a whole quiet window later, on the sweeper's next round.
-    wait_for("flapping_ended at every sink", Duration::from_secs(60), || {
-        let ended = |rx: &Receiver| {
-            bodies(rx)
-                .iter()
-                .filter(|b| b["transition"] == "flapping_ended")
-                .count()
-        };
-        ended(&hook_rx) >= 2
-            && slack.accepted().len() >= 6
-            && pd.accepted().len() >= 6
-    })
+    wait_for(
+        "flapping_ended at every sink",
+        Duration::from_secs(60),
+        || {
+            let ended = |rx: &Receiver| {
+                bodies(rx)
+                    .iter()
+                    .filter(|b| b["transition"] == "flapping_ended")
+                    .count()
+            };
+            ended(&hook_rx) >= 2 && slack.accepted().len() >= 6 && pd.accepted().len() >= 6
+        },
+    )
     .await;
     // Delivery is in stream order, so everything before `flapping_ended` has been seen.
     let n = serde_json::Value::Null;
@@ -106,11 +111,15 @@ async fn flapping_case(redis: Option<&TestRedis>) {
         .collect();
     assert_eq!(texts.len(), 6, "{texts:?}");
     assert!(
-        texts.contains(&"[RESOLVED] generic db (generic) stopped flapping after 3 opens: now resolved".to_owned()),
+        texts.contains(
+            &"[RESOLVED] generic db (generic) stopped flapping after 3 opens: now resolved"
+                .to_owned()
+        ),
         "{texts:?}"
     );
     assert!(
-        texts.contains(&"generic api (generic) stopped flapping after 2 opens: now open".to_owned()),
+        texts
+            .contains(&"generic api (generic) stopped flapping after 2 opens: now open".to_owned()),
         "{texts:?}"
     );
 
@@ -185,14 +194,15 @@ async fn memory_acknowledged_reaches_pagerduty_only_where_listed() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     hook(&gw, "cache", "up").await;
-    wait_for("both pagers see the resolve", Duration::from_secs(30), || {
-        let resolved = |rx: &Receiver| {
-            bodies(rx)
-                .iter()
-                .any(|b| b["event_action"] == "resolve")
-        };
-        resolved(&listed) && resolved(&default) && !hook_rx.accepted().is_empty()
-    })
+    wait_for(
+        "both pagers see the resolve",
+        Duration::from_secs(30),
+        || {
+            let resolved =
+                |rx: &Receiver| bodies(rx).iter().any(|b| b["event_action"] == "resolve");
+            resolved(&listed) && resolved(&default) && !hook_rx.accepted().is_empty()
+        },
+    )
     .await;
 
     let key = dedup_key("generic", "cache");
