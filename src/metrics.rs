@@ -21,6 +21,13 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+mod sinks;
+
+use self::sinks::SinkFamilies;
+pub use self::sinks::{
+    NOTIFICATIONS_TOTAL, NOTIFICATION_ATTEMPTS_TOTAL, SINK_DEAD_LETTERS, SINK_LAG_EVENTS,
+};
+
 /// `1` when the last reload attempt succeeded, `0` when it failed (the old config serves).
 pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "alertgate_config_last_reload_successful";
 /// Unix time (seconds) of the last successful reload, or of the startup load.
@@ -33,14 +40,6 @@ pub const WEBHOOKS_TOTAL: &str = "alertgate_webhooks_total";
 /// Time from request head to response, for `/hooks/…` requests.
 pub const WEBHOOK_DURATION_SECONDS: &str = "alertgate_webhook_duration_seconds";
 
-/// Events handled per sink, by `result` (`delivered`, `dead_lettered`, `filtered`).
-pub const NOTIFICATIONS_TOTAL: &str = "alertgate_notifications_total";
-/// HTTP attempts per sink (first tries and retries).
-pub const NOTIFICATION_ATTEMPTS_TOTAL: &str = "alertgate_notification_attempts_total";
-/// Events of the stream a sink has not taken yet.
-pub const SINK_LAG_EVENTS: &str = "alertgate_sink_lag_events";
-/// Events in a sink's dead-letter stream.
-pub const SINK_DEAD_LETTERS: &str = "alertgate_sink_dead_letters";
 /// Bytes of the spool log on disk (0 without a spool, or when it is empty).
 pub const SPOOL_BYTES: &str = "alertgate_spool_bytes";
 /// Webhooks queued on the spool, waiting for the store.
@@ -135,19 +134,8 @@ impl EncodeLabelValue for SourceLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct SinkResultLabels {
-    sink: String,
-    result: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ReplayLabels {
     result: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct SinkLabels {
-    sink: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -175,10 +163,8 @@ struct Inner {
     reloads: Family<ReloadLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_duration: Histogram,
-    notifications: Family<SinkResultLabels, Counter>,
-    notification_attempts: Family<SinkLabels, Counter>,
-    sink_lag: Family<SinkLabels, Gauge>,
-    sink_dead: Family<SinkLabels, Gauge>,
+    /// The delivery task's metrics (`sinks.rs`).
+    sinks: SinkFamilies,
     spool_bytes: Gauge,
     spool_records: Gauge,
     store_degraded: Gauge,
@@ -245,30 +231,7 @@ impl Metrics {
             "Time to handle a webhook, in seconds",
             webhook_duration.clone(),
         );
-        let notifications = Family::<SinkResultLabels, Counter>::default();
-        let notification_attempts = Family::<SinkLabels, Counter>::default();
-        let sink_lag = Family::<SinkLabels, Gauge>::default();
-        let sink_dead = Family::<SinkLabels, Gauge>::default();
-        registry.register(
-            counter_base(NOTIFICATIONS_TOTAL),
-            "Incident events handled per sink by result (delivered, dead_lettered, filtered)",
-            notifications.clone(),
-        );
-        registry.register(
-            counter_base(NOTIFICATION_ATTEMPTS_TOTAL),
-            "HTTP attempts per sink, retries included",
-            notification_attempts.clone(),
-        );
-        registry.register(
-            SINK_LAG_EVENTS,
-            "Events a sink has not taken from the stream yet",
-            sink_lag.clone(),
-        );
-        registry.register(
-            SINK_DEAD_LETTERS,
-            "Events in a sink's dead-letter stream",
-            sink_dead.clone(),
-        );
+        let sinks = SinkFamilies::register(&mut registry);
         let spool_bytes = Gauge::default();
         let spool_records = Gauge::default();
         let store_degraded = Gauge::default();
@@ -333,10 +296,7 @@ impl Metrics {
                 reloads,
                 webhooks,
                 webhook_duration,
-                notifications,
-                notification_attempts,
-                sink_lag,
-                sink_dead,
+                sinks,
                 spool_bytes,
                 spool_records,
                 store_degraded,
@@ -446,53 +406,25 @@ impl Metrics {
 
     /// Counts one event a sink finished with (`delivered`, `dead_lettered`, `filtered`).
     pub fn record_notification(&self, sink: &str, result: &'static str) {
-        let labels = SinkResultLabels {
-            sink: sink.to_owned(),
-            result,
-        };
-        self.inner.notifications.get_or_create(&labels).inc();
+        self.inner.sinks.record(sink, result);
     }
 
     /// Events `sink` finished with this result so far.
     pub fn notifications(&self, sink: &str, result: &'static str) -> u64 {
-        let labels = SinkResultLabels {
-            sink: sink.to_owned(),
-            result,
-        };
-        self.inner.notifications.get_or_create(&labels).get()
+        self.inner.sinks.count(sink, result)
     }
 
     pub fn record_notification_attempt(&self, sink: &str) {
-        let labels = SinkLabels {
-            sink: sink.to_owned(),
-        };
-        self.inner
-            .notification_attempts
-            .get_or_create(&labels)
-            .inc();
+        self.inner.sinks.attempt(sink);
     }
 
     pub fn set_sink_backlog(&self, sink: &str, lag: u64, dead: u64) {
-        let labels = SinkLabels {
-            sink: sink.to_owned(),
-        };
-        self.inner
-            .sink_lag
-            .get_or_create(&labels)
-            .set(i64::try_from(lag).unwrap_or(i64::MAX));
-        self.inner
-            .sink_dead
-            .get_or_create(&labels)
-            .set(i64::try_from(dead).unwrap_or(i64::MAX));
+        self.inner.sinks.backlog(sink, lag, dead);
     }
 
     /// Drops a removed sink's series.
     pub fn forget_sink(&self, sink: &str) {
-        let labels = SinkLabels {
-            sink: sink.to_owned(),
-        };
-        self.inner.sink_lag.remove(&labels);
-        self.inner.sink_dead.remove(&labels);
+        self.inner.sinks.forget(sink);
     }
 
     /// Records the spool's size, its queued webhooks and whether the store is degraded.
