@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 
 use crate::config::{self, LogFormat, Overrides, Snapshot, StoreSettings};
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::{self, Reloader, Versioned, WatchPaths, Watchers};
 use crate::server::{self, AppState};
@@ -155,7 +156,17 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         }
     };
     let triggers = spawn_reload_triggers(&reloader, &options.config, until_stopped);
-    let mut state = AppState::with_reloader(reloader, store);
+    let redis_settings = match &reloader.load_current().settings.store {
+        StoreSettings::Redis(settings) => Some(settings.clone()),
+        StoreSettings::Memory(_) => None,
+    };
+    let delivery = Delivery::start(
+        &store,
+        redis_settings,
+        std::sync::Arc::clone(reloader.current()),
+        reloader.metrics().clone(),
+    );
+    let mut state = AppState::with_reloader(reloader, store).with_delivery(delivery.clone());
     if let Some(spool) = spool {
         state = state.with_spool(spool);
     }
@@ -163,6 +174,7 @@ pub async fn serve(options: &ServeOptions) -> Result<(), StartError> {
         .metrics()
         .register_sources(state.snapshot().sources.keys().map(String::as_str));
     let result = server::run(listener, state, first_signal()).await;
+    delivery.stop().await;
     if let Some(replayer) = replayer {
         replayer.stop().await;
     }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod decode;
+pub mod delivery;
 pub mod engine;
 pub mod explain;
 pub mod mapping;

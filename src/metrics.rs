@@ -24,6 +24,12 @@ use prometheus_client::registry::Registry;
 mod edges;
 mod labels;
 mod names;
+mod sinks;
+
+use self::sinks::SinkFamilies;
+pub use self::sinks::{
+    NOTIFICATIONS_TOTAL, NOTIFICATION_ATTEMPTS_TOTAL, SINK_DEAD_LETTERS, SINK_LAG_EVENTS,
+};
 
 pub use self::labels::ReloadResult;
 use self::labels::{
@@ -91,6 +97,8 @@ struct Inner {
     webhook_duration: Histogram,
     edges: Edges,
     store_duration: HistogramFamily<OpLabels>,
+    /// The delivery task's metrics (`sinks.rs`).
+    sinks: SinkFamilies,
     spool_bytes: Gauge,
     spool_records: Gauge,
     store_degraded: Gauge,
@@ -157,6 +165,7 @@ impl Metrics {
             "Time to handle a webhook, in seconds",
             webhook_duration.clone(),
         );
+        let sinks = SinkFamilies::register(&mut registry);
         let spool_bytes = Gauge::default();
         let spool_records = Gauge::default();
         let store_degraded = Gauge::default();
@@ -227,6 +236,7 @@ impl Metrics {
                 webhook_duration,
                 edges,
                 store_duration,
+                sinks,
                 spool_bytes,
                 spool_records,
                 store_degraded,
@@ -332,6 +342,29 @@ impl Metrics {
             transition: outcome,
         };
         self.inner.webhooks.get_or_create(&labels).get()
+    }
+
+    /// Counts one event a sink finished with (`delivered`, `dead_lettered`, `filtered`).
+    pub fn record_notification(&self, sink: &str, result: &'static str) {
+        self.inner.sinks.record(sink, result);
+    }
+
+    /// Events `sink` finished with this result so far.
+    pub fn notifications(&self, sink: &str, result: &'static str) -> u64 {
+        self.inner.sinks.count(sink, result)
+    }
+
+    pub fn record_notification_attempt(&self, sink: &str) {
+        self.inner.sinks.attempt(sink);
+    }
+
+    pub fn set_sink_backlog(&self, sink: &str, lag: u64, dead: u64) {
+        self.inner.sinks.backlog(sink, lag, dead);
+    }
+
+    /// Drops a removed sink's series.
+    pub fn forget_sink(&self, sink: &str) {
+        self.inner.sinks.forget(sink);
     }
 
     /// Records the spool's size, its queued webhooks and whether the store is degraded.

@@ -13,6 +13,7 @@ mod policies;
 mod raw;
 mod redis_store;
 mod settings;
+mod sinks;
 mod sources_dir;
 pub mod sources_edit;
 mod spool;
@@ -35,6 +36,10 @@ pub use self::raw::{
     SentinelConfig, SourceConfig, SpoolConfig, StoreConfig, TlsConfig, VerifyConfig,
 };
 pub use self::settings::{Overrides, Settings, SourceSettings, StoreSettings, DEFAULT_LISTEN};
+pub use self::sinks::{
+    DeliveryConfig, DeliverySettings, SinkConfig, SinkKind, SinkSettings, SinkTemplate,
+    PAGERDUTY_URL,
+};
 pub use self::sources_dir::{is_valid_id, DirSource, DEFAULT_SOURCES_DIR};
 pub use self::spool::parse_size;
 use crate::decode::Shape;
@@ -158,6 +163,8 @@ impl Snapshot {
                 || (f.path.starts_with("admin_tokens[") && f.path.ends_with(".token"))
                 || f.path.contains(".tokens[")
                 || (f.path.contains("verify[") && f.path.ends_with(".secret"))
+                || (f.path.starts_with("sinks.")
+                    && (f.path.ends_with(".secret") || f.path.ends_with(".routing_key")))
         })
     }
 }
@@ -345,6 +352,16 @@ pub fn build_snapshot(
                 policies: Policies::default(),
             },
         );
+    }
+    for sink in settings.sinks.values() {
+        for source in sink.sources.iter().flatten() {
+            if !settings.sources.contains_key(source) {
+                errors.push(
+                    format!("sinks.{}.sources", sink.id),
+                    format!("no source {source:?} is configured"),
+                );
+            }
+        }
     }
     let mut sources = BTreeMap::new();
     for (id, source) in &settings.sources {

@@ -42,8 +42,17 @@ pub struct FileConfig {
     #[serde(default)]
     pub log_format: Option<String>,
     /// The address senders reach this gateway at (behind a load balancer, say), used in
-    /// every webhook URL alertgate prints: `https://alerts.example.com`. Default
-    /// `http://{listen}`.
+    /// Where incident events are sent, by sink id (`[a-z0-9_-]+`); see README
+    /// "Notifications".
+    #[serde(default)]
+    pub sinks: BTreeMap<String, super::sinks::SinkConfig>,
+    /// Settings shared by every sink.
+    #[serde(default)]
+    pub delivery: super::sinks::DeliveryConfig,
+    /// The address senders and people reach this gateway at (behind a load balancer,
+    /// say): the base of every webhook URL alertgate prints and of the links
+    /// notifications carry (`{public_url}/v1/incidents/{id}`):
+    /// `https://alerts.example.com`. Default `http://{listen}`.
     #[serde(default)]
     pub public_url: Option<String>,
     /// Directory of source files (`*.yaml`, one source each), relative to this file's

@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use super::admin_tokens::{check_admin_tokens, AdminToken, TokenDigest};
 use super::limits::{
     check_limits, check_source_limits, parse_duration, Limits, LogFormat, RateLimit,
 };
 use super::raw::{BackendConfig, FileConfig};
+use super::sinks::{check_delivery, check_sinks, DeliverySettings, SinkSettings};
 use crate::spool::SpoolSettings;
 use crate::store::{
     MemorySettings, RedisSettings, TlsSettings, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
@@ -44,11 +47,15 @@ pub struct Settings {
     pub limits: Limits,
     /// `log_format`: read before the rest (the logger starts first); checked here.
     pub log_format: LogFormat,
-    /// Where senders reach us, without a trailing slash (`public_url`, default
-    /// `http://{listen}`): the base of every webhook URL alertgate prints.
+    /// Where senders and people reach us, without a trailing slash (`public_url`,
+    /// default `http://{listen}`): the base of every webhook URL alertgate prints and of
+    /// the links notifications carry.
     pub public_url: String,
     /// Resolved against the config file's folder; may not exist.
     pub sources_dir: PathBuf,
+    /// Notification sinks by id (`sinks:`).
+    pub sinks: BTreeMap<String, Arc<SinkSettings>>,
+    pub delivery: DeliverySettings,
     /// `store.spool` (redis only); filled in by `config::spool`.
     pub spool: Option<SpoolSettings>,
 }
@@ -164,6 +171,9 @@ pub(crate) fn check(
             LogFormat::Text
         }),
     };
+    // Whether the sources a sink names exist is checked once `sources_dir` is merged.
+    let sinks = check_sinks(&raw.sinks, errors);
+    let delivery = check_delivery(&raw.delivery, errors);
     let listen = listen?;
     let public_url = match raw.public_url.as_deref().map(str::trim) {
         None | Some("") => format!("http://{listen}"),
@@ -187,6 +197,8 @@ pub(crate) fn check(
         admin_tokens,
         limits: limits?,
         log_format,
+        sinks,
+        delivery,
         spool: None,
     })
 }

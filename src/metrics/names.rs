@@ -65,6 +65,10 @@ pub const NAMES: &[&str] = &[
     FLAPPING_FINGERPRINTS,
     AUTO_RESOLVED_TOTAL,
     HEARTBEATS_MISSED_TOTAL,
+    super::sinks::NOTIFICATIONS_TOTAL,
+    super::sinks::NOTIFICATION_ATTEMPTS_TOTAL,
+    super::sinks::SINK_LAG_EVENTS,
+    super::sinks::SINK_DEAD_LETTERS,
 ];
 
 /// Bytes of the spool log on disk (0 without a spool, or when it is empty).

@@ -49,6 +49,21 @@ pub(super) fn config<B>(
     let mut body = serde_json::to_value(&status).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(fields) = body.as_object_mut() {
         fields.insert("store".to_owned(), store_view(state));
+        if let Some(delivery) = state.delivery() {
+            let durable = delivery.durable();
+            fields.insert(
+                "delivery".to_owned(),
+                serde_json::json!({
+                    "consumer": delivery.consumer(),
+                    "durable": durable,
+                    "note": if durable {
+                        "undelivered events are kept in the Redis streams until every sink acknowledges them"
+                    } else {
+                        "memory store: undelivered notifications and dead letters are lost on restart"
+                    },
+                }),
+            );
+        }
     }
     Ok(json_response(StatusCode::OK, &body))
 }

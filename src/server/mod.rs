@@ -25,6 +25,7 @@ mod lograte;
 mod openlimit;
 mod recent;
 mod router;
+mod sinks;
 mod sources;
 mod state;
 mod sweeper;

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::fanout::ItemOutcomes;
 use super::http::only_get;
 use super::state::AppState;
-use super::{actions, admin, api, console, eval, hooks, sources};
+use super::{actions, admin, api, console, eval, hooks, sinks, sources};
 use crate::config::Snapshot;
 use crate::metrics::{self, UNKNOWN_SOURCE};
 use crate::store::Transition;
@@ -167,6 +167,15 @@ where
         }
         ["ui"] => console::asset(request.method(), ""),
         ["ui", name] => console::asset(request.method(), name),
+        ["v1", "sinks"] => {
+            only_get(request.method())?;
+            sinks::list(state, snapshot, &request).await
+        }
+        ["v1", "sinks", id, "dead"] => {
+            only_get(request.method())?;
+            sinks::dead(state, snapshot, &request, id).await
+        }
+        ["v1", "sinks", id, "dead", "replay"] => sinks::replay(state, snapshot, &request, id).await,
         ["v1", "sources"] => {
             if sources::is_read(request.method()) {
                 sources::list(snapshot, &request)

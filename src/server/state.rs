@@ -12,6 +12,7 @@ use super::limiter::RateLimiters;
 use super::lograte::LogLimiter;
 use super::recent::Recent;
 use crate::config::Snapshot;
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::spool::Spool;
@@ -30,6 +31,9 @@ pub struct AppState {
     /// and `GET /-/config` then answer 404.
     reloader: Option<Reloader<Snapshot>>,
     edges: Arc<Edges>,
+    /// Absent when nothing delivers notifications (tests without sinks): `/v1/sinks`
+    /// then lists none.
+    delivery: Option<Delivery>,
     /// The on-disk spool (`store.spool`), when configured: webhooks the store cannot take
     /// now are queued there (docs/design.md §10).
     spool: Option<Spool>,
@@ -69,6 +73,7 @@ impl AppState {
             metrics: Metrics::new(),
             reloader: None,
             edges: Arc::default(),
+            delivery: None,
             spool: None,
             recent: Arc::default(),
         }
@@ -82,9 +87,20 @@ impl AppState {
             metrics: reloader.metrics().clone(),
             reloader: Some(reloader),
             edges: Arc::default(),
+            delivery: None,
             spool: None,
             recent: Arc::default(),
         }
+    }
+
+    /// The same state, serving `delivery` on `/v1/sinks`.
+    pub fn with_delivery(mut self, delivery: Delivery) -> AppState {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    pub fn delivery(&self) -> Option<&Delivery> {
+        self.delivery.as_ref()
     }
 
     /// The same state, queueing on `spool` while the store is unavailable.

@@ -53,8 +53,6 @@ use self::timers::Timers;
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
-    /// Bumped after every recorded event (`watch_events`), outside the lock.
-    events_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The bounds of a memory store (`store.*` in the config).
@@ -84,13 +82,18 @@ impl MemoryStore {
                 settings,
                 ..Inner::default()
             })),
-            events_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
-    /// Changes after every event this store records.
+    /// The number of the newest event so far (0: none).
+    pub fn last_event_number(&self) -> u64 {
+        self.lock().events.last()
+    }
+
+    /// A receiver of the newest event number, changed on every event
+    /// (applied, acted on or swept), once the event can be read.
     pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.events_changed.subscribe()
+        self.lock().events.subscribe()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -354,9 +357,6 @@ impl IncidentStore for MemoryStore {
         let (transition, snapshot) =
             self.lock()
                 .apply(source, action, fingerprint, outcome, now_ms)?;
-        if snapshot.is_some() && transition != Transition::Stale {
-            self.events_changed.send_modify(|n| *n += 1);
-        }
         // Built after the lock is released: parsing labels need not block other callers.
         let incident = match snapshot {
             Some((id, record)) => Some(record.to_incident(id)?),
@@ -436,10 +436,7 @@ impl IncidentStore for MemoryStore {
         };
         let acted = self.lock().act(id, act, by, now_ms);
         let acted = match acted {
-            Ok((id, record)) => {
-                self.events_changed.send_modify(|n| *n += 1);
-                Acted::Done(record.to_incident(id)?)
-            }
+            Ok((id, record)) => Acted::Done(record.to_incident(id)?),
             Err(refusal) => refusal.acted(),
         };
         Ok(acted)

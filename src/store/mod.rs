@@ -18,13 +18,14 @@ mod redis;
 
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
-    Act, Acted, Applied, Beat, EventPage, Incident, IncidentEvent, IncidentStore, ListQuery, Page,
-    Status, StoreError, SweepReport, Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
-    DEFAULT_RESOLVED_TTL,
+    Act, Acted, Applied, Beat, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent,
+    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{
-    migrate_v1, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget, TlsSettings,
-    DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT, LAYOUT_VERSION, MAX_BUCKETS,
+    migrate_v1, Backlog, Health, MigrateReport, RedisSettings, RedisStore, RedisTarget,
+    TlsSettings, DEAD_LETTER_CAP, DEFAULT_CLUSTER_BUCKETS, DEFAULT_REPLICA_ACK_TIMEOUT,
+    LAYOUT_VERSION, MAX_BUCKETS, STREAM_HARD_CAP,
 };
 use crate::outcome::{HeartbeatPolicy, Outcome};
 

@@ -165,6 +165,31 @@ pub struct IncidentEvent {
     pub note: Option<Arc<str>>,
 }
 
+/// An event a sink gave up on, as its dead-letter stream keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    /// The entry's id in the dead-letter stream.
+    pub id: String,
+    /// The event's own id (the one every attempt carried).
+    pub event_id: String,
+    pub error: String,
+    pub attempts: u32,
+    #[serde(with = "clock::rfc3339_ms")]
+    pub failed_at: i64,
+    pub event: IncidentEvent,
+}
+
+/// One consumer group on the event stream (`XINFO GROUPS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: String,
+    /// Entries delivered to a consumer and not acknowledged.
+    pub pending: u64,
+    /// Entries not yet delivered to any consumer (Redis 7: `lag`; unknown after some trims).
+    pub lag: Option<u64>,
+    pub last_delivered: String,
+}
+
 /// A page request for `IncidentStore::list`: newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {

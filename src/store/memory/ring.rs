@@ -1,12 +1,18 @@
 //! The memory store's event ring: the newest `cap` entries, each numbered by a sequence
-//! that only grows (1, 2, 3…): its event id and its `events_after` cursor.
+//! that only grows (1, 2, 3…): its event id and its `events_after` cursor. A watch
+//! channel carries the newest number, so that a reader (the delivery queue) can wait for
+//! the next event.
 
 use std::collections::VecDeque;
+
+use tokio::sync::watch;
 
 #[derive(Debug)]
 pub(super) struct Ring<T> {
     items: VecDeque<(u64, T)>,
+    /// The number the last pushed item got (0: none yet).
     last: u64,
+    newest: watch::Sender<u64>,
 }
 
 impl<T> Default for Ring<T> {
@@ -14,21 +20,33 @@ impl<T> Default for Ring<T> {
         Ring {
             items: VecDeque::new(),
             last: 0,
+            newest: watch::Sender::new(0),
         }
     }
 }
 
 impl<T: Clone> Ring<T> {
-    /// Numbers `item` and keeps it, dropping the oldest beyond `cap` (`0` keeps none).
+    /// Numbers `item` and keeps it, dropping the oldest beyond `cap` (`0` keeps none: the
+    /// number still advances, so readers see the gap).
     pub(super) fn push(&mut self, item: T, cap: usize) {
         self.last += 1;
-        if cap == 0 {
-            return;
+        if cap > 0 {
+            while self.items.len() >= cap {
+                self.items.pop_front();
+            }
+            self.items.push_back((self.last, item));
         }
-        while self.items.len() >= cap {
-            self.items.pop_front();
-        }
-        self.items.push_back((self.last, item));
+        self.newest.send_replace(self.last);
+    }
+
+    /// The number of the newest item so far (0: none).
+    pub(super) fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// A receiver of the newest number, changed on every push.
+    pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.newest.subscribe()
     }
 
     /// The newest `n`, oldest first.
@@ -67,5 +85,16 @@ mod tests {
         assert_eq!(ring.after(next, 10), (vec![], 10));
         assert_eq!(ring.after(99, 10), (vec![], 10));
         assert_eq!(ring.newest(1), vec![(10, 9)]);
+        assert_eq!(ring.last(), 10);
+    }
+
+    #[test]
+    fn subscribers_see_every_push_even_when_nothing_is_kept() {
+        let mut ring = Ring::default();
+        let watch = ring.subscribe();
+        ring.push(1, 0);
+        assert_eq!(*watch.borrow(), 1);
+        assert!(ring.after(0, 10).0.is_empty());
+        assert_eq!(ring.last(), 1);
     }
 }

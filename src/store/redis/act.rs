@@ -46,7 +46,7 @@ impl RedisStore {
             .arg(now_ms)
             .arg(by)
             .arg(note)
-            .arg(self.event_stream_len)
+            .arg(self.stream_cap())
             .arg(self.resolved_ttl_ms)
             .arg(number);
         let reply: Value = self

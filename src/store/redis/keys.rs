@@ -11,7 +11,10 @@
 //!   `-v` while open and `+v` once resolved (`v` is the id's time part, below).
 //! - `P{bB}sources` set of the sources with incidents in the bucket.
 //! - `P{bB}seq` string: the bucket's last `v`.
-//! - `P{bB}events` stream of the bucket's transitions.
+//! - `P{bB}events` stream of the bucket's transitions; each sink reads it through its
+//!   consumer group `sink:{id}` (one per bucket stream).
+//! - `P{b0}dead:{sink}` stream: the events a sink gave up on, every bucket's (in bucket
+//!   0's slot: one key per sink).
 //! - `P layout` (untagged, read apart from any step): `{"version":2,"buckets":N}`.
 //!
 //! Incident ids are decimal `v·1000 + b`: `v = max(now_ms·1024, last v + 1)` per bucket,
@@ -19,6 +22,15 @@
 //! and `id mod 1000` names the bucket (`buckets` is at most 1000).
 
 use sha2::{Digest, Sha256};
+
+/// Where `apply.lua` caps each bucket's stream (`MAXLEN ~`) whatever `event_stream_len`
+/// says: a last resort. The delivery task trims each stream to `event_stream_len`, but
+/// never past an entry a sink has not acknowledged; only a sink more than this many
+/// events of one bucket behind loses entries.
+pub const STREAM_HARD_CAP: usize = 1_000_000;
+
+/// Bound on each dead-letter stream (`MAXLEN ~`).
+pub const DEAD_LETTER_CAP: usize = 10_000;
 
 /// The most buckets a keyspace can have: the id keeps the bucket in 3 decimal digits.
 pub const MAX_BUCKETS: u16 = 1000;
@@ -122,6 +134,12 @@ impl Keys {
         &self.of(bucket).events
     }
 
+    /// `P{b0}dead:{sink}`: the sink's dead letters, whichever bucket their events came
+    /// from (docs/design.md §11).
+    pub(super) fn dead(&self, sink: &str) -> String {
+        format!("{}dead:{sink}", self.tag(0))
+    }
+
     /// `P{bB}deadlines`: auto-resolve deadlines (member incident id, score ms).
     pub(super) fn deadlines(&self, bucket: u16) -> String {
         format!("{}deadlines", self.tag(bucket))
@@ -170,6 +188,7 @@ mod tests {
         assert_eq!(keys.sources(0), "ag:{b0}sources");
         assert_eq!(keys.index(4, "sc"), "ag:{b4}ids:sc");
         assert_eq!(keys.layout(), "ag:layout");
+        assert_eq!(keys.dead("ops"), "ag:{b0}dead:ops");
         assert_eq!(keys.deadlines(3), "ag:{b3}deadlines");
         assert_eq!(keys.heartbeats(3), "ag:{b3}heartbeats");
         assert_eq!(keys.heartbeat(3, "sc"), "ag:{b3}hb:sc");

@@ -274,7 +274,7 @@ impl RedisStore {
 /// when `newest_first`) into one, by the events' `at` (then entry id, then bucket), by
 /// always taking the best head: so any prefix of the result is a prefix of every list,
 /// which is what lets one position per bucket mark where a reader stopped.
-fn merge(
+pub(super) fn merge(
     lists: Vec<Vec<(EntryId, u16, IncidentEvent)>>,
     newest_first: bool,
 ) -> Vec<(EntryId, u16, IncidentEvent)> {

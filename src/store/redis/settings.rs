@@ -21,8 +21,9 @@ pub struct RedisSettings {
     /// Prepended verbatim to every key, e.g. `alertgate:`; replicas sharing state use one.
     /// Must not hold `{` or `}` (Redis Cluster hash tags).
     pub key_prefix: String,
-    /// Approximate bound on each bucket's event stream (`XADD … MAXLEN ~`); reads never
-    /// return more than this many of the newest.
+    /// Bound on each bucket's event stream, kept by the delivery task (trimmed to about
+    /// this many, never past an entry a sink still needs; `XADD` itself caps at
+    /// `STREAM_HARD_CAP`); reads never return more than this many of the newest.
     pub event_stream_len: usize,
     /// How long a resolved incident (its hash) and its key's last `event_time` are kept
     /// after the resolve (`PEXPIRE`, millisecond precision, at least 1 ms). Open incidents

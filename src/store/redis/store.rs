@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::{ErrorKind, RedisError, RedisResult, Script, Value};
 
 use super::conn::{redact, Conn, Connector, RedisTarget};
-use super::keys::{bucket_of, Keys};
+use super::keys::{bucket_of, Keys, STREAM_HARD_CAP};
 use super::layout::prepare;
 use super::link::{Health, Link, Prepare};
 use super::reply::{field_pairs, parse_applied, parse_incident};
@@ -38,6 +38,12 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
+    /// The `MAXLEN ~` every script's `XADD` to a bucket's stream uses: a last resort well
+    /// above `event_stream_len`, which the delivery task trims to (§11).
+    pub(super) fn stream_cap(&self) -> usize {
+        self.event_stream_len.max(STREAM_HARD_CAP)
+    }
+
     /// The store, connecting in the background (and reconnecting whenever the connection
     /// is lost): calls fail with `Unavailable` until it is up. Fails only on settings
     /// that can never work (a malformed url, an unreadable CA file). Needs a tokio
@@ -237,7 +243,7 @@ impl RedisStore {
             .arg(if outcome.title.is_some() { "1" } else { "0" })
             .arg(outcome.title.as_deref().unwrap_or(""))
             .arg(labels)
-            .arg(self.event_stream_len)
+            .arg(self.stream_cap())
             .arg(self.resolved_ttl_ms)
             .arg(self.keys.digits(bucket))
             .arg(

@@ -59,7 +59,7 @@ impl RedisStore {
             .arg(now_ms.saturating_add(every))
             .arg(title)
             .arg(if beat == Beat::Heard { "heard" } else { "arm" })
-            .arg(self.event_stream_len)
+            .arg(self.stream_cap())
             .arg(self.resolved_ttl_ms);
         let reply: Value = self
             .call(|mut c| async move { invocation.invoke_async(&mut c).await })
@@ -122,7 +122,7 @@ impl RedisStore {
                 .arg(self.keys.tag(bucket))
                 .arg(now_ms)
                 .arg(SWEEP_BATCH)
-                .arg(self.event_stream_len)
+                .arg(self.stream_cap())
                 .arg(self.resolved_ttl_ms)
                 .arg(format!("{bucket:03}"))
                 .arg(configured);
