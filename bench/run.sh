@@ -359,7 +359,7 @@ if ((MEMORY_N > 0)) && [[ " $SETUPS " == *" ag-redis "* ]]; then
     used1=$(rcli info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
     stop_server
     # Every key's exact size (SAMPLES 0), pipelined through one redis-cli.
-    rcli --scan --count 1000 >"$WORK/keys.txt"
+    rcli --scan >"$WORK/keys.txt"
     sed 's/.*/MEMORY USAGE "&" SAMPLES 0/' "$WORK/keys.txt" | rcli >"$WORK/sizes.txt"
     one_fp=$(grep -m1 'fp:' "$WORK/keys.txt")
     one_inc=${one_fp%%fp:*}inc:$(rcli hget "$one_fp" open)
@@ -394,6 +394,7 @@ fi
     "$PYTHON" bench/report.py "$RESULTS" "$OUT/redis-memory.json"
 } >"$OUT/report.md"
 "$PYTHON" bench/chart.py "$RESULTS" "$OUT/chart.svg" "git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $ROUNDS rounds x ${DURATION}s, wrk -c$CONNECTIONS"
+mkdir -p "$ROOT/bench/out"
 cp "$OUT/chart.svg" "$ROOT/bench/out/latest.svg"
 cp "$OUT/report.md" "$ROOT/bench/out/latest.md"
 cat "$OUT/report.md"
