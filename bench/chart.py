@@ -13,9 +13,11 @@ from collections import defaultdict
 from xml.sax.saxutils import escape
 
 NAMES = {"bare": "baseline-bare", "redis": "baseline-redis", "redis-ref": "baseline-redis-ref",
-         "ag-memory": "alertgate-memory", "ag-redis": "alertgate-redis", "am": "alertmanager"}
+         "ag-memory": "alertgate-memory", "ag-redis": "alertgate-redis", "am": "alertmanager",
+         "ag-memory-alt": "alertgate-memory (alt)", "ag-redis-alt": "alertgate-redis (alt)"}
 COLORS = {"bare": "#9e9e9e", "redis": "#bdbdbd", "redis-ref": "#757575",
-          "ag-memory": "#1f77b4", "ag-redis": "#d62728", "am": "#ff7f0e"}
+          "ag-memory": "#1f77b4", "ag-redis": "#d62728", "am": "#ff7f0e",
+          "ag-memory-alt": "#aec7e8", "ag-redis-alt": "#ff9896"}
 ORDER = list(NAMES)
 BAR, GAP, LABEL_W, PANEL_W, PAD = 16, 4, 150, 300, 16
 

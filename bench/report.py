@@ -24,9 +24,12 @@ SETUP_NAMES = {
     "ag-memory": "alertgate-memory",
     "ag-redis": "alertgate-redis",
     "am": "alertmanager",
+    "ag-memory-alt": "alertgate-memory (ALT_ALERTGATE)",
+    "ag-redis-alt": "alertgate-redis (ALT_ALERTGATE)",
 }
 PAIRS = [("ag-redis", "redis"), ("ag-redis", "redis-ref"), ("ag-memory", "bare"),
-         ("ag-memory", "am"), ("ag-redis", "am")]
+         ("ag-memory", "am"), ("ag-redis", "am"), ("ag-redis", "ag-redis-alt"),
+         ("ag-memory", "ag-memory-alt")]
 
 
 def med(xs):
@@ -122,6 +125,7 @@ def main():
                     out.append(f"| {sc} | {SETUP_NAMES.get(st, st)} | {lo:,.0f} | {hi:,.0f} | {hi / lo:.3f} |")
 
     redis_cpu(out, variants, scenarios, setups, groups, by_round)
+    script_breakdown(out, rows)
     if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
         redis_memory(out, json.load(open(sys.argv[2])))
     scale("preload", "mappings")
@@ -157,7 +161,7 @@ def redis_cpu(out, variants, scenarios, setups, groups, by_round):
     out.append("|---|---|---|---:|---:|---:|---:|")
     for v in variants:
         for sc in scenarios:
-            for a, b in (("ag-redis", "redis-ref"), ("ag-redis", "redis")):
+            for a, b in (("ag-redis", "redis-ref"), ("ag-redis", "redis"), ("ag-redis", "ag-redis-alt")):
                 xs = []
                 for (vv, ss, st, rd), r in by_round.items():
                     base = by_round.get((v, sc, b, rd))
@@ -166,6 +170,30 @@ def redis_cpu(out, variants, scenarios, setups, groups, by_round):
                 if xs:
                     out.append(f"| {v} | {sc} | {SETUP_NAMES[a]} / {SETUP_NAMES[b]} | {med(xs):.2f} | "
                                f"{min(xs):.2f} | {max(xs):.2f} | {len(xs)} |")
+
+
+def script_breakdown(out, rows):
+    """Where alertgate's script spends Redis CPU: the commands it calls, per script call."""
+    for sc in dict.fromkeys(r["scenario"] for r in rows):
+        g = [r for r in rows if r["setup"] == "ag-redis" and r["scenario"] == sc and r.get("cmdstats")
+             and r.get("evalsha_calls")]
+        if not g:
+            continue
+        names = sorted({c for r in g for c in r["cmdstats"]} - {"evalsha", "config", "info"})
+        per = {c: med([r["cmdstats"].get(c, [0, 0])[1] / r["evalsha_calls"] for r in g]) for c in names}
+        calls = {c: med([r["cmdstats"].get(c, [0, 0])[0] / r["evalsha_calls"] for r in g]) for c in names}
+        total = med([usec_per_call(r) for r in g])
+        inner = sum(per.values())
+        out.append("")
+        out.append(f"alertgate-redis, {sc}: the commands its script calls, per script call (medians; "
+                   f"EVALSHA {total:.2f} µs in all, of which these commands {inner:.2f} µs, the rest Lua and "
+                   f"call overhead):")
+        out.append("")
+        out.append("| command | calls per script call | µs per script call |")
+        out.append("|---|---:|---:|")
+        for c in sorted(names, key=lambda c: -per[c]):
+            if calls[c] >= 0.01:
+                out.append(f"| {c.upper()} | {calls[c]:.2f} | {per[c]:.2f} |")
 
 
 def redis_memory(out, m):

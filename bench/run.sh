@@ -7,7 +7,10 @@
 #               bare = baseline bare, redis = baseline redis (one Lua call per request),
 #               redis-ref = baseline with the reference lifecycle script (bench/README.md),
 #               ag-memory / ag-redis = alertgate with the memory / Redis store,
-#               am = Prometheus Alertmanager (runs only the am1/am100 scenarios)
+#               am = Prometheus Alertmanager (runs only the am1/am100 scenarios),
+#               ag-memory-alt / ag-redis-alt = the same with the binary ALT_ALERTGATE
+#   ALT_ALERTGATE       another alertgate binary (a copy of a build before a change), for a
+#                       before/after comparison in the same rounds
 #   SCENARIOS   wrk scenarios ["statuscake statuspage"]: statuscake, statuspage
 #               (bench/<name>.lua), am1 / am100 (bench/alerts.lua, 1 / 100 alerts a POST)
 #   ROUNDS [3]  DURATION [10] seconds  WARMUP [2] seconds  THREADS [1]  CONNECTIONS [64]
@@ -103,9 +106,9 @@ ensure_tools() {
 PYTHON=python3
 
 wants_alertgate() { [[ " $SETUPS " == *" ag-"* ]]; }
-wants_redis() { [[ " $SETUPS " == *" redis "* || " $SETUPS " == *" redis-ref "* || " $SETUPS " == *" ag-redis "* ]]; }
+wants_redis() { [[ " $SETUPS " == *" redis "* || " $SETUPS " == *" redis-ref "* || " $SETUPS " == *" ag-redis"* ]]; }
 # Redis-backed setups: INFO commandstats is reset before and read after their measured run.
-uses_redis() { [[ $1 == redis || $1 == redis-ref || $1 == ag-redis ]]; }
+uses_redis() { [[ $1 == redis || $1 == redis-ref || $1 == ag-redis* ]]; }
 # Alertmanager only speaks its own API: it runs the am* scenarios and nothing else.
 runs_scenario() { [[ $1 != am || $2 == am* ]]; }
 
@@ -167,8 +170,10 @@ gateway_config() {
 # alertgate_cmd SETUP PORT → the server command line, one word a line.
 alertgate_cmd() {
     local setup=$1 port=$2
-    printf '%s\n' "$ALERTGATE" serve --config "$GATEWAY_CONFIG" --listen "127.0.0.1:$port"
-    if [[ $setup == ag-redis ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/"; fi
+    local bin=$ALERTGATE
+    if [[ $setup == *-alt ]]; then bin=${ALT_ALERTGATE:?ALT_ALERTGATE must name a binary for $setup}; fi
+    printf '%s\n' "$bin" serve --config "$GATEWAY_CONFIG" --listen "127.0.0.1:$port"
+    if [[ $setup == ag-redis* ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/"; fi
 }
 
 # ---------------------------------------------------------------- servers
@@ -186,7 +191,7 @@ start_server() {
         printf 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n' >"$WORK/am.yml"
         cmd=(prometheus-alertmanager --config.file="$WORK/am.yml" --storage.path="$WORK/am-$RUN_SEQ"
             --web.listen-address="127.0.0.1:$SERVER_PORT" --cluster.listen-address= --log.level=warn) ;;
-    ag-memory | ag-redis) mapfile -t cmd < <(alertgate_cmd "$setup" "$SERVER_PORT") ;;
+    ag-memory | ag-redis | ag-memory-alt | ag-redis-alt) mapfile -t cmd < <(alertgate_cmd "$setup" "$SERVER_PORT") ;;
     *) die "unknown setup $setup" ;;
     esac
     # env and taskset exec the server, so $! stays its pid (for VmHWM).
@@ -296,7 +301,7 @@ for preload in "${PRELOAD_LIST[@]}"; do
                     start_server "$setup"
                     if [[ $setup == ag-* ]]; then
                         sanity_check "$scenario"
-                        if [[ $setup == ag-memory ]]; then
+                        if [[ $setup == ag-memory* ]]; then
                             preload_incidents 0 "$preload"
                         elif ((preload > REDIS_PRELOADED)); then
                             preload_incidents "$REDIS_PRELOADED" "$preload"
@@ -314,14 +319,17 @@ for preload in "${PRELOAD_LIST[@]}"; do
                     if uses_redis "$setup"; then rcli config resetstat >/dev/null; fi
                     run_wrk "$scenario" "$DURATION" "$tag" "$base.txt"
                     rstats="0 0 0 0"
-                    if uses_redis "$setup"; then rstats=$(redis_stats); fi
+                    if uses_redis "$setup"; then
+                        rstats=$(redis_stats)
+                        rcli info commandstats | tr -d '\r' >"$base.cmdstats.txt"
+                    fi
                     rss=$(peak_rss_kb)
                     stop_server
                     line=$(grep '^BENCH_RESULT' "$base.txt") || die "no BENCH_RESULT in $base.txt"
                     non2xx_wrk=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$base.txt")
-                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" "$preload" "$extra" "$rss_ready" "$rstats" >>"$RESULTS" <<'EOF'
-import json, sys
-line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1, preload, extra, rss_ready, rstats = sys.argv[1:]
+                    "$PYTHON" - "$line" "$variant" "$round" "$scenario" "$setup" "$rss" "${non2xx_wrk:-0}" "$load1" "$preload" "$extra" "$rss_ready" "$rstats" "$base.cmdstats.txt" >>"$RESULTS" <<'EOF'
+import json, os, re, sys
+line, variant, rnd, scenario, setup, rss, non2xx_wrk, load1, preload, extra, rss_ready, rstats, cmdf = sys.argv[1:]
 r = {k: float(v) if "." in v else int(v) for k, v in (f.split("=", 1) for f in line.split()[1:])}
 assert r["non2xx"] == int(non2xx_wrk), "done() and wrk disagree on non-2xx"
 r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb=int(rss or 0), load1=float(load1),
@@ -330,6 +338,10 @@ r.update(variant=variant, round=int(rnd), scenario=scenario, setup=setup, rss_kb
 ec, eu, tc, tu = (int(x) for x in rstats.split())
 if tc:
     r.update(evalsha_calls=ec, evalsha_usec=eu, redis_calls=tc, redis_usec=tu)
+if os.path.exists(cmdf):
+    # Per command (those a script calls count too): {name: [calls, usec]}.
+    r["cmdstats"] = {m.group(1): [int(m.group(2)), int(m.group(3))] for m in
+                     re.finditer(r"^cmdstat_(\S+?):calls=(\d+),usec=(\d+)", open(cmdf).read(), re.M)}
 print(json.dumps(r))
 EOF
                     log "$(printf '%-10s %-10s round %d: %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  non-2xx %s  rss %s MiB  load %s  [%s]' \
