@@ -38,10 +38,7 @@
 -- no double ever holds the whole id. An id's v is the id without its last three digits.
 --
 -- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs the
--- fp key, which a resolve may have set to expire, unless the key did not exist: its
--- fields are `open`, `ts` and the flapping ones, which always include `newest`, so when
--- HMGET finds none of `open`, `ts`, `newest` there is no key and no TTL to remove; a new
--- incident's hash is a new key).
+-- fp key, which a resolve may have set to expire; a new incident's hash is a new key).
 -- A resolve PEXPIREs both; a later resolve that stamps the key refreshes the key's TTL.
 -- Ids of expired incidents stay in the ids:* sets until a listing meets and ZREMs them.
 --
@@ -57,7 +54,7 @@ local fp_key = KEYS[1]
 local action, now, event_time = ARGV[2], ARGV[5], ARGV[6]
 local ttl = ARGV[12]
 
-local state = redis.call('HMGET', fp_key, 'open', 'ts', 'newest')
+local state = redis.call('HMGET', fp_key, 'open', 'ts')
 local open, ts = state[1], state[2]
 
 if event_time ~= '' and ts and tonumber(ts) > tonumber(event_time) then
@@ -115,8 +112,7 @@ if action == 'open' and not open then
     redis.call('HSET', fp_key, 'open', id)
   end
   -- A resolve before may have set the key to expire; it now records an open incident.
-  -- (A key that did not exist has no TTL: the common create skips the call.)
-  if ts or state[3] then redis.call('PERSIST', fp_key) end
+  redis.call('PERSIST', fp_key)
   transition = 'opened'
 elseif action == 'open' then
   local inc = ARGV[1] .. 'inc:' .. open
