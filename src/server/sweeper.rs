@@ -54,10 +54,11 @@ async fn sweep_once(state: &AppState, armed: &mut String) {
             for source in &report.heartbeats_opened {
                 tracing::info!(%source, "source silent: heartbeat incident opened");
             }
-            if report.auto_resolved > 0 || report.flapping_ended > 0 {
+            if report.auto_resolved > 0 || report.flapping_ended > 0 || report.pruned > 0 {
                 tracing::debug!(
                     auto_resolved = report.auto_resolved,
                     flapping_ended = report.flapping_ended,
+                    index_pruned = report.pruned,
                     "lifecycle sweep"
                 );
             }

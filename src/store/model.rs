@@ -284,6 +284,9 @@ pub struct SweepReport {
     pub flapping_ended: u64,
     /// Fingerprints flapping after the sweep (every replica's, on Redis).
     pub flapping_now: u64,
+    /// Index entries of expired incidents removed (Redis `ids:{source}`; memory: 0, its
+    /// index loses an incident with the incident).
+    pub pruned: u64,
 }
 
 /// What a request of a heartbeat source asks of the store.

@@ -40,7 +40,8 @@
 -- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs the
 -- fp key, which a resolve may have set to expire; a new incident's hash is a new key).
 -- A resolve PEXPIREs both; a later resolve that stamps the key refreshes the key's TTL.
--- Ids of expired incidents stay in the ids:* sets until a listing meets and ZREMs them.
+-- Ids of expired incidents stay in the ids:* sets until the sweeper (sweep.lua, step 4)
+-- or a listing meets and ZREMs them.
 --
 -- Returns {"opened", id} for a create (the caller knows every other field: it sent them),
 -- else {transition, field, value, field, value, ...}: the incident's hash as it stands

@@ -8,8 +8,10 @@
 //! - `P{bB}fp:{sha256hex}` hash `{open, ts}`: the open incident's id, the last `event_time`.
 //! - `P{bB}inc:{id}` hash of the incident's fields.
 //! - `P{bB}ids:{source}` sorted set of the bucket's incidents of one source, scored
-//!   `-v` while open and `+v` once resolved (`v` is the id's time part, below).
-//! - `P{bB}sources` set of the sources with incidents in the bucket.
+//!   `-v` while open and `+v` once resolved (`v` is the id's time part, below); the
+//!   sweeper removes the ids of expired incidents (`sweep.lua`).
+//! - `P{bB}sources` set of the sources with incidents in the bucket (the sweeper removes
+//!   a source whose index it emptied).
 //! - `P{bB}seq` string: the bucket's last `v`.
 //! - `P{bB}events` stream of the bucket's transitions; each sink reads it through its
 //!   consumer group `sink:{id}` (one per bucket stream).

@@ -6,9 +6,12 @@
 -- ARGV[4] stream MAXLEN   ARGV[5] resolved TTL (ms)   ARGV[6] bucket, three digits
 -- ARGV[7] the configured heartbeats: "source=priority,source=priority" (a due heartbeat of
 --         a source not listed is dropped)
+-- KEYS[5] T.."sources"   ARGV[8] retention: at most this many index entries looked at
+-- ARGV[9] retention: at most this many per source
 --
--- Returns {auto-resolved, flapping spells ended, fingerprints flapping now, source...}:
--- the sources whose heartbeat incident it opened.
+-- Returns {auto-resolved, flapping spells ended, fingerprints flapping now, index entries
+-- removed, 1 if a source's index had a full batch of them (more may follow) else 0,
+-- source...}: the sources whose heartbeat incident it opened.
 
 local T, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local maxlen, ttl = ARGV[4], ARGV[5]
@@ -77,4 +80,33 @@ for _, fp_key in ipairs(quiet) do
   end
 end
 
-return {resolved, ended, redis.call('ZCARD', KEYS[4]), unpack(opened)}
+-- 4. retention of the indexes: a resolved incident's hash expires (resolved_ttl), its id
+-- in ids:{source} does not. Look at the oldest resolved ids (score +v) of each source,
+-- at most ARGV[9] per source and ARGV[8] in all, starting at a source picked by `now`
+-- (so every source gets its turn), and remove those whose hash is gone; a source whose
+-- index is empty leaves `sources`. Bounded work per run, whatever the backlog.
+local budget, per_source, pruned, backlog = tonumber(ARGV[8]), tonumber(ARGV[9]), 0, 0
+local sources = redis.call('SMEMBERS', KEYS[5])
+table.sort(sources)
+local n = #sources
+local first = n > 0 and math.floor(tonumber(now) % n) or 0
+for i = 0, n - 1 do
+  if budget <= 0 then break end
+  local source = sources[(first + i) % n + 1]
+  local index = T .. 'ids:' .. source
+  local batch = math.min(budget, per_source)
+  local ids = redis.call('ZRANGEBYSCORE', index, '(0', '+inf', 'LIMIT', 0, batch)
+  budget = budget - #ids
+  local gone = 0
+  for _, id in ipairs(ids) do
+    if redis.call('EXISTS', T .. 'inc:' .. id) == 0 then
+      redis.call('ZREM', index, id)
+      gone = gone + 1
+    end
+  end
+  pruned = pruned + gone
+  if #ids == batch and gone == batch then backlog = 1 end
+  if redis.call('EXISTS', index) == 0 then redis.call('SREM', KEYS[5], source) end
+end
+
+return {resolved, ended, redis.call('ZCARD', KEYS[4]), pruned, backlog, unpack(opened)}

@@ -15,6 +15,16 @@ use crate::store::model::{Beat, Incident, StoreError, SweepReport};
 /// At most this many deadlines of each kind per bucket and script run.
 const SWEEP_BATCH: usize = 500;
 
+/// Retention of the `ids:{source}` indexes: at most this many resolved entries looked at
+/// per bucket and script run, and at most [`PRUNE_PER_SOURCE`] of one source.
+const PRUNE_BATCH: usize = 500;
+const PRUNE_PER_SOURCE: usize = 100;
+
+/// A run that removed a full batch of one source's entries (a backlog, e.g. a burst of
+/// expiries) is followed by at most this many more in the same sweep: the cost of a
+/// sweep stays flat.
+const PRUNE_RUNS: usize = 8;
+
 static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{}\n{}",
@@ -95,6 +105,7 @@ impl RedisStore {
                     report.auto_resolved += part.auto_resolved;
                     report.flapping_ended += part.flapping_ended;
                     report.flapping_now += part.flapping_now;
+                    report.pruned += part.pruned;
                     report.heartbeats_opened.extend(part.heartbeats_opened);
                 }
                 Err(e) => first_error = first_error.or(Some(e)),
@@ -113,19 +124,23 @@ impl RedisStore {
         configured: &str,
     ) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
+        let mut prune_runs = 0;
         loop {
             let mut invocation = SWEEP.key(self.keys.deadlines(bucket));
             invocation
                 .key(self.keys.events(bucket))
                 .key(self.keys.heartbeats(bucket))
                 .key(self.keys.flapping(bucket))
+                .key(self.keys.sources(bucket))
                 .arg(self.keys.tag(bucket))
                 .arg(now_ms)
                 .arg(SWEEP_BATCH)
                 .arg(self.stream_cap())
                 .arg(self.resolved_ttl_ms)
                 .arg(format!("{bucket:03}"))
-                .arg(configured);
+                .arg(configured)
+                .arg(PRUNE_BATCH)
+                .arg(PRUNE_PER_SOURCE);
             let reply: Value = self
                 .call(|mut c| async move { invocation.invoke_async(&mut c).await })
                 .await?;
@@ -136,14 +151,19 @@ impl RedisStore {
                     .map_err(|_| StoreError::Corrupt(format!("sweep count {t:?}")))
             };
             let (resolved, ended, flapping) = (number()?, number()?, number()?);
+            let (pruned, more) = (number()?, number()?);
             report.auto_resolved += resolved;
             report.flapping_ended += ended;
             report.flapping_now = flapping;
+            report.pruned += pruned;
             for source in parts {
                 report.heartbeats_opened.push(text(source)?);
             }
             // A full batch may have left more due: go again (the next run sees fewer).
-            if resolved < SWEEP_BATCH as u64 && ended < SWEEP_BATCH as u64 {
+            // An index backlog gets a few more runs, no more: the next sweep goes on.
+            prune_runs += 1;
+            let backlog = more == 1 && prune_runs <= PRUNE_RUNS;
+            if resolved < SWEEP_BATCH as u64 && ended < SWEEP_BATCH as u64 && !backlog {
                 return Ok(report);
             }
         }
