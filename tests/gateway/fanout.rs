@@ -18,7 +18,8 @@ async fn post(gw: &Gateway, path: &str, body: impl Into<bytes::Bytes>) -> (Statu
     (status, json)
 }
 
-fn field<'a>(json: &'a Value, key: &str) -> Vec<&'a Value> {
+/// Each element's `key` in a fan-out answer's `results`.
+pub(crate) fn field<'a>(json: &'a Value, key: &str) -> Vec<&'a Value> {
     json["results"]
         .as_array()
         .unwrap_or_else(|| panic!("no results: {json}"))
