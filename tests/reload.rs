@@ -165,6 +165,19 @@ impl Gateway {
             .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
     }
 
+    /// Waits for `/-/config` to show a failed reload; its error lines.
+    async fn failed_reload_errors(&self) -> Vec<String> {
+        assert!(
+            eventually(APPLIES_WITHIN, || async {
+                !self.config_status().await["last_error"].is_null()
+            })
+            .await,
+            "failed reload not visible at /-/config"
+        );
+        let status = self.config_status().await;
+        serde_json::from_value(status["last_error"].clone()).expect("list")
+    }
+
     /// Posts a `down` webhook to `source`; returns the status and the body's `action`.
     async fn down(&self, source: &str, name: &str) -> (StatusCode, Option<String>) {
         let body = format!(r#"{{"state":"down","name":"{name}"}}"#);
@@ -303,15 +316,7 @@ async fn invalid_yaml_keeps_old_table_shows_the_error_and_fixing_it_recovers() {
     let gw = Gateway::start().await;
     let file = gw.path("mappings/demo.yaml");
     write_atomic(&file, "integration: demo\nrules: [\n  - name: x\n");
-    assert!(
-        eventually(APPLIES_WITHIN, || async {
-            !gw.config_status().await["last_error"].is_null()
-        })
-        .await,
-        "failed reload not visible at /-/config"
-    );
-    let status = gw.config_status().await;
-    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    let errors = gw.failed_reload_errors().await;
     assert!(
         errors.iter().any(|e| e.contains("demo.yaml:")),
         "error names the file and line: {errors:?}"
@@ -364,15 +369,7 @@ async fn a_deeply_nested_expression_is_refused_and_the_gateway_keeps_serving() {
     let gw = Gateway::start().await;
     let file = gw.path("mappings/demo.yaml");
     write_atomic(&file, &deeply_nested_mapping());
-    assert!(
-        eventually(APPLIES_WITHIN, || async {
-            !gw.config_status().await["last_error"].is_null()
-        })
-        .await,
-        "failed reload not visible at /-/config"
-    );
-    let status = gw.config_status().await;
-    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    let errors = gw.failed_reload_errors().await;
     assert!(
         errors
             .iter()
