@@ -3,49 +3,12 @@
 //! `alertgate eval` against its folder's EXPECTED.md, the fan-out answer shape, and the
 //! shaped decode.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn alertgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alertgate"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run alertgate")
-}
-
-fn eval(mapping: &str, payload: &Path, extra: &[&str]) -> Output {
-    let mapping = root().join("mappings").join(mapping);
-    let mut args = vec![
-        "eval",
-        "--mapping",
-        mapping.to_str().expect("utf-8 path"),
-        "--payload",
-        payload.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    alertgate(&args)
-}
-
-fn eval_fixture(source: &str, file: &str, extra: &[&str]) -> Value {
-    let out = eval(
-        &format!("{source}.yaml"),
-        &root().join("tests/fixtures").join(source).join(file),
-        extra,
-    );
-    assert!(
-        out.status.success(),
-        "{file}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("eval prints one JSON object")
-}
+use cli::{alertgate, eval, eval_fixture, root};
 
 /// (action, fingerprint, priority; None = not checked (resolves), title)
 type Row = (

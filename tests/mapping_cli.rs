@@ -1,49 +1,12 @@
 //! The mapping CLI as an admin uses it: `eval` on every shipped fixture, `test` on the
 //! shipped mappings, `check` on broken files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn alertgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alertgate"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run alertgate")
-}
-
-fn eval(mapping: &str, payload: &Path, extra: &[&str]) -> Output {
-    let mapping = root().join("mappings").join(mapping);
-    let mut args = vec![
-        "eval",
-        "--mapping",
-        mapping.to_str().expect("utf-8 path"),
-        "--payload",
-        payload.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    alertgate(&args)
-}
-
-fn eval_fixture(source: &str, file: &str) -> Value {
-    let out = eval(
-        &format!("{source}.yaml"),
-        &root().join("tests/fixtures").join(source).join(file),
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{file}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("eval prints one JSON object")
-}
+use cli::{alertgate, eval, eval_fixture, root};
 
 /// `tests/fixtures/README.md`'s table of expected outcomes.
 #[test]
@@ -184,7 +147,7 @@ fn every_fixture_gets_the_documented_outcome() {
         ),
     ];
     for (source, file, action, priority, fingerprint) in cases {
-        let out = eval_fixture(source, file);
+        let out = eval_fixture(source, file, &[]);
         assert_eq!(out["action"], *action, "{file}");
         assert_eq!(out["fingerprint"], *fingerprint, "{file}");
         assert_eq!(out["priority"].as_str(), *priority, "{file}");
@@ -207,7 +170,7 @@ fn fixture_missing_status_is_rejected_with_the_field_named() {
 
 #[test]
 fn statuspage_event_time_comes_from_the_payload() {
-    let out = eval_fixture("statuspage", "incident-identified-critical.json");
+    let out = eval_fixture("statuspage", "incident-identified-critical.json", &[]);
     assert_eq!(out["event_time"], "2013-05-29T21:18:51Z");
     assert_eq!(out["rule"], "incident");
     assert_eq!(out["title"], "Virginia Is Down");

@@ -158,6 +158,26 @@ impl Gateway {
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
+    /// `send` with no body, which must be answered.
+    async fn call(&self, method: Method, path: &str, admin: bool) -> (StatusCode, String) {
+        self.send(method.clone(), path, admin, "")
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
+    }
+
+    /// Waits for `/-/config` to show a failed reload; its error lines.
+    async fn failed_reload_errors(&self) -> Vec<String> {
+        assert!(
+            eventually(APPLIES_WITHIN, || async {
+                !self.config_status().await["last_error"].is_null()
+            })
+            .await,
+            "failed reload not visible at /-/config"
+        );
+        let status = self.config_status().await;
+        serde_json::from_value(status["last_error"].clone()).expect("list")
+    }
+
     /// Posts a `down` webhook to `source`; returns the status and the body's `action`.
     async fn down(&self, source: &str, name: &str) -> (StatusCode, Option<String>) {
         let body = format!(r#"{{"state":"down","name":"{name}"}}"#);
@@ -173,19 +193,13 @@ impl Gateway {
     }
 
     async fn config_status(&self) -> serde_json::Value {
-        let (status, text) = self
-            .send(Method::GET, "/-/config", true, "")
-            .await
-            .expect("config answered");
+        let (status, text) = self.call(Method::GET, "/-/config", true).await;
         assert_eq!(status, StatusCode::OK, "{text}");
         serde_json::from_str(&text).expect("config JSON")
     }
 
     async fn metrics(&self) -> String {
-        let (status, text) = self
-            .send(Method::GET, "/metrics", false, "")
-            .await
-            .expect("metrics answered");
+        let (status, text) = self.call(Method::GET, "/metrics", false).await;
         assert_eq!(status, StatusCode::OK);
         text
     }
@@ -302,15 +316,7 @@ async fn invalid_yaml_keeps_old_table_shows_the_error_and_fixing_it_recovers() {
     let gw = Gateway::start().await;
     let file = gw.path("mappings/demo.yaml");
     write_atomic(&file, "integration: demo\nrules: [\n  - name: x\n");
-    assert!(
-        eventually(APPLIES_WITHIN, || async {
-            !gw.config_status().await["last_error"].is_null()
-        })
-        .await,
-        "failed reload not visible at /-/config"
-    );
-    let status = gw.config_status().await;
-    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    let errors = gw.failed_reload_errors().await;
     assert!(
         errors.iter().any(|e| e.contains("demo.yaml:")),
         "error names the file and line: {errors:?}"
@@ -363,15 +369,7 @@ async fn a_deeply_nested_expression_is_refused_and_the_gateway_keeps_serving() {
     let gw = Gateway::start().await;
     let file = gw.path("mappings/demo.yaml");
     write_atomic(&file, &deeply_nested_mapping());
-    assert!(
-        eventually(APPLIES_WITHIN, || async {
-            !gw.config_status().await["last_error"].is_null()
-        })
-        .await,
-        "failed reload not visible at /-/config"
-    );
-    let status = gw.config_status().await;
-    let errors: Vec<String> = serde_json::from_value(status["last_error"].clone()).expect("list");
+    let errors = gw.failed_reload_errors().await;
     assert!(
         errors
             .iter()
@@ -420,21 +418,12 @@ async fn new_mapping_and_source_start_routing_and_a_deleted_source_is_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn post_reload_returns_the_summary_or_every_error() {
     let gw = Gateway::start().await;
-    let (status, _) = gw
-        .send(Method::POST, "/-/reload", false, "")
-        .await
-        .expect("answer");
+    let (status, _) = gw.call(Method::POST, "/-/reload", false).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = gw
-        .send(Method::GET, "/-/reload", true, "")
-        .await
-        .expect("answer");
+    let (status, _) = gw.call(Method::GET, "/-/reload", true).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 
-    let (status, text) = gw
-        .send(Method::POST, "/-/reload", true, "")
-        .await
-        .expect("answer");
+    let (status, text) = gw.call(Method::POST, "/-/reload", true).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let summary: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(summary["trigger"], "api");
@@ -448,10 +437,7 @@ async fn post_reload_returns_the_summary_or_every_error() {
         "integration: demo\nrules: 7\n",
     );
     write_atomic(&gw.path("mappings/bad.yaml"), "integration: [\n");
-    let (status, text) = gw
-        .send(Method::POST, "/-/reload", true, "")
-        .await
-        .expect("answer");
+    let (status, text) = gw.call(Method::POST, "/-/reload", true).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
     let body: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(body["error"]["code"], "config_invalid");
@@ -476,10 +462,7 @@ async fn post_reload_returns_the_summary_or_every_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn get_config_needs_the_admin_token_and_shows_the_version() {
     let gw = Gateway::start().await;
-    let (status, _) = gw
-        .send(Method::GET, "/-/config", false, "")
-        .await
-        .expect("answer");
+    let (status, _) = gw.call(Method::GET, "/-/config", false).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let status = gw.config_status().await;
     assert_eq!(status["version"].as_str().map(str::len), Some(64));
@@ -487,10 +470,7 @@ async fn get_config_needs_the_admin_token_and_shows_the_version() {
         .as_str()
         .is_some_and(|t| t.ends_with('Z')));
     assert!(status["last_error"].is_null());
-    let (code, text) = gw
-        .send(Method::GET, "/metrics", false, "")
-        .await
-        .expect("answer");
+    let (code, text) = gw.call(Method::GET, "/metrics", false).await;
     assert_eq!(code, StatusCode::OK);
     assert!(text.contains("alertgate_webhooks_total") || text.contains("# TYPE"));
     gw.stop().await;
@@ -546,10 +526,7 @@ async fn reload_storm_under_load_fails_no_request() {
         let down = if i % 2 == 0 { "open" } else { "ignore" };
         write_atomic(&file, &mapping("demo", down));
         if i % 5 == 4 {
-            let (status, text) = gw
-                .send(Method::POST, "/-/reload", true, "")
-                .await
-                .expect("answer");
+            let (status, text) = gw.call(Method::POST, "/-/reload", true).await;
             assert_eq!(status, StatusCode::OK, "{text}");
         }
         tokio::time::sleep(Duration::from_millis(30)).await;

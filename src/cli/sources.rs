@@ -90,13 +90,7 @@ fn add(snapshot: &Snapshot, id: &str, integration: &str) -> ExitCode {
         return ExitCode::from(JUDGED_FAILED);
     }
     if snapshot.mappings.get(integration).is_none() {
-        let mut known: Vec<&str> = snapshot
-            .mappings
-            .by_integration
-            .keys()
-            .map(String::as_str)
-            .collect();
-        known.sort_unstable();
+        let known = snapshot.mappings.integrations();
         eprintln!(
             "error: no mapping in {} defines integration {integration:?} (known: {})",
             snapshot.settings.mappings_dir.display(),

@@ -393,8 +393,7 @@ pub fn build_snapshot(
                 },
             );
         } else {
-            let mut known: Vec<&str> = mappings.by_integration.keys().map(String::as_str).collect();
-            known.sort_unstable();
+            let known = mappings.integrations();
             let message = format!(
                 "no mapping in {} defines integration {:?} (known: {})",
                 settings.mappings_dir.display(),

@@ -37,6 +37,13 @@ impl MappingSet {
     pub fn is_empty(&self) -> bool {
         self.by_integration.is_empty()
     }
+
+    /// The integration names, sorted (for "known: …" in error messages).
+    pub fn integrations(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_integration.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 /// Loads every `*.yaml`/`*.yml` file of `dir`. Returns the whole set, or every error of

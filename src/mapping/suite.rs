@@ -33,6 +33,16 @@ pub struct Expect {
     pub results: Option<Vec<Expect>>,
 }
 
+/// A test's or an eval's `method` (any case): `Some(true)` for GET, `Some(false)` for
+/// POST or none given, `None` for anything else.
+pub fn is_get(method: Option<&str>) -> Option<bool> {
+    match method.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("POST") => Some(false),
+        Some("GET") => Some(true),
+        Some(_) => None,
+    }
+}
+
 pub(crate) fn compile_tests(
     specs: &[TestSpec],
     base: &Path,
@@ -41,21 +51,17 @@ pub(crate) fn compile_tests(
     let mut tests = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let path = format!("tests[{i}]");
-        let get = match spec
-            .method
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            None | Some("POST") => false,
-            Some("GET") => true,
-            Some(other) => {
-                errors.push(
-                    format!("{path}.method"),
-                    format!("unknown method {other:?}: expected GET or POST"),
-                );
-                continue;
-            }
+        let Some(get) = is_get(spec.method.as_deref()) else {
+            // Named as matched: upper case.
+            let other = spec.method.as_deref().unwrap_or_default();
+            errors.push(
+                format!("{path}.method"),
+                format!(
+                    "unknown method {:?}: expected GET or POST",
+                    other.to_ascii_uppercase()
+                ),
+            );
+            continue;
         };
         let body = match (&spec.body, &spec.payload) {
             (Some(body), None) => body.clone().into_bytes(),

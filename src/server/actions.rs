@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::auth::{authorize, authorize_admin};
 use super::error::ApiError;
-use super::http::{ok_json, read_body};
+use super::http::{ok_json, only_post, read_body};
 use super::state::AppState;
 use crate::clock;
 use crate::config::{Scope, Snapshot};
@@ -43,11 +43,7 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    if request.method() != http::Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST".into(),
-        });
-    }
+    only_post(request.method())?;
     let caller = authorize_admin(snapshot, &request)?;
     let act = match verb {
         "acknowledge" => Act::Acknowledge,

@@ -6,12 +6,12 @@
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 
 use super::auth::{authorize, authorize_admin};
 use super::error::{json_response, ApiError};
-use super::http::only_get;
+use super::http::{only_get, only_post};
 use super::state::AppState;
 use crate::config::{Scope, Snapshot};
 use crate::metrics;
@@ -25,11 +25,7 @@ pub(super) async fn reload<B>(
     snapshot: &Snapshot,
     request: &Request<B>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST".into(),
-        });
-    }
+    only_post(request.method())?;
     authorize_admin(snapshot, request)?;
     let reloader = reloader(state)?;
     let summary = reloader.reload(Trigger::Api).await?;

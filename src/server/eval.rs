@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::auth::authorize_admin;
 use super::error::ApiError;
-use super::http::{ok_json, read_body};
+use super::http::{ok_json, only_post, read_body};
 use crate::config::Snapshot;
 use crate::explain::{explain, ExplainError};
 use crate::mapping;
@@ -47,11 +47,7 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    if request.method() != http::Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST".into(),
-        });
-    }
+    only_post(request.method())?;
     authorize_admin(snapshot, &request)?;
     let limit = snapshot.limits().max_body_bytes + MAX_MAPPING_BYTES as u64 + 4096;
     let raw = read_body(request, limit).await?;
@@ -60,16 +56,8 @@ where
             "expected {{source | mapping_yaml, payload, content_type, method}}: {e}"
         ))
     })?;
-    let get = match body
-        .method
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("POST") => false,
-        Some("GET") => true,
-        Some(_) => return Err(ApiError::BadRequest("method is GET or POST".to_owned())),
-    };
+    let get = mapping::suite::is_get(body.method.as_deref())
+        .ok_or_else(|| ApiError::BadRequest("method is GET or POST".to_owned()))?;
     let compiled;
     let mapping = match (&body.source, &body.mapping_yaml) {
         (Some(id), None) => &*snapshot.source(id).ok_or(ApiError::UnknownSource)?.mapping,

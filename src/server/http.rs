@@ -22,6 +22,16 @@ pub(super) fn only_get(method: &Method) -> Result<(), ApiError> {
     }
 }
 
+pub(super) fn only_post(method: &Method) -> Result<(), ApiError> {
+    if method == Method::POST {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            allow: "POST".into(),
+        })
+    }
+}
+
 /// Reads a body of at most `limit` bytes: refused from its Content-Length when that
 /// already says too much, cut off by `Limited` otherwise.
 pub(super) async fn read_body<B>(request: Request<B>, limit: u64) -> Result<Bytes, ApiError>

@@ -2,13 +2,13 @@
 //! (read scope), `POST /v1/sinks/{id}/dead/replay` (admin scope).
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
 use super::auth::{authorize, authorize_admin};
 use super::error::ApiError;
-use super::http::{ok_json, query_param};
+use super::http::{ok_json, only_post, query_param};
 use super::state::AppState;
 use crate::config::{Scope, Snapshot};
 
@@ -66,11 +66,7 @@ pub(super) async fn replay<B>(
     request: &Request<B>,
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
-    if request.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST".into(),
-        });
-    }
+    only_post(request.method())?;
     authorize_admin(snapshot, request)?;
     let delivery = state.delivery().ok_or(ApiError::NotFound("no such sink"))?;
     let count = delivery

@@ -153,13 +153,7 @@ where
         )));
     }
     if snapshot.mappings.get(&body.integration).is_none() {
-        let mut known: Vec<&str> = snapshot
-            .mappings
-            .by_integration
-            .keys()
-            .map(String::as_str)
-            .collect();
-        known.sort_unstable();
+        let known = snapshot.mappings.integrations();
         return Err(ApiError::UnknownIntegration(format!(
             "no loaded mapping defines integration {:?} (known: {})",
             body.integration,

@@ -1,17 +1,11 @@
 //! Fan-out over HTTP: one request, one store step and one result per element, in order;
 //! per-element rejections; 202 / 422 / 413 / 503; per-element metrics; configured methods.
 
-use alertgate::config::StoreSettings;
-use alertgate::server::AppState;
-use alertgate::store::{RedisStore, Store};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::harness::{
-    config_dir, fixture, redis_store_yaml, Backend, Gateway, TestRedis, ALERTMANAGER_TOKEN,
-    GRAFANA_TOKEN,
-};
-use crate::relay::Relay;
+use crate::harness::{fixture, Backend, Gateway, ALERTMANAGER_TOKEN, GRAFANA_TOKEN};
+use crate::outage::relayed_gateway;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
@@ -24,7 +18,8 @@ async fn post(gw: &Gateway, path: &str, body: impl Into<bytes::Bytes>) -> (Statu
     (status, json)
 }
 
-fn field<'a>(json: &'a Value, key: &str) -> Vec<&'a Value> {
+/// Each element's `key` in a fan-out answer's `results`.
+pub(crate) fn field<'a>(json: &'a Value, key: &str) -> Vec<&'a Value> {
     json["results"]
         .as_array()
         .unwrap_or_else(|| panic!("no results: {json}"))
@@ -256,23 +251,9 @@ async fn configured_methods_are_served_and_405_lists_them() {
 /// own result, and the answer is 503 with `Retry-After`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_failure_is_503_with_each_element_result() {
-    let Some(redis) = TestRedis::start() else {
+    let Some((gw, relay, _)) = relayed_gateway().await else {
         return;
     };
-    let relay = Relay::start("127.0.0.1:0", redis.addr()).await;
-    let (dir, snapshot) = config_dir(&redis_store_yaml(&format!("redis://{}", relay.addr)), "");
-    let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
-        panic!("redis config expected");
-    };
-    let store = RedisStore::connect(settings)
-        .await
-        .expect("redis through the relay");
-    let gw = Gateway::serve(
-        AppState::new(snapshot, Store::Redis(store)),
-        Some(dir),
-        Some(redis),
-    )
-    .await;
     relay.cut();
     let body = json!({"alerts": [
         {"status": "pending", "fingerprint": "i", "labels": {"alertname": "I"}},

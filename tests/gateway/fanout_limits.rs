@@ -6,6 +6,7 @@
 use http::{Method, StatusCode};
 use serde_json::Value;
 
+use crate::fanout::field;
 use crate::harness::{fixture, Backend, Gateway};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -47,24 +48,15 @@ async fn post(gw: &Gateway, body: String) -> (StatusCode, http::HeaderMap, Value
     .await
 }
 
-fn column<'a>(json: &'a Value, key: &str) -> Vec<&'a Value> {
-    json["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {json}"))
-        .iter()
-        .map(|r| &r[key])
-        .collect()
-}
-
 fn codes(json: &Value) -> Vec<Option<&str>> {
-    column(json, "error")
+    field(json, "error")
         .into_iter()
         .map(|e| e["code"].as_str())
         .collect()
 }
 
 fn transitions(json: &Value) -> Vec<Option<&str>> {
-    column(json, "transition")
+    field(json, "transition")
         .into_iter()
         .map(Value::as_str)
         .collect()

@@ -1,6 +1,8 @@
 //! Redis going away under a running gateway: webhooks get 503 with `Retry-After`,
 //! readiness fails, nothing is half-written, and service resumes by itself.
 
+use std::net::SocketAddr;
+
 use alertgate::config::StoreSettings;
 use alertgate::server::AppState;
 use alertgate::store::{RedisStore, Store};
@@ -11,11 +13,10 @@ use crate::relay::Relay;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_outage_gives_503_with_retry_after_and_recovers() {
-    let Some(redis) = TestRedis::start() else {
-        return;
-    };
+/// A gateway on the Redis store, reaching Redis through a `Relay` (to cut), and the real
+/// Redis address (to relay again); `None` when Redis is not installed.
+pub(crate) async fn relayed_gateway() -> Option<(Gateway, Relay, SocketAddr)> {
+    let redis = TestRedis::start()?;
     let relay = Relay::start("127.0.0.1:0", redis.addr()).await;
     let (dir, snapshot) = config_dir(&redis_store_yaml(&format!("redis://{}", relay.addr)), "");
     let StoreSettings::Redis(settings) = snapshot.settings.store.clone() else {
@@ -31,6 +32,29 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
         Some(redis),
     )
     .await;
+    Some((gw, relay, upstream))
+}
+
+/// `tests/fixtures/statuscake/<file>` posted to statuscake.
+async fn post_statuscake(
+    gw: &Gateway,
+    file: &str,
+) -> (StatusCode, http::HeaderMap, serde_json::Value) {
+    let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
+    gw.send(
+        Method::POST,
+        &hook,
+        &[FORM],
+        fixture(&format!("statuscake/{file}")),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_gives_503_with_retry_after_and_recovers() {
+    let Some((gw, relay, upstream)) = relayed_gateway().await else {
+        return;
+    };
     let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
 
     let (status, json) = gw.post_fixture("statuscake", "down-basic.form").await;
@@ -40,14 +64,7 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
     );
 
     relay.cut();
-    let (status, headers, json) = gw
-        .send(
-            Method::POST,
-            &hook,
-            &[FORM],
-            fixture("statuscake/down-repeat.form"),
-        )
-        .await;
+    let (status, headers, json) = post_statuscake(&gw, "down-repeat.form").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert_eq!(json["error"]["code"], "store_unavailable");
     assert_eq!(
@@ -76,14 +93,7 @@ async fn redis_outage_gives_503_with_retry_after_and_recovers() {
     let _back = Relay::start(&relay.addr.to_string(), upstream).await;
     let mut answer = None;
     for _ in 0..300 {
-        let (status, _, json) = gw
-            .send(
-                Method::POST,
-                &hook,
-                &[FORM],
-                fixture("statuscake/down-repeat.form"),
-            )
-            .await;
+        let (status, _, json) = post_statuscake(&gw, "down-repeat.form").await;
         if status == StatusCode::ACCEPTED {
             answer = Some(json);
             break;
@@ -129,7 +139,6 @@ async fn gateway_started_without_redis_serves_once_redis_starts() {
         None,
     )
     .await;
-    let hook = format!("/hooks/statuscake?token={STATUSCAKE_TOKEN}");
     let (status, _, json) = gw
         .send(Method::GET, "/-/ready", &[], bytes::Bytes::new())
         .await;
@@ -138,14 +147,7 @@ async fn gateway_started_without_redis_serves_once_redis_starts() {
         .send(Method::GET, "/-/healthy", &[], bytes::Bytes::new())
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, headers, json) = gw
-        .send(
-            Method::POST,
-            &hook,
-            &[FORM],
-            fixture("statuscake/down-basic.form"),
-        )
-        .await;
+    let (status, headers, json) = post_statuscake(&gw, "down-basic.form").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert!(headers.get("retry-after").is_some());
     let (_, config) = gw.admin_get("/-/config").await;

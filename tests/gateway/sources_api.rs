@@ -29,6 +29,12 @@ async fn post_page(gw: &Gateway, path: &str) -> (StatusCode, serde_json::Value) 
     (status, json)
 }
 
+/// `POST /v1/sources` `{id, integration}` as the admin.
+async fn create(gw: &Gateway, id: &str, integration: &str) -> (StatusCode, serde_json::Value) {
+    let body = serde_json::json!({ "id": id, "integration": integration }).to_string();
+    gw.admin_send(Method::POST, "/v1/sources", &body).await
+}
+
 /// Polls `check` every 50 ms for up to `within`.
 async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
@@ -76,13 +82,7 @@ async fn list_shows_urls_with_a_placeholder_and_needs_the_admin_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_post_rotate_remove_through_the_api() {
     let gw = Gateway::start_reloading(&format!("public_url: {PUBLIC}")).await;
-    let (status, created) = gw
-        .admin_send(
-            Method::POST,
-            "/v1/sources",
-            r#"{"id":"pager","integration":"statuspage"}"#,
-        )
-        .await;
+    let (status, created) = create(&gw, "pager", "statuspage").await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["reload"]["ok"], true, "{created}");
     let token = created["token"].as_str().expect("token").to_owned();
@@ -108,21 +108,9 @@ async fn create_post_rotate_remove_through_the_api() {
     assert_eq!(listed["origin"], "sources_dir");
 
     // Refusals: an existing id, an unknown integration, main-config sources.
-    let (status, json) = gw
-        .admin_send(
-            Method::POST,
-            "/v1/sources",
-            r#"{"id":"pager","integration":"statuspage"}"#,
-        )
-        .await;
+    let (status, json) = create(&gw, "pager", "statuspage").await;
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
-    let (status, json) = gw
-        .admin_send(
-            Method::POST,
-            "/v1/sources",
-            r#"{"id":"x","integration":"nope"}"#,
-        )
-        .await;
+    let (status, json) = create(&gw, "x", "nope").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
     assert_eq!(json["error"]["code"], "unknown_integration");
     let (status, json) = gw
@@ -189,13 +177,7 @@ async fn unwritable_sources_dir_is_409_saying_sources_are_files_there() {
         return;
     }
     let gw = Gateway::start_reloading("sources_dir: /proc").await;
-    let (status, json) = gw
-        .admin_send(
-            Method::POST,
-            "/v1/sources",
-            r#"{"id":"pager","integration":"statuspage"}"#,
-        )
-        .await;
+    let (status, json) = create(&gw, "pager", "statuspage").await;
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
     let message = json["error"]["message"].as_str().expect("message");
     assert!(
