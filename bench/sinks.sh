@@ -91,33 +91,11 @@ build() {
 }
 ALERTGATE=$TARGET_DIR/release/alertgate
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_http() {
-    local url=$1 secs=$2 pid=$3 i
-    for ((i = 0; i < secs * 20; i++)); do
-        curl -sf -o /dev/null --max-time 1 "$url" && return 0
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
+# free_port, wait_http, start_redis
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the repo root is the working directory (above)
 
-# ---------------------------------------------------------------- redis and the sink
-REDIS_PORT=
-start_redis() {
-    REDIS_PORT=$(free_port)
-    "${LOAD_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-        --daemonize no --logfile "$WORK/redis.log" --dir "$WORK" &
-    PIDS+=($!)
-    local i
-    for ((i = 0; i < 100; i++)); do
-        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && { log "redis-server on 127.0.0.1:$REDIS_PORT"; return; }
-        sleep 0.05
-    done
-    die "redis-server did not start (see $WORK/redis.log)"
-}
+# ---------------------------------------------------------------- the sink
 SINK_PORT=
 start_sink() {
     "${LOAD_PIN[@]}" "$PYTHON" bench/slow_sink.py 0 "$SINK_DELAY_MS" >"$WORK/sink.out" 2>"$OUT/raw/sink.log" &
