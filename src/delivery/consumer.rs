@@ -85,7 +85,7 @@ impl Runtime {
             };
             let i = &entry.event.incident;
             // An incident flapping is not news: its entries are acknowledged unsent, and
-            // the sink hears once, from `flapping_ended`, how the spell ended (§4).
+            // the sink hears once, from `flapping_ended`, how the spell ended (docs/design.md §4).
             if filter && (i.flapping || !sink.wants(&i.source, entry.event.transition, i.priority))
             {
                 return Delivered::Filtered;

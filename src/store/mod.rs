@@ -4,7 +4,7 @@
 //! `Transition`, and an event stream of every transition that changed an incident
 //! (`opened`, `updated`, `resolved`; `already_resolved`, `stale` and `ignored` change
 //! nothing and carry no incident). Two backends pass one conformance suite
-//! (`tests/store_conformance.rs`): `memory` (the embedded default) and `redis` (one Lua
+//! (`tests/store/main.rs`): `memory` (the embedded default) and `redis` (one Lua
 //! script per step, shared by replicas). It does not decide what a payload means (that is
 //! `engine`) nor speak HTTP (that is `server`).
 //!
