@@ -21,6 +21,9 @@ pub const DEFAULT_MAX_LABELS: usize = 64;
 pub const DEFAULT_MAX_OPEN: u64 = 100_000;
 pub const DEFAULT_MAX_ITEMS_PER_PAYLOAD: usize = 1000;
 
+/// The largest `limits.max_page_size`: a page is built in memory at once.
+pub const MAX_PAGE_SIZE_BOUND: usize = 10_000;
+
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
@@ -195,9 +198,12 @@ pub(super) fn check_limits(raw: &FileConfig, errors: &mut Errors<'_>) -> Option<
         ok = false;
         errors.push("limits.max_body_bytes", "must be at least 1");
     }
-    if limits.max_page_size == 0 {
+    if limits.max_page_size == 0 || limits.max_page_size > MAX_PAGE_SIZE_BOUND {
         ok = false;
-        errors.push("limits.max_page_size", "must be at least 1");
+        errors.push(
+            "limits.max_page_size",
+            format!("must be from 1 to {MAX_PAGE_SIZE_BOUND}"),
+        );
     }
     if limits.max_items_per_payload == 0 {
         ok = false;

@@ -126,7 +126,10 @@ impl Runtime {
             let wait = failure
                 .retry_after
                 .unwrap_or_else(|| backoff(attempts, sink.backoff_initial, sink.backoff_max));
-            let deadline = Instant::now() + wait;
+            // A configured backoff past what an Instant holds waits "forever", not a panic.
+            let deadline = Instant::now()
+                .checked_add(wait)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400));
             // Sleep in slices, keeping our held entries fresh so no replica claims them.
             while Instant::now() < deadline {
                 let touch_every = self.claim_idle / 3;

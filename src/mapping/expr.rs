@@ -105,6 +105,12 @@ pub enum ExprError {
     ParserPanicked { text: String },
     #[error("unknown function {0}()")]
     UnknownFunction(String),
+    /// A slice whose start, stop or step is past [`MAX_SLICE_BOUND`] (jmespath's slice
+    /// arithmetic overflows on such steps).
+    #[error("slice bound {0} is past {MAX_SLICE_BOUND}")]
+    SliceBound(i64),
+    #[error("{text} failed: the evaluator failed on it")]
+    EvaluationPanicked { text: String },
     /// A runtime type error (a function given a number where it wants a string, say).
     #[error("{text} failed: {}", .source.reason)]
     Runtime {
@@ -167,7 +173,18 @@ impl Expr {
             let mut ctx = Context::new(self.expr.as_str(), runtime());
             interpret(payload, self.expr.as_ast(), &mut ctx)
         } else {
-            self.expr.search(&**payload)
+            // jmespath's own interpreter has arithmetic that can panic on odd input (slice
+            // steps near i32::MAX); compile refuses those, and a panic still left is this
+            // expression's runtime error, never the request's end.
+            let search = std::panic::AssertUnwindSafe(|| self.expr.search(&**payload));
+            match std::panic::catch_unwind(search) {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(ExprError::EvaluationPanicked {
+                        text: self.as_str().to_owned(),
+                    })
+                }
+            }
         };
         result.map_err(|source| ExprError::Runtime {
             text: self.as_str().to_owned(),
@@ -176,13 +193,33 @@ impl Expr {
     }
 }
 
+/// The largest slice start, stop or step (in absolute value) an expression may write.
+pub const MAX_SLICE_BOUND: i64 = 1_000_000;
+
+/// Refuses unknown functions, and slices jmespath's evaluator cannot step safely.
 fn check_functions(ast: &Ast) -> Result<(), ExprError> {
     let mut result = Ok(());
     walk(ast, &mut |node| {
-        if let Ast::Function { name, .. } = node {
-            if result.is_ok() && runtime().get_function(name).is_none() {
+        if result.is_err() {
+            return;
+        }
+        match node {
+            Ast::Function { name, .. } if runtime().get_function(name).is_none() => {
                 result = Err(ExprError::UnknownFunction(name.clone()));
             }
+            Ast::Slice {
+                start, stop, step, ..
+            } => {
+                let past = [*start, *stop, Some(*step)]
+                    .into_iter()
+                    .flatten()
+                    .map(i64::from)
+                    .find(|v| v.abs() > MAX_SLICE_BOUND);
+                if let Some(v) = past {
+                    result = Err(ExprError::SliceBound(v));
+                }
+            }
+            _ => {}
         }
     });
     result
@@ -586,6 +623,20 @@ mod tests {
             let err = Expr::compile(text).expect_err(text);
             assert!(matches!(err, ExprError::Bounds(_)), "{text}: {err:?}");
         }
+    }
+
+    #[test]
+    fn slices_past_the_bound_are_refused_and_evaluate_nothing_odd() {
+        let err = Expr::compile("alerts[1::2147483647]").expect_err("huge step");
+        assert!(
+            matches!(err, ExprError::SliceBound(2_147_483_647)),
+            "{err:?}"
+        );
+        let ok = Expr::compile("alerts[1::2]").expect("small step");
+        let value = ok
+            .search(&payload(r#"{"alerts":[0,1,2,3]}"#))
+            .expect("runs");
+        assert_eq!(value.as_array().map(Vec::len), Some(2));
     }
 
     #[test]

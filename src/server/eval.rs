@@ -49,7 +49,10 @@ where
 {
     only_post(request.method())?;
     authorize_admin(snapshot, &request)?;
-    let limit = snapshot.limits().max_body_bytes + MAX_MAPPING_BYTES as u64 + 4096;
+    let limit = snapshot
+        .limits()
+        .max_body_bytes
+        .saturating_add(MAX_MAPPING_BYTES as u64 + 4096);
     let raw = read_body(request, limit).await?;
     let body: EvalBody = serde_json::from_slice(&raw).map_err(|e| {
         ApiError::BadRequest(format!(

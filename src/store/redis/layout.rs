@@ -167,7 +167,10 @@ pub async fn migrate_v1(settings: &RedisSettings, dry_run: bool) -> Result<Migra
         };
         let v: u64 = old.parse().map_err(|_| format!("{key}: id {old:?}"))?;
         let (bucket, _) = keys.fingerprint(&source, &fingerprint);
-        let id = v * 1000 + u64::from(bucket);
+        let id = v
+            .checked_mul(1000)
+            .and_then(|n| n.checked_add(u64::from(bucket)))
+            .ok_or_else(|| format!("{key}: id {old:?} is too large for the new layout"))?;
         renamed.insert(old.clone(), id.to_string());
         let e = last_v.entry(bucket).or_default();
         *e = (*e).max(v);
@@ -260,7 +263,11 @@ pub async fn migrate_v1(settings: &RedisSettings, dry_run: bool) -> Result<Migra
                 *v = renamed.get(v).cloned().unwrap_or_else(|| {
                     v.parse::<u64>().map_or_else(
                         |_| v.clone(),
-                        |n| (n * 1000 + u64::from(bucket)).to_string(),
+                        |n| {
+                            n.checked_mul(1000)
+                                .and_then(|n| n.checked_add(u64::from(bucket)))
+                                .map_or_else(|| v.clone(), |id| id.to_string())
+                        },
                     )
                 });
             }

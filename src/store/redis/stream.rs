@@ -354,7 +354,7 @@ impl RedisStore {
             if let Some(g) = groups?.into_iter().find(|g| g.name == group) {
                 total.pending += g.pending;
                 total.lag = match (total.lag, g.lag) {
-                    (Some(a), Some(b)) => Some(a + b),
+                    (Some(a), Some(b)) => Some(a.saturating_add(b)),
                     _ => None,
                 };
             }
