@@ -163,15 +163,7 @@ impl RedisStore {
         for _ in &keys {
             cmd.arg(">");
         }
-        let reply = self
-            .call(|mut c| async move {
-                match cmd.query_async::<Value>(&mut c).await {
-                    Err(e) if e.code() == Some("NOGROUP") => Ok(None),
-                    other => other.map(Some),
-                }
-            })
-            .await?;
-        let Some(reply) = reply else {
+        let Some(reply) = self.group_read_reply(cmd).await? else {
             return Ok(None);
         };
         let mut lists = Vec::new();
@@ -184,6 +176,17 @@ impl RedisStore {
             lists.push(entries_of(entries, bucket)?);
         }
         Ok(Some(merge(lists, false)))
+    }
+
+    /// Runs an `XREADGROUP`; `None` when its group is missing (`NOGROUP`).
+    async fn group_read_reply(&self, cmd: redis::Cmd) -> Result<Option<Value>, StoreError> {
+        self.call(|mut c| async move {
+            match cmd.query_async::<Value>(&mut c).await {
+                Err(e) if e.code() == Some("NOGROUP") => Ok(None),
+                other => other.map(Some),
+            }
+        })
+        .await
     }
 
     /// One `XREADGROUP` per bucket, again every `CLUSTER_POLL` until one has news or
@@ -210,15 +213,7 @@ impl RedisStore {
                     .arg(self.keys.events(b))
                     .arg(">");
                 async move {
-                    let reply = self
-                        .call(|mut c| async move {
-                            match cmd.query_async::<Value>(&mut c).await {
-                                Err(e) if e.code() == Some("NOGROUP") => Ok(None),
-                                other => other.map(Some),
-                            }
-                        })
-                        .await?;
-                    let Some(reply) = reply else {
+                    let Some(reply) = self.group_read_reply(cmd).await? else {
                         return Ok(None);
                     };
                     let mut entries = Vec::new();
