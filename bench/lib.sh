@@ -1,6 +1,21 @@
-# Shared by bench/run.sh and bench/sinks.sh (sourced): free ports, waiting for HTTP, and
-# a redis-server of the bench's own. Uses the caller's PYTHON, LOAD_PIN, PIDS, WORK, log
-# and die.
+# Shared by bench/run.sh and bench/sinks.sh (sourced): CPU pinning, free ports, waiting
+# for HTTP, and a redis-server of the bench's own. Uses the caller's PYTHON, PIDS, WORK,
+# log and die.
+
+# pin_cpus: with PIN=1 (the default on 2+ cores) the server gets CPU 0 and one tokio
+# worker, the load generator and Redis the rest. Sets NCPU, PIN, SERVER_CPUS, LOAD_CPUS,
+# SERVER_PIN and LOAD_PIN.
+pin_cpus() {
+    NCPU=$(nproc)
+    PIN=${PIN:-$((NCPU >= 2 ? 1 : 0))}
+    if [[ $PIN == 1 ]]; then
+        SERVER_CPUS=0 LOAD_CPUS=1-$((NCPU - 1))
+        SERVER_PIN=(env TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPUS")
+        LOAD_PIN=(taskset -c "$LOAD_CPUS")
+    else
+        SERVER_CPUS=all LOAD_CPUS=all SERVER_PIN=() LOAD_PIN=()
+    fi
+}
 
 free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -31,6 +31,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# pin_cpus, free_port, wait_http, start_redis
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 SETUPS=${SETUPS:-"bare redis redis-ref ag-memory ag-redis"}
 SCENARIOS=${SCENARIOS:-"statuscake statuspage"}
@@ -44,15 +47,7 @@ PRELOAD=${PRELOAD:-0}
 MAPPINGS=${MAPPINGS:-0}
 MEMORY_N=${MEMORY_N:-0}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-NCPU=$(nproc)
-PIN=${PIN:-$((NCPU >= 2 ? 1 : 0))}
-if [[ $PIN == 1 ]]; then
-    SERVER_CPUS=0 LOAD_CPUS=1-$((NCPU - 1))
-    SERVER_PIN=(env TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPUS")
-    LOAD_PIN=(taskset -c "$LOAD_CPUS")
-else
-    SERVER_CPUS=all LOAD_CPUS=all SERVER_PIN=() LOAD_PIN=()
-fi
+pin_cpus
 OUT=${OUT:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
 
 # Tokens the gateway reads from its config's ${ENV_VAR}s; the bench sends the same ones.
@@ -123,9 +118,6 @@ build() {
 BASELINE=$TARGET_DIR/release/examples/baseline
 ALERTGATE=$TARGET_DIR/release/alertgate
 
-# free_port, wait_http, start_redis
-# shellcheck source=bench/lib.sh
-source bench/lib.sh  # the repo root is the working directory (above)
 
 # ---------------------------------------------------------------- alertgate config
 # The one place that knows alertgate's CLI and config shape (see also bench/gen_config.py).

@@ -26,6 +26,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# pin_cpus, free_port, wait_http, start_redis
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -36,15 +39,7 @@ NAMES=${NAMES:-10000}
 SINK_DELAY_MS=${SINK_DELAY_MS:-50}
 DRAIN_MAX=${DRAIN_MAX:-120}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-NCPU=$(nproc)
-PIN=${PIN:-$((NCPU >= 2 ? 1 : 0))}
-if [[ $PIN == 1 ]]; then
-    SERVER_CPUS=0 LOAD_CPUS=1-$((NCPU - 1))
-    SERVER_PIN=(env TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPUS")
-    LOAD_PIN=(taskset -c "$LOAD_CPUS")
-else
-    SERVER_CPUS=all LOAD_CPUS=all SERVER_PIN=() LOAD_PIN=()
-fi
+pin_cpus
 OUT=${OUT:-$ROOT/bench/out/sinks-$(date +%Y%m%d-%H%M%S)}
 
 export STATUSCAKE_TOKEN=${STATUSCAKE_TOKEN:-bench-statuscake-token}
@@ -91,9 +86,6 @@ build() {
 }
 ALERTGATE=$TARGET_DIR/release/alertgate
 
-# free_port, wait_http, start_redis
-# shellcheck source=bench/lib.sh
-source bench/lib.sh  # the repo root is the working directory (above)
 
 # ---------------------------------------------------------------- the sink
 SINK_PORT=
