@@ -201,8 +201,9 @@ def redis_memory(out, m):
     out.append("")
     out.append(f"Redis bytes per open incident ({n:,} open, preloaded with the bench's StatusCake DOWNs): "
                f"`used_memory` delta / N = **{m['per_incident']:,.0f} B**; one incident: fp hash "
-               f"{m['one_fp_bytes']} B, inc hash {m['one_inc_bytes']} B ({m['one_inc_fields']} fields, "
-               f"labels {m['one_inc_labels_bytes']} B). `MEMORY USAGE` by key kind:")
+               f"{m['one_fp_bytes']} B, inc hash {m['one_inc_bytes']} B ({m['one_inc_fields']} fields holding "
+               f"{m.get('one_inc_value_bytes', '?')} B of values, encoded as {m.get('one_inc_encoding', '?')}). "
+               f"`MEMORY USAGE` by key kind (`events` is the stream's share):")
     out.append("")
     out.append("| key kind | keys | bytes | per incident |")
     out.append("|---|---:|---:|---:|")

@@ -343,9 +343,10 @@ if ((MEMORY_N > 0)) && [[ " $SETUPS " == *" ag-redis "* ]]; then
     one_inc=${one_fp%%fp:*}inc:$(rcli hget "$one_fp" open)
     "$PYTHON" - "$MEMORY_N" "$used0" "$used1" "$WORK/keys.txt" "$WORK/sizes.txt" "$one_fp" "$one_inc" \
         "$(rcli memory usage "$one_fp" samples 0)" "$(rcli memory usage "$one_inc" samples 0)" \
-        "$(rcli hlen "$one_inc")" "$(rcli hstrlen "$one_inc" labels)" >"$OUT/redis-memory.json" <<'EOF'
+        "$(rcli hlen "$one_inc")" "$(rcli hgetall "$one_inc" | awk 'NR % 2 == 0 { n += length($0) } END { print n + 0 }')" \
+        "$(rcli object encoding "$one_inc")" >"$OUT/redis-memory.json" <<'EOF'
 import json, re, sys
-n, used0, used1, keys, sizes, fp, inc, fp_b, inc_b, inc_fields, labels_len = sys.argv[1:]
+n, used0, used1, keys, sizes, fp, inc, fp_b, inc_b, inc_fields, values_len, encoding = sys.argv[1:]
 n = int(n)
 kinds = {}
 for k, sz in zip(open(keys).read().split("\n"), open(sizes).read().split("\n")):
@@ -359,7 +360,8 @@ print(json.dumps({"n": n, "used_memory_delta": int(used1) - int(used0),
     "per_incident": (int(used1) - int(used0)) / n,
     "kinds": {k: {"keys": c, "bytes": b, "per_incident": b / n} for k, (c, b) in kinds.items()},
     "one_fp_key": fp, "one_fp_bytes": int(fp_b or 0), "one_inc_key": inc, "one_inc_bytes": int(inc_b or 0),
-    "one_inc_fields": int(inc_fields or 0), "one_inc_labels_bytes": int(labels_len or 0)}))
+    "one_inc_fields": int(inc_fields or 0), "one_inc_value_bytes": int(values_len or 0),
+    "one_inc_encoding": encoding}))
 EOF
     log "redis bytes per open incident: $("$PYTHON" -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["per_incident"]))' "$OUT/redis-memory.json")"
 fi

@@ -29,7 +29,7 @@ use crate::config::Source;
 use crate::metrics::{self, WebhookOutcome};
 use crate::outcome::{Action, Outcome, Priority, Rejection};
 use crate::spool::{SpoolError, Submitted};
-use crate::store::{Incident, IncidentStore, Transition};
+use crate::store::{IncidentStore, Stepped, Transition};
 
 /// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ pub(super) async fn step(
     source: &Source,
     open_limit: &mut OpenLimit<'_>,
     outcome: &Outcome,
-) -> Result<(Transition, Option<Incident>), ApiError> {
+) -> Result<(Transition, Option<Stepped>), ApiError> {
     open_limit.check(outcome).await?;
     let now_ms = clock::now_ms();
     let (transition, incident) = if let Some(spool) = state.spool() {

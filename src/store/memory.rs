@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{
     page_limit, parse_cursor, parse_id, step_of, Act, Acted, Applied, Beat, EventPage, Incident,
-    IncidentEvent, IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
-    DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
+    IncidentEvent, IncidentStore, ListQuery, Page, Status, Stepped, StoreError, SweepReport,
+    Transition, DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED,
 };
 use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 
@@ -359,7 +359,7 @@ impl IncidentStore for MemoryStore {
                 .apply(source, action, fingerprint, outcome, now_ms)?;
         // Built after the lock is released: parsing labels need not block other callers.
         let incident = match snapshot {
-            Some((id, record)) => Some(record.to_incident(id)?),
+            Some((id, record)) => Some(Stepped::from(&record.to_incident(id)?)),
             None => None,
         };
         Ok(Applied {

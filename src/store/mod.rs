@@ -19,7 +19,7 @@ mod redis;
 pub use self::memory::{MemorySettings, MemoryStore};
 pub use self::model::{
     Act, Acted, Applied, Beat, DeadLetter, EventPage, GroupInfo, Incident, IncidentEvent,
-    IncidentStore, ListQuery, Page, Status, StoreError, SweepReport, Transition,
+    IncidentStore, ListQuery, Page, Status, Stepped, StoreError, SweepReport, Transition,
     DEFAULT_EVENT_STREAM_LEN, DEFAULT_MAX_RESOLVED, DEFAULT_RESOLVED_TTL,
 };
 pub use self::redis::{

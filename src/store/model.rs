@@ -142,9 +142,33 @@ pub struct Incident {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied {
     pub transition: Transition,
-    /// The incident as it stands after the step (the resolved one for `resolved`); `None`
-    /// for `already_resolved`, `ignored`, and `stale` with nothing open.
-    pub incident: Option<Incident>,
+    /// The incident the step concerned (the resolved one for `resolved`, the open one for
+    /// `stale`); `None` for `already_resolved`, `ignored`, and `stale` with nothing open.
+    /// Only what the webhook's answer needs: `IncidentStore::get` reads the rest.
+    pub incident: Option<Stepped>,
+}
+
+/// The incident a step concerned, as far as the webhook's answer needs it: a store step
+/// does not read back what it wrote (docs/design.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stepped {
+    pub id: String,
+    /// The incident's priority after the step.
+    pub priority: Option<Priority>,
+    /// Opened (or kept open) while its fingerprint flapped.
+    pub flapping: bool,
+    pub flap_count: Option<u64>,
+}
+
+impl From<&Incident> for Stepped {
+    fn from(i: &Incident) -> Stepped {
+        Stepped {
+            id: i.id.clone(),
+            priority: i.priority,
+            flapping: i.flapping,
+            flap_count: i.flap_count,
+        }
+    }
 }
 
 /// One entry of the event stream.

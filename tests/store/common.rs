@@ -58,3 +58,17 @@ pub async fn list_all<S: IncidentStore>(store: &S, mut q: ListQuery) -> Vec<Stri
         }
     }
 }
+
+/// The incident an apply step concerned, as the store holds it now (a step answers only
+/// its id, priority and flapping state).
+pub async fn held<S: IncidentStore>(
+    s: &S,
+    applied: &alertgate::store::Applied,
+) -> alertgate::store::Incident {
+    let id = &applied
+        .incident
+        .as_ref()
+        .expect("the step concerned an incident")
+        .id;
+    s.get(id).await.expect("get").expect("the incident is kept")
+}

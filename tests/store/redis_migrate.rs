@@ -121,7 +121,7 @@ async fn layout_1_keyspace_is_refused_then_migrated_and_read_by_the_new_code() {
     assert_eq!(again.transition, Transition::Opened);
     let update = store.apply("sc", &open_("c"), 22).await.expect("update");
     assert_eq!(update.transition, Transition::Updated);
-    assert_eq!(update.incident.map(|i| i.event_count), Some(2));
+    assert_eq!(held(&store, &update).await.event_count, 2);
     // Events: the four old ones, then the two new, with their new incident ids.
     let events = store.events_after(None, 100).await.expect("events");
     assert_eq!(events.events.len(), 6, "{events:?}");

@@ -37,7 +37,7 @@ elseif act == 'resolve' then
   -- The key is free again: the source's next alert opens a new incident. Its last
   -- event_time (if any) stays, and expires like a source's resolve's.
   if redis.call('HGET', KEYS[2], 'open') == id then
-    redis.call('HDEL', KEYS[2], 'open')
+    redis.call('HDEL', KEYS[2], 'open', 'dl')
     redis.call('PEXPIRE', KEYS[2], ARGV[6])
   end
   transition = 'resolved'
@@ -48,12 +48,18 @@ else
 end
 
 local fields = redis.call('HGETALL', inc)
-local entry = {'transition', transition, 'at', now, 'actor', by}
+-- The entry carries the act's own fields; readers complete it from the hash (record.rs).
+local h = redis.call('HMGET', inc, 'id', 'source', 'status', 'event_count', 'last_event_at')
+local entry = {'transition', transition, 'at', now, 'actor', by, 'id', h[1], 'source', h[2],
+  'status', h[3], 'event_count', h[4] or '0', 'last_event_at', h[5] or now}
 if transition == 'noted' then
   entry[#entry + 1] = 'note'
   entry[#entry + 1] = ARGV[4]
+elseif transition == 'acknowledged' then
+  for _, f in ipairs({'acknowledged_at', now, 'acknowledged_by', by}) do entry[#entry + 1] = f end
+else
+  for _, f in ipairs({'resolved_at', now, 'resolved_by', by}) do entry[#entry + 1] = f end
 end
-for i = 1, #fields do entry[#entry + 1] = fields[i] end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', unpack(entry))
 table.insert(fields, 1, transition)
 return fields

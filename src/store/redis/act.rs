@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use redis::{Script, Value};
 
 use super::keys::bucket_of;
-use super::reply::{items, parse_applied, text};
+use super::reply::{items, parse_hash_reply, text};
 use super::store::RedisStore;
 use crate::store::model::{parse_id, Act, Acted, StoreError};
 
@@ -67,10 +67,7 @@ impl RedisStore {
             }
             _ => {}
         }
-        let applied = parse_applied(Value::Array(list), |_| incident.clone())?;
-        applied
-            .incident
-            .map(Acted::Done)
-            .ok_or_else(|| StoreError::Corrupt("act reply without the incident".into()))
+        let (_, incident) = parse_hash_reply(Value::Array(list))?;
+        Ok(Acted::Done(incident))
     }
 }

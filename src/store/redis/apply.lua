@@ -8,165 +8,200 @@
 -- KEYS[1] (or bumped KEYS[3]), so the script derives that one name itself,
 -- T.."inc:"..id: same tag, same slot, so a cluster node serves it.
 --
--- KEYS[1]  T.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time}
+-- KEYS[1]  T.."fp:"..sha256hex   hash {open = open incident id, ts = last event_time,
+--                                 dl = "1" while the open incident has a deadline}
 -- KEYS[2]  T.."ids:"..source   sorted set of ids, score -v while open, +v once resolved
--- KEYS[3]  T.."seq" (the bucket's last v)   KEYS[4]  T.."events"   KEYS[5]  T.."sources"
+-- KEYS[3]  T.."seq" (the bucket's last v)   KEYS[4]  T.."events"
+-- KEYS[5]  T.."deadlines" (auto-resolve: member id, score deadline ms)
+-- KEYS[6]  T.."flapping" (flapping fingerprints: member fp key, score window end ms)
+-- KEYS[7]  T.."sources" (the sources with incidents in the bucket, for listings)
 -- ARGV[1]  T                    ARGV[2]  action: "open" | "resolve"
--- ARGV[3]  source               ARGV[4]  fingerprint
--- ARGV[5]  now (Unix ms)        ARGV[6]  event_time (Unix ms) or ""
--- ARGV[7]  priority or ""       ARGV[8]  "1" if a title is given, else "0"
--- ARGV[9]  title                ARGV[10] labels (a JSON object)
--- ARGV[11] event stream MAXLEN (approximate, per bucket)
--- ARGV[12] resolved TTL (ms, >= 1): how long a resolved incident's hash, and a key that
+-- ARGV[3]  source               ARGV[4]  now (Unix ms)
+-- ARGV[5]  event_time (Unix ms) or ""    ARGV[6]  priority or ""
+-- ARGV[7]  event stream MAXLEN (approximate, per bucket)
+-- ARGV[8]  resolved TTL (ms, >= 1): how long a resolved incident's hash, and a key that
 --          holds no open incident (only its last `ts`), live after their last write
--- ARGV[13] the bucket as three decimal digits ("007")
--- KEYS[6]  T.."deadlines" (auto-resolve: member id, score deadline ms)
--- KEYS[7]  T.."flapping" (flapping fingerprints: member fp key, score window end ms)
--- ARGV[14] auto_resolve_after (ms) or ""   ARGV[15] flapping opens ("0": no policy)
--- ARGV[16] flapping window (ms)
+-- ARGV[9]  the bucket as three decimal digits ("007")
+-- ARGV[10] auto_resolve_after (ms) or ""   ARGV[11] flapping opens ("0": no policy)
+-- ARGV[12] flapping window (ms)
+-- ARGV[13] the title's digest, "" when the outcome has no title
+-- ARGV[14] the title as an update stores it (record.rs `encode` with no references)
+-- ARGV[15...] a new incident's hash fields but `id` (record.rs `create_fields`: long
+--          texts stored once, long values as pieces of <= 64 bytes)
+--
+-- The record (docs/design.md §5): the incident's hash is written whole once, at its
+-- create; an update writes only what changed (`event_count`, `last_event_at`, and
+-- `priority` or the title when they differ); stream entries carry the step's own fields
+-- (`id`, `source`, `status`, `event_count`, `last_event_at`, `priority`, the title only
+-- when the step changed it, `resolved_at`, flapping), never the long texts: readers
+-- complete them from the hash (record.rs, read.rs).
 --
 -- Lifecycle policies (docs/design.md §4): an open or update with `auto_resolve_after`
 -- sets the incident's deadline to now + it (an update without moves none: ZREM), a
--- resolve removes it; `sweep.lua` fires due ones. An incident hash keeps `fpkey` (its
--- fingerprint record's key) so the sweep can resolve it. With a flapping policy the fp
--- hash keeps `opens` (the open times inside the window, at most `opens` of them),
--- `flaps` (the spell's opens, absent or 0 when not flapping) and `newest` (the newest
--- incident id); a flapping open carries `flapping`/`flap_count` and replies in full.
+-- resolve removes it; `sweep.lua` fires due ones. With a flapping policy the fp hash keeps
+-- `opens` (the open times inside the window, at most `opens` of them), `flaps` (the
+-- spell's opens, absent or 0 when not flapping) and `newest` (the newest incident id).
 --
 -- Ids: v = max(now * 1024, the bucket's last v + 1), exact in a Lua double (< 2^53 until
 -- the year 2248); id = v .. bucket digits (decimal v*1000 + bucket), made as a string so
 -- no double ever holds the whole id. An id's v is the id without its last three digits.
 --
--- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs the
--- fp key, which a resolve may have set to expire; a new incident's hash is a new key).
--- A resolve PEXPIREs both; a later resolve that stamps the key refreshes the key's TTL.
--- Ids of expired incidents stay in the ids:* sets until the sweeper (sweep.lua, step 4)
--- or a listing meets and ZREMs them.
+-- Expiry: an open incident's hash and its fp key never carry a TTL (an open PERSISTs an
+-- fp key that existed, which a resolve may have set to expire). A resolve PEXPIREs both
+-- (an fp key left empty disappears instead).
 --
--- Returns {"opened", id} for a create (the caller knows every other field: it sent them),
--- else {transition, field, value, field, value, ...}: the incident's hash as it stands
--- after the step, or no fields when the transition carries no incident.
---
--- Cost (measured, see the commit log): every redis.call costs ~1.3 µs over the command
--- itself, so the script makes as few as it can; a create builds its fields once for HSET
--- and XADD and never reads the hash back.
+-- Returns {transition, id, priority, flapping, flap_count} ("" where unset; id "" when the
+-- step concerned no incident); a create returns {"opened", id, "", flapping, flap_count}:
+-- the caller knows the priority it sent.
 
-local fp_key = KEYS[1]
-local action, now, event_time = ARGV[2], ARGV[5], ARGV[6]
-local ttl = ARGV[12]
+local fp_key, T = KEYS[1], ARGV[1]
+local action, source, now, event_time = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local priority, maxlen, ttl = ARGV[6], ARGV[7], ARGV[8]
 
-local state = redis.call('HMGET', fp_key, 'open', 'ts')
-local open, ts = state[1], state[2]
+local state = redis.call('HMGET', fp_key, 'open', 'ts', 'dl', 'opens', 'flaps')
+local open, ts, dl = state[1], state[2], state[3]
+local existed = open or ts or dl or state[4] or state[5]
 
 if event_time ~= '' and ts and tonumber(ts) > tonumber(event_time) then
   if open then
-    local fields = redis.call('HGETALL', ARGV[1] .. 'inc:' .. open)
-    table.insert(fields, 1, 'stale')
-    return fields
+    local h = redis.call('HMGET', T .. 'inc:' .. open, 'priority', 'flapping', 'flap_count')
+    return {'stale', open, h[1] or '', h[2] or '', h[3] or ''}
   end
-  return {'stale'}
+  return {'stale', '', '', '', ''}
 end
 -- Not stale, so ts <= event_time: the key's new last time is event_time itself.
 local stamp = event_time ~= ''
 
-local transition, reply, id, flapping
+-- A title stored as pieces when longer than a hash keeps compact (record.rs `push_field`).
+local function push_title(out, text)
+  if #text <= 64 then
+    out[#out + 1] = 'title'; out[#out + 1] = text
+    return
+  end
+  local n = 0
+  for i = 1, #text, 64 do
+    out[#out + 1] = 'title#' .. n; out[#out + 1] = string.sub(text, i, i + 63)
+    n = n + 1
+  end
+  out[#out + 1] = 'title#'; out[#out + 1] = tostring(n)
+end
+
 if action == 'open' and not open then
   local last = tonumber(redis.call('GET', KEYS[3]) or '0')
   local v = string.format('%.0f', math.max(tonumber(now) * 1024, last + 1))
   redis.call('SET', KEYS[3], v)
-  id = v .. ARGV[13]
-  -- reply[1] is the transition; the rest is the hash, written once, streamed, returned.
-  reply = {'opened', 'id', id, 'source', ARGV[3], 'fingerprint', ARGV[4], 'status', 'open',
-    'labels', ARGV[10], 'opened_at', now, 'last_event_at', now, 'event_count', '1',
-    'fpkey', fp_key}
-  local n = #reply
-  if ARGV[7] ~= '' then reply[n + 1] = 'priority'; reply[n + 2] = ARGV[7]; n = n + 2 end
-  if ARGV[8] == '1' then reply[n + 1] = 'title'; reply[n + 2] = ARGV[9]; n = n + 2 end
-  if ARGV[14] ~= '' then
-    redis.call('ZADD', KEYS[6], tonumber(now) + tonumber(ARGV[14]), id)
+  local id = v .. ARGV[9]
+  local inc = T .. 'inc:' .. id
+  redis.call('HSET', inc, 'id', id, unpack(ARGV, 15))
+  local fp = {'open', id}
+  if stamp then fp[#fp + 1] = 'ts'; fp[#fp + 1] = event_time end
+  if ARGV[10] ~= '' then
+    redis.call('ZADD', KEYS[5], tonumber(now) + tonumber(ARGV[10]), id)
+    fp[#fp + 1] = 'dl'; fp[#fp + 1] = '1'
+  elseif dl then
+    redis.call('HDEL', fp_key, 'dl')
   end
-  if ARGV[15] ~= '0' then
-    local limit, within, t = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(now)
-    local f = redis.call('HMGET', fp_key, 'opens', 'flaps')
+  local flapping, flap_count = '', ''
+  if ARGV[11] ~= '0' then
+    local limit, within, t = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(now)
     local kept = {}
-    for o in string.gmatch(f[1] or '', '%d+') do
+    for o in string.gmatch(state[4] or '', '%d+') do
       if tonumber(o) > t - within then kept[#kept + 1] = o end
     end
     kept[#kept + 1] = now
     while #kept > limit do table.remove(kept, 1) end
-    local flaps = tonumber(f[2] or '0')
+    local flaps = tonumber(state[5] or '0')
     if flaps > 0 then flaps = flaps + 1 elseif #kept >= limit then flaps = #kept end
-    redis.call('HSET', fp_key, 'opens', table.concat(kept, ','), 'flaps', flaps, 'newest', id)
+    for _, f in ipairs({'opens', table.concat(kept, ','), 'flaps', flaps, 'newest', id}) do
+      fp[#fp + 1] = f
+    end
     if flaps > 0 then
-      redis.call('ZADD', KEYS[7], t + within, fp_key)
-      reply[n + 1] = 'flapping'; reply[n + 2] = '1'
-      reply[n + 3] = 'flap_count'; reply[n + 4] = tostring(flaps)
-      flapping = true
+      redis.call('ZADD', KEYS[6], t + within, fp_key)
+      flapping, flap_count = '1', tostring(flaps)
+      redis.call('HSET', inc, 'flapping', '1', 'flap_count', flap_count)
     end
   end
-  redis.call('HSET', ARGV[1] .. 'inc:' .. id, unpack(reply, 2))
   redis.call('ZADD', KEYS[2], '-' .. v, id)
-  redis.call('SADD', KEYS[5], ARGV[3])
-  if stamp then
-    redis.call('HSET', fp_key, 'open', id, 'ts', event_time)
-  else
-    redis.call('HSET', fp_key, 'open', id)
-  end
+  redis.call('SADD', KEYS[7], source)
+  redis.call('HSET', fp_key, unpack(fp))
   -- A resolve before may have set the key to expire; it now records an open incident.
-  redis.call('PERSIST', fp_key)
-  transition = 'opened'
+  if existed then redis.call('PERSIST', fp_key) end
+  local entry = {'transition', 'opened', 'at', now, 'id', id, 'source', source,
+    'status', 'open', 'event_count', '1', 'last_event_at', now}
+  if priority ~= '' then entry[#entry + 1] = 'priority'; entry[#entry + 1] = priority end
+  if flapping ~= '' then
+    entry[#entry + 1] = 'flapping'; entry[#entry + 1] = '1'
+    entry[#entry + 1] = 'flap_count'; entry[#entry + 1] = flap_count
+  end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', unpack(entry))
+  return {'opened', id, '', flapping, flap_count}
 elseif action == 'open' then
-  local inc = ARGV[1] .. 'inc:' .. open
-  redis.call('HINCRBY', inc, 'event_count', 1)
-  -- `fpkey` too: an incident opened before it was kept gets it on its first update.
-  if ARGV[7] ~= '' and ARGV[8] == '1' then
-    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'priority', ARGV[7],
-      'title', ARGV[9])
-  elseif ARGV[7] ~= '' then
-    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'priority', ARGV[7])
-  elseif ARGV[8] == '1' then
-    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key, 'title', ARGV[9])
-  else
-    redis.call('HSET', inc, 'last_event_at', now, 'fpkey', fp_key)
+  local inc = T .. 'inc:' .. open
+  local h = redis.call('HMGET', inc, 'event_count', 'priority', 'tdig', 'title#', 'flapping',
+    'flap_count')
+  local count = tostring(tonumber(h[1] or '0') + 1)
+  local set = {'event_count', count, 'last_event_at', now}
+  local entry = {'transition', 'updated', 'at', now, 'id', open, 'source', source,
+    'status', 'open', 'event_count', count, 'last_event_at', now}
+  if priority ~= '' and priority ~= h[2] then
+    set[#set + 1] = 'priority'; set[#set + 1] = priority
   end
-  if ARGV[14] ~= '' then
-    redis.call('ZADD', KEYS[6], tonumber(now) + tonumber(ARGV[14]), open)
-  else
-    redis.call('ZREM', KEYS[6], open)
+  local stored = priority ~= '' and priority or h[2] or ''
+  if stored ~= '' then entry[#entry + 1] = 'priority'; entry[#entry + 1] = stored end
+  if ARGV[13] ~= '' and ARGV[13] ~= h[3] then
+    -- A new title: the old one's pieces go, the new one is written and streamed.
+    local gone = {'title', 'title#'}
+    for n = 0, tonumber(h[4] or '0') - 1 do gone[#gone + 1] = 'title#' .. n end
+    redis.call('HDEL', inc, unpack(gone))
+    push_title(set, ARGV[14])
+    set[#set + 1] = 'tdig'; set[#set + 1] = ARGV[13]
+    entry[#entry + 1] = 'title'; entry[#entry + 1] = ARGV[14]
   end
-  if stamp then redis.call('HSET', fp_key, 'ts', event_time) end
-  transition = 'updated'
+  redis.call('HSET', inc, unpack(set))
+  local fp = {}
+  if ARGV[10] ~= '' then
+    redis.call('ZADD', KEYS[5], tonumber(now) + tonumber(ARGV[10]), open)
+    if not dl then fp[#fp + 1] = 'dl'; fp[#fp + 1] = '1' end
+  elseif dl then
+    redis.call('ZREM', KEYS[5], open)
+    redis.call('HDEL', fp_key, 'dl')
+  end
+  if stamp then fp[#fp + 1] = 'ts'; fp[#fp + 1] = event_time end
+  if #fp > 0 then redis.call('HSET', fp_key, unpack(fp)) end
+  if h[5] then
+    entry[#entry + 1] = 'flapping'; entry[#entry + 1] = h[5]
+    entry[#entry + 1] = 'flap_count'; entry[#entry + 1] = h[6] or ''
+  end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', unpack(entry))
+  return {'updated', open, stored, h[5] or '', h[6] or ''}
 elseif action == 'resolve' and open then
-  local inc = ARGV[1] .. 'inc:' .. open
+  local inc = T .. 'inc:' .. open
+  local h = redis.call('HMGET', inc, 'priority', 'flapping', 'flap_count', 'event_count')
   redis.call('HSET', inc, 'status', 'resolved', 'resolved_at', now, 'last_event_at', now)
   redis.call('PEXPIRE', inc, ttl)
   redis.call('ZADD', KEYS[2], string.sub(open, 1, -4), open)
-  redis.call('ZREM', KEYS[6], open)
-  if stamp then
-    -- The key keeps its last time; only the open id goes.
-    redis.call('HSET', fp_key, 'ts', event_time)
+  if dl then redis.call('ZREM', KEYS[5], open) end
+  -- The key keeps its last time (and flapping state); only the open id goes. With
+  -- nothing left the now empty hash disappears.
+  if stamp then redis.call('HSET', fp_key, 'ts', event_time) end
+  redis.call('HDEL', fp_key, 'open', 'dl')
+  if stamp or ts or state[4] or state[5] then redis.call('PEXPIRE', fp_key, ttl) end
+  local entry = {'transition', 'resolved', 'at', now, 'id', open, 'source', source,
+    'status', 'resolved', 'resolved_at', now, 'last_event_at', now,
+    'event_count', h[4] or '0'}
+  if h[1] then entry[#entry + 1] = 'priority'; entry[#entry + 1] = h[1] end
+  if h[2] then
+    entry[#entry + 1] = 'flapping'; entry[#entry + 1] = h[2]
+    entry[#entry + 1] = 'flap_count'; entry[#entry + 1] = h[3] or ''
   end
-  -- With no `ts` left either, the now empty hash disappears (and PEXPIRE does nothing).
-  redis.call('HDEL', fp_key, 'open')
-  redis.call('PEXPIRE', fp_key, ttl)
-  transition = 'resolved'
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', unpack(entry))
+  return {'resolved', open, h[1] or '', h[2] or '', h[3] or ''}
 elseif action == 'resolve' then
   -- The key holds no open incident: its last time lives as long as a resolved incident.
   if stamp then
     redis.call('HSET', fp_key, 'ts', event_time)
     redis.call('PEXPIRE', fp_key, ttl)
   end
-  return {'already_resolved'}
-else
-  return redis.error_reply('ERR alertgate apply: unknown action ' .. tostring(action))
+  return {'already_resolved', '', '', '', ''}
 end
-
-if not reply then
-  -- An update or a resolve: the hash as it stands after the step.
-  reply = redis.call('HGETALL', ARGV[1] .. 'inc:' .. open)
-  table.insert(reply, 1, transition)
-end
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[11], '*',
-  'transition', transition, 'at', now, unpack(reply, 2))
-if id and not flapping then return {'opened', id} end
-return reply
+return redis.error_reply('ERR alertgate apply: unknown action ' .. tostring(action))

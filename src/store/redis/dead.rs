@@ -5,6 +5,7 @@
 use redis::Value;
 
 use super::keys::DEAD_LETTER_CAP;
+use super::record::encode;
 use super::reply::{field_pairs, items, parse_stream_entry, text};
 use super::store::RedisStore;
 use crate::store::model::{DeadLetter, IncidentEvent, StoreError};
@@ -43,7 +44,7 @@ impl RedisStore {
             .arg("source")
             .arg(&*i.source)
             .arg("fingerprint")
-            .arg(&*i.fingerprint)
+            .arg(encode(&i.fingerprint, &[]).as_ref())
             .arg("status")
             .arg(i.status.as_str())
             .arg("labels")
@@ -58,7 +59,7 @@ impl RedisStore {
             cmd.arg("priority").arg(p.as_str());
         }
         if let Some(t) = &i.title {
-            cmd.arg("title").arg(&**t);
+            cmd.arg("title").arg(encode(t, &[]).as_ref());
         }
         if let Some(r) = i.resolved_at {
             cmd.arg("resolved_at").arg(r);
@@ -112,7 +113,12 @@ impl RedisStore {
             let dead_id = text(dead_id.clone())?;
             let fields = field_pairs(fields.clone())?;
             let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
-            let (_, mut event) = parse_stream_entry(entry, 0)?;
+            let (_, raw) = parse_stream_entry(entry, 0)?;
+            let mut event = self
+                .complete(vec![raw])
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt("dead letter without its event".into()))?;
             event.id = get("event_id").unwrap_or_default();
             out.push(DeadLetter {
                 id: dead_id,

@@ -11,12 +11,14 @@
 //! rather than waited out, so the server can answer 503.
 
 mod act;
+mod complete;
 mod conn;
 mod dead;
 mod keys;
 mod layout;
 mod link;
 mod read;
+mod record;
 mod reply;
 mod settings;
 mod store;

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use redis::Value;
 
 use super::keys::bucket_of;
-use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, EntryId};
+use super::reply::{corrupt, items, parse_entry_id, parse_stream_entry, text, EntryId, RawEvent};
 use super::store::RedisStore;
 use crate::outcome::{HeartbeatPolicy, Outcome};
 use crate::store::model::{
@@ -219,7 +219,7 @@ impl RedisStore {
         &self,
         after: Option<&BTreeMap<u16, EntryId>>,
         count: usize,
-    ) -> Result<Vec<(EntryId, u16, IncidentEvent)>, StoreError> {
+    ) -> Result<Vec<(EntryId, u16, RawEvent)>, StoreError> {
         let calls = self.keys.all().map(|b| {
             let mut cmd = match after {
                 None => {
@@ -275,9 +275,9 @@ impl RedisStore {
 /// always taking the best head: so any prefix of the result is a prefix of every list,
 /// which is what lets one position per bucket mark where a reader stopped.
 pub(super) fn merge(
-    lists: Vec<Vec<(EntryId, u16, IncidentEvent)>>,
+    lists: Vec<Vec<(EntryId, u16, RawEvent)>>,
     newest_first: bool,
-) -> Vec<(EntryId, u16, IncidentEvent)> {
+) -> Vec<(EntryId, u16, RawEvent)> {
     let total = lists.iter().map(Vec::len).sum();
     let mut heads: Vec<std::iter::Peekable<std::vec::IntoIter<_>>> = lists
         .into_iter()
@@ -285,7 +285,7 @@ pub(super) fn merge(
         .collect();
     let mut out = Vec::with_capacity(total);
     loop {
-        let key = |e: &(EntryId, u16, IncidentEvent)| (e.2.at, e.0, e.1);
+        let key = |e: &(EntryId, u16, RawEvent)| (e.2.at, e.0, e.1);
         let best = heads
             .iter_mut()
             .enumerate()
@@ -343,7 +343,8 @@ impl IncidentStore for RedisStore {
         let mut events = self.read_streams(None, limit).await?;
         events.truncate(limit);
         events.reverse();
-        Ok(events.into_iter().map(|(_, _, e)| e).collect())
+        self.complete(events.into_iter().map(|(_, _, e)| e).collect())
+            .await
     }
 
     async fn events_after(
@@ -365,7 +366,9 @@ impl IncidentStore for RedisStore {
         }
         Ok(EventPage {
             cursors,
-            events: events.into_iter().map(|(_, _, e)| e).collect(),
+            events: self
+                .complete(events.into_iter().map(|(_, _, e)| e).collect())
+                .await?,
             next_cursor: events_cursor(&positions),
         })
     }

@@ -5,16 +5,12 @@ use std::collections::BTreeMap;
 
 use redis::Value;
 
-use crate::outcome::{Labels, Priority};
-use crate::store::model::{
-    parse_id, Applied, Incident, IncidentEvent, Status, StoreError, Transition,
-};
+use std::sync::Arc;
 
-pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
-    const SHOWN: usize = 64;
-    let shown: String = value.chars().take(SHOWN).collect();
-    StoreError::Corrupt(format!("{what} {shown:?}"))
-}
+use super::record::parse_incident;
+pub(super) use super::record::{corrupt, parse_ms};
+use crate::outcome::Priority;
+use crate::store::model::{parse_id, Applied, Incident, Stepped, StoreError, Transition};
 
 /// A reply element as text.
 pub(super) fn text(v: Value) -> Result<String, StoreError> {
@@ -62,44 +58,67 @@ pub(super) fn pairs_of(flat: Vec<Value>) -> Result<Vec<(String, String)>, StoreE
     Ok(pairs)
 }
 
-/// The script's reply: `{"opened", id}`, made into the incident by `opened`, or
-/// `{transition, field, value, …}`.
-pub(super) fn parse_applied(
-    reply: Value,
-    opened: impl FnOnce(String) -> Incident,
-) -> Result<Applied, StoreError> {
-    let mut flat = items(reply)?.into_iter();
-    let first = flat
-        .next()
-        .ok_or_else(|| StoreError::Corrupt("empty apply reply".into()))?;
-    let name = text(first)?;
+/// `apply.lua`'s reply: `{transition, id, priority, flapping, flap_count}`, `""` where
+/// unset (`id` `""` when the step concerned no incident). A create's priority is the one
+/// the caller sent: `sent`.
+pub(super) fn parse_applied(reply: Value, sent: Option<Priority>) -> Result<Applied, StoreError> {
+    let mut parts = items(reply)?.into_iter().map(text);
+    let mut next = || parts.next().transpose().map(Option::unwrap_or_default);
+    let name = next()?;
     let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
-    let rest: Vec<Value> = flat.collect();
-    if transition == Transition::Opened && rest.len() == 1 {
-        let id = rest
-            .into_iter()
-            .next()
-            .map(text)
-            .transpose()?
-            .unwrap_or_default();
-        if parse_id(&id).is_none() {
-            return Err(corrupt("incident id", &id));
-        }
+    let (id, priority, flapping, flap_count) = (next()?, next()?, next()?, next()?);
+    if id.is_empty() {
         return Ok(Applied {
             transition,
-            incident: Some(opened(id)),
+            incident: None,
         });
     }
-    let fields = pairs_of(rest)?;
-    let incident = if fields.is_empty() {
+    if parse_id(&id).is_none() {
+        return Err(corrupt("incident id", &id));
+    }
+    let priority = if priority.is_empty() {
+        if transition == Transition::Opened {
+            sent
+        } else {
+            None
+        }
+    } else {
+        Some(Priority::parse(&priority).ok_or_else(|| corrupt("priority", &priority))?)
+    };
+    let flap_count = if flap_count.is_empty() {
         None
     } else {
-        Some(parse_incident(fields.into_iter().collect())?)
+        Some(
+            flap_count
+                .parse()
+                .map_err(|_| corrupt("flap_count", &flap_count))?,
+        )
     };
     Ok(Applied {
         transition,
-        incident,
+        incident: Some(Stepped {
+            id,
+            priority,
+            flapping: flapping == "1",
+            flap_count,
+        }),
     })
+}
+
+/// A script's `{transition, field, value, …}` reply (an incident's whole hash after the
+/// step): the transition and the incident.
+pub(super) fn parse_hash_reply(reply: Value) -> Result<(Transition, Incident), StoreError> {
+    let mut flat = items(reply)?.into_iter();
+    let first = flat
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("empty reply".into()))?;
+    let name = text(first)?;
+    let transition = Transition::parse(&name).ok_or_else(|| corrupt("transition", &name))?;
+    let fields = pairs_of(flat.collect())?;
+    Ok((
+        transition,
+        parse_incident(fields.into_iter().collect(), None)?,
+    ))
 }
 
 /// A stream entry id, `<ms>-<seq>`, as numbers (their order is the stream's).
@@ -114,12 +133,25 @@ pub(super) fn parse_entry_id(id: &str) -> Option<EntryId> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
+/// A stream entry as read: the event's own fields; `fields` (the incident's, as the step
+/// wrote them) are completed from the incident's hash before they make an `Incident`
+/// (`RedisStore::complete`).
+#[derive(Debug, Clone)]
+pub(super) struct RawEvent {
+    pub id: String,
+    pub transition: Transition,
+    pub at: i64,
+    pub actor: Option<Arc<str>>,
+    pub note: Option<Arc<str>>,
+    pub fields: BTreeMap<String, String>,
+}
+
 /// One `XRANGE`/`XREVRANGE` entry of bucket `bucket`'s stream: `[entry id, [field,
 /// value, …]]`. The event's id is `<bucket>-<entry id>`.
 pub(super) fn parse_stream_entry(
     entry: Value,
     bucket: u16,
-) -> Result<(EntryId, IncidentEvent), StoreError> {
+) -> Result<(EntryId, RawEvent), StoreError> {
     let mut parts = items(entry)?.into_iter();
     let (Some(entry_id), Some(fields), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(StoreError::Corrupt(
@@ -145,74 +177,14 @@ pub(super) fn parse_stream_entry(
     }
     let entry_id = text(entry_id)?;
     let parsed = parse_entry_id(&entry_id).ok_or_else(|| corrupt("stream entry id", &entry_id))?;
-    let event = IncidentEvent {
+    let event = RawEvent {
         id: format!("{bucket}-{entry_id}"),
         transition: transition
             .ok_or_else(|| StoreError::Corrupt("event has no transition".into()))?,
         at: at.ok_or_else(|| StoreError::Corrupt("event has no time".into()))?,
-        incident: parse_incident(incident_fields)?,
         actor,
         note,
+        fields: incident_fields,
     };
     Ok((parsed, event))
-}
-
-pub(super) fn parse_ms(what: &str, v: &str) -> Result<i64, StoreError> {
-    v.parse().map_err(|_| corrupt(what, v))
-}
-
-/// An incident from its hash fields; unknown fields are ignored (room to add some).
-pub(super) fn parse_incident(mut f: BTreeMap<String, String>) -> Result<Incident, StoreError> {
-    let mut need = |name: &str| {
-        f.remove(name)
-            .ok_or_else(|| StoreError::Corrupt(format!("incident has no {name}")))
-    };
-    let id = need("id")?;
-    if parse_id(&id).is_none() {
-        return Err(corrupt("incident id", &id));
-    }
-    let source = need("source")?;
-    let fingerprint = need("fingerprint")?;
-    let status = need("status")?;
-    let status = Status::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-    let labels = need("labels")?;
-    let labels = Labels::from_json(&labels).map_err(|_| corrupt("labels", &labels))?;
-    let opened_at = parse_ms("opened_at", &need("opened_at")?)?;
-    let last_event_at = parse_ms("last_event_at", &need("last_event_at")?)?;
-    let count = need("event_count")?;
-    let event_count = count.parse().map_err(|_| corrupt("event_count", &count))?;
-    let priority = match f.remove("priority") {
-        Some(p) => Some(Priority::parse(&p).ok_or_else(|| corrupt("priority", &p))?),
-        None => None,
-    };
-    let resolved_at = match f.remove("resolved_at") {
-        Some(t) => Some(parse_ms("resolved_at", &t)?),
-        None => None,
-    };
-    let flap_count = match f.remove("flap_count") {
-        Some(n) => Some(n.parse().map_err(|_| corrupt("flap_count", &n))?),
-        None => None,
-    };
-    let acknowledged_at = match f.remove("acknowledged_at") {
-        Some(t) => Some(parse_ms("acknowledged_at", &t)?),
-        None => None,
-    };
-    Ok(Incident {
-        flapping: f.remove("flapping").is_some_and(|v| v == "1"),
-        flap_count,
-        resolved_by: f.remove("resolved_by").map(Into::into),
-        id,
-        source: source.into(),
-        fingerprint: fingerprint.into(),
-        status,
-        priority,
-        title: f.remove("title").map(Into::into),
-        labels,
-        opened_at,
-        last_event_at,
-        resolved_at,
-        event_count,
-        acknowledged_at,
-        acknowledged_by: f.remove("acknowledged_by").map(Into::into),
-    })
 }

@@ -2,6 +2,8 @@
 //! bucket), reads by id, and the connection kept by `link`. Listings and event reads are
 //! `read`'s.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +14,11 @@ use super::conn::{redact, Conn, Connector, RedisTarget};
 use super::keys::{bucket_of, Keys, STREAM_HARD_CAP};
 use super::layout::prepare;
 use super::link::{Health, Link, Prepare};
-use super::reply::{field_pairs, parse_applied, parse_incident};
+use super::record::{self, parse_incident};
+use super::reply::{field_pairs, parse_applied};
 use super::settings::RedisSettings;
 use crate::outcome::{Action, Outcome, Priority};
-use crate::store::model::{parse_id, step_of, Applied, Incident, Status, StoreError};
+use crate::store::model::{parse_id, step_of, Applied, Incident, StoreError};
 
 /// A last bound on any one store call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -166,13 +169,25 @@ impl RedisStore {
     }
 
     /// Each id's incident, in order; `None` where its hash is gone (expired after its
-    /// resolve, or deleted by hand). One pipeline per bucket (a Cluster pipeline stays
-    /// in one slot), run concurrently.
+    /// resolve, or deleted by hand).
     pub(super) async fn fetch_incidents(
         &self,
         ids: &[u64],
     ) -> Result<Vec<Option<Incident>>, StoreError> {
-        let mut groups = std::collections::BTreeMap::<u16, Vec<usize>>::new();
+        self.fetch_hashes(ids)
+            .await?
+            .into_iter()
+            .map(|fields| fields.map(|f| parse_incident(f, None)).transpose())
+            .collect()
+    }
+
+    /// Each id's hash fields as stored, in order; `None` where the hash is gone. One
+    /// pipeline per bucket (a Cluster pipeline stays in one slot), run concurrently.
+    pub(super) async fn fetch_hashes(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Option<BTreeMap<String, String>>>, StoreError> {
+        let mut groups = BTreeMap::<u16, Vec<usize>>::new();
         for (n, &id) in ids.iter().enumerate() {
             groups.entry(bucket_of(id)).or_default().push(n);
         }
@@ -197,7 +212,7 @@ impl RedisStore {
             for (&n, hash) in positions.iter().zip(hashes) {
                 let fields = field_pairs(hash)?;
                 if !fields.is_empty() {
-                    out[n] = Some(parse_incident(fields.into_iter().collect())?);
+                    out[n] = Some(fields.into_iter().collect());
                 }
             }
         }
@@ -213,16 +228,19 @@ impl RedisStore {
         let Some((action, fingerprint)) = step_of(outcome)? else {
             return Ok(Applied::ignored());
         };
-        let labels = outcome.labels.as_json();
         let (bucket, fp_key) = self.keys.fingerprint(source, fingerprint);
+        let fp_hex = fp_key
+            .get(fp_key.len().saturating_sub(64)..)
+            .unwrap_or_default();
         let mut invocation = self.apply_script.key(&fp_key);
         invocation
             .key(self.keys.index(bucket, source))
             .key(self.keys.seq(bucket))
             .key(self.keys.events(bucket))
-            .key(self.keys.sources(bucket))
             .key(self.keys.deadlines(bucket))
-            .key(self.keys.flapping(bucket));
+            .key(self.keys.flapping(bucket))
+            .key(self.keys.sources(bucket));
+        let title = outcome.title.as_deref();
         invocation
             .arg(self.keys.tag(bucket))
             .arg(if action == Action::Open {
@@ -231,7 +249,6 @@ impl RedisStore {
                 "resolve"
             })
             .arg(source)
-            .arg(fingerprint)
             .arg(now_ms)
             .arg(
                 outcome
@@ -240,9 +257,6 @@ impl RedisStore {
                     .unwrap_or_default(),
             )
             .arg(outcome.priority.map_or("", Priority::as_str))
-            .arg(if outcome.title.is_some() { "1" } else { "0" })
-            .arg(outcome.title.as_deref().unwrap_or(""))
-            .arg(labels)
             .arg(self.stream_cap())
             .arg(self.resolved_ttl_ms)
             .arg(self.keys.digits(bucket))
@@ -253,7 +267,23 @@ impl RedisStore {
                     .unwrap_or_default(),
             )
             .arg(outcome.flapping.map_or(0, |f| f.opens))
-            .arg(outcome.flapping.map_or(0, |f| f.within_ms));
+            .arg(outcome.flapping.map_or(0, |f| f.within_ms))
+            .arg(title.map(record::title_digest).unwrap_or_default())
+            .arg(
+                title
+                    .map_or(Cow::Borrowed(""), |t| record::encode(t, &[]))
+                    .as_ref(),
+            );
+        // Only an open can create; a resolve's fields would be sent for nothing.
+        if action == Action::Open {
+            invocation.arg(record::create_fields(
+                source,
+                fingerprint,
+                outcome,
+                now_ms,
+                fp_hex,
+            ));
+        }
         let min_acks = self.min_replicas_ack;
         let ack_timeout = self.replica_ack_timeout_ms;
         let (reply, acked): (Value, Option<i64>) = self
@@ -281,25 +311,7 @@ impl RedisStore {
                 )));
             }
         }
-        // A create replies with its new id only: the script stored exactly what was sent.
-        parse_applied(reply, |id| Incident {
-            id,
-            source: source.into(),
-            fingerprint: fingerprint.into(),
-            status: Status::Open,
-            priority: outcome.priority,
-            title: outcome.title.as_deref().map(Into::into),
-            labels: outcome.labels.clone(),
-            opened_at: now_ms,
-            last_event_at: now_ms,
-            resolved_at: None,
-            event_count: 1,
-            flapping: false,
-            flap_count: None,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_by: None,
-        })
+        parse_applied(reply, outcome.priority)
     }
 
     pub(super) async fn get_one(&self, id: &str) -> Result<Option<Incident>, StoreError> {

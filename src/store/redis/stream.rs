@@ -17,7 +17,7 @@ use redis::{Cmd, Value};
 
 use super::conn::Conn;
 use super::read::merge;
-use super::reply::{items, parse_entry_id, parse_stream_entry, text, EntryId};
+use super::reply::{items, parse_entry_id, parse_stream_entry, text, EntryId, RawEvent};
 use super::store::RedisStore;
 use crate::store::model::{GroupInfo, IncidentEvent, StoreError};
 
@@ -25,7 +25,7 @@ use crate::store::model::{GroupInfo, IncidentEvent, StoreError};
 const CLUSTER_POLL: Duration = Duration::from_millis(200);
 
 /// Entries of several buckets, each with its entry id and bucket.
-type Entries = Vec<(EntryId, u16, IncidentEvent)>;
+type Entries = Vec<(EntryId, u16, RawEvent)>;
 
 /// A global event id `<bucket>-<ms>-<seq>` as its bucket and stream entry id.
 pub(super) fn split_event_id(id: &str) -> Option<(u16, &str)> {
@@ -129,7 +129,8 @@ impl RedisStore {
             Conn::Cluster(_) => self.read_each(group, consumer, count, block_ms).await?,
         };
         if let Some(entries) = read {
-            Ok(entries.into_iter().map(|e| e.2).collect())
+            self.complete(entries.into_iter().map(|e| e.2).collect())
+                .await
         } else {
             self.group_create(group).await?;
             Ok(Vec::new())
@@ -310,7 +311,10 @@ impl RedisStore {
         let entries = merge(lists, false);
         match failed {
             Some(e) if entries.is_empty() => Err(e),
-            _ => Ok(entries.into_iter().map(|e| e.2).collect()),
+            _ => {
+                self.complete(entries.into_iter().map(|e| e.2).collect())
+                    .await
+            }
         }
     }
 

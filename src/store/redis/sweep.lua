@@ -42,14 +42,16 @@ for _, source in ipairs(silent) do
     local id = v .. ARGV[6]
     local fields = {'id', id, 'source', source, 'fingerprint', 'heartbeat', 'status', 'open',
       'labels', '{}', 'opened_at', now, 'last_event_at', now, 'event_count', '1',
-      'fpkey', hb[2], 'priority', priority, 'title', hb[1] or source}
+      'fp', string.sub(hb[2], #T + 4), 'priority', priority, 'title', hb[1] or source}
     redis.call('HSET', T .. 'inc:' .. id, unpack(fields))
     redis.call('ZADD', T .. 'ids:' .. source, '-' .. v, id)
     redis.call('SADD', T .. 'sources', source)
     redis.call('HSET', hb[2], 'open', id)
     redis.call('PERSIST', hb[2])
+    -- The title is a heartbeat's own (written here, not by a step): streamed whole.
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'transition', 'opened', 'at', now,
-      unpack(fields))
+      'id', id, 'source', source, 'status', 'open', 'event_count', '1', 'last_event_at', now,
+      'priority', priority)
     opened[#opened + 1] = source
   end
 end
@@ -63,19 +65,16 @@ for _, fp_key in ipairs(quiet) do
   redis.call('HDEL', fp_key, 'opens', 'flaps')
   if tonumber(f[1] or '0') > 0 then
     ended = ended + 1
-    local fields = f[2] and redis.call('HGETALL', T .. 'inc:' .. f[2]) or {}
-    if #fields > 0 then
-      local out = {}
-      for i = 1, #fields, 2 do
-        if fields[i] ~= 'flapping' and fields[i] ~= 'flap_count' then
-          out[#out + 1] = fields[i]
-          out[#out + 1] = fields[i + 1]
-        end
-      end
-      out[#out + 1] = 'flap_count'
-      out[#out + 1] = f[1]
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'transition', 'flapping_ended',
-        'at', now, unpack(out))
+    local id = f[2]
+    local h = id and redis.call('HMGET', T .. 'inc:' .. id, 'source', 'status', 'event_count',
+      'last_event_at', 'priority', 'resolved_at') or {}
+    if h[1] then
+      local entry = {'transition', 'flapping_ended', 'at', now, 'id', id, 'source', h[1],
+        'status', h[2], 'event_count', h[3] or '0', 'last_event_at', h[4] or now,
+        'flapping', '0', 'flap_count', f[1]}
+      if h[5] then entry[#entry + 1] = 'priority'; entry[#entry + 1] = h[5] end
+      if h[6] then entry[#entry + 1] = 'resolved_at'; entry[#entry + 1] = h[6] end
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(entry))
     end
   end
 end

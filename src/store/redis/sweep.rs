@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
-use super::reply::{field_pairs, items, parse_incident, text};
+use super::record::parse_incident;
+use super::reply::{field_pairs, items, text};
 use super::store::RedisStore;
 use crate::clock;
 use crate::outcome::{HeartbeatPolicy, HEARTBEAT_FINGERPRINT};
@@ -78,7 +79,7 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        parse_incident(fields.into_iter().collect()).map(Some)
+        parse_incident(fields.into_iter().collect(), None).map(Some)
     }
 
     /// `IncidentStore::sweep`: every bucket, concurrently; a bucket with a full batch
