@@ -6,7 +6,8 @@
 //!   for the Redis store (`redis::*`), under the case's own name.
 //! - `memory_retention.rs`: the memory store's `max_resolved` bound.
 //! - `redis_only.rs`: a networked store going away and coming back, key prefixes, the
-//!   key names written. `redis_expiry.rs`: resolved incidents expiring (`resolved_ttl`).
+//!   key names written. `redis_record.rs`: the incident record (long texts once, a
+//!   compact hash, slim stream entries). `redis_expiry.rs`: resolved incidents expiring (`resolved_ttl`).
 //!   `redis_retention.rs`: the sweeper emptying the indexes of expired incidents.
 //!
 //! Every Redis test runs a `redis-server` of its own (`tests/support/redis.rs`); without
@@ -29,6 +30,7 @@ mod memory_retention;
 mod redis_expiry;
 mod redis_migrate;
 mod redis_only;
+mod redis_record;
 mod redis_retention;
 
 /// Instantiates every case for one backend as `#[tokio::test]`s of the same name.
