@@ -139,7 +139,9 @@ alertgate_cmd() {
     local bin=$ALERTGATE
     if [[ $setup == *-alt ]]; then bin=${ALT_ALERTGATE:?ALT_ALERTGATE must name a binary for $setup}; fi
     printf '%s\n' "$bin" serve --config "$GATEWAY_CONFIG" --listen "127.0.0.1:$port"
-    if [[ $setup == ag-redis* ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/"; fi
+    # The -alt binary gets a database of its own: two versions may not share one keyspace.
+    if [[ $setup == ag-redis ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/0"; fi
+    if [[ $setup == ag-redis-alt ]]; then printf '%s\n' --redis-url "redis://127.0.0.1:$REDIS_PORT/1"; fi
 }
 
 # ---------------------------------------------------------------- servers

@@ -22,6 +22,7 @@ mod hooks;
 mod http;
 mod limiter;
 mod lograte;
+mod opencounts;
 mod openlimit;
 mod recent;
 mod router;

@@ -6,6 +6,12 @@
 //! steps, so a fan-out of n elements costs one count, not n. Count and apply are two
 //! steps, so replicas (or requests) racing at the cap may overshoot it by a few.
 //!
+//! Far below the cap a request does not read the count at all: each replica keeps the
+//! last count it read per source (`OpenCounts`), moved by the steps it applies since, and
+//! while that count is under 90 % of `max_open` and was read less than a second ago, the
+//! open passes (with a cap of 10 or less every open reads it). So the common open costs no
+//! store call; other replicas' opens within that second are what the margin is for.
+//!
 //! With a spool (`store.spool`), a store that cannot be read (`Unavailable`) does not
 //! refuse the open: the cap is skipped for the rest of the request and the open is queued;
 //! the replay applies it later without the cap (docs/design.md §10). Without a spool, an
@@ -63,6 +69,10 @@ impl<'a> OpenLimit<'a> {
     /// Whether this open would create the source's `max_open + 1`-th open incident.
     async fn at_cap(&mut self, outcome: &Outcome) -> Result<bool, StoreError> {
         let store = self.state.store();
+        let counts = self.state.open_counts();
+        if self.open.is_none() && counts.far_below(&self.source.id, self.source.max_open) {
+            return Ok(false);
+        }
         let open = if let Some(n) = self.open {
             n
         } else {
@@ -70,6 +80,7 @@ impl<'a> OpenLimit<'a> {
                 .state
                 .store_call("open_count", store.open_count(&self.source.id))
                 .await?;
+            counts.remember(&self.source.id, n);
             self.open = Some(n);
             n
         };
@@ -86,6 +97,7 @@ impl<'a> OpenLimit<'a> {
 
     /// Keeps the count in step with what this request applied.
     pub(super) fn applied(&mut self, transition: Transition) {
+        self.state.open_counts().moved(&self.source.id, transition);
         if let Some(open) = &mut self.open {
             match transition {
                 Transition::Opened => *open = open.saturating_add(1),

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::limiter::RateLimiters;
 use super::lograte::LogLimiter;
+use super::opencounts::OpenCounts;
 use super::recent::Recent;
 use crate::config::Snapshot;
 use crate::delivery::Delivery;
@@ -45,6 +46,8 @@ pub struct AppState {
 #[derive(Debug)]
 struct Edges {
     rate_limiters: RateLimiters,
+    /// The open counts `max_open` last read, per source.
+    open_counts: OpenCounts,
     log_limiter: LogLimiter,
     /// Set on SIGTERM: `/-/ready` answers 503 from then on.
     draining: AtomicBool,
@@ -57,6 +60,7 @@ impl Default for Edges {
     fn default() -> Self {
         Edges {
             rate_limiters: RateLimiters::default(),
+            open_counts: OpenCounts::default(),
             log_limiter: LogLimiter::default(),
             draining: AtomicBool::new(false),
             closing: watch::Sender::new(false),
@@ -145,6 +149,10 @@ impl AppState {
 
     pub(super) fn rate_limiters(&self) -> &RateLimiters {
         &self.edges.rate_limiters
+    }
+
+    pub(super) fn open_counts(&self) -> &OpenCounts {
+        &self.edges.open_counts
     }
 
     pub(super) fn log_limiter(&self) -> &LogLimiter {
