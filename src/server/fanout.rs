@@ -1,8 +1,11 @@
 //! A fan-out payload's store steps and its answer (docs/design.md §3, §6).
 //!
-//! Each element's outcome is applied as its own atomic step, in payload order (one
-//! `store.apply` each; a single script for the whole batch would be faster and is not
-//! done). Each element is bounded (`limits.max_*_bytes`, `max_labels`: done by the
+//! Each element's outcome is applied as its own atomic step, in payload order. When no
+//! element needs a check of its own (no spool, and the source's open count known to be far
+//! below `max_open` for every open in the payload), the steps are sent together
+//! (`Store::apply_many`: on Redis one pipeline per bucket, one round trip instead of one
+//! per element); each element then gets its own step's result. Otherwise each element is
+//! checked and applied in turn (`step`). Each element is bounded (`limits.max_*_bytes`, `max_labels`: done by the
 //! caller) and capped by `sources.{id}.max_open` like a single event; the request took
 //! one rate-limit token, whatever its size. A rejected or refused element is reported in
 //! its place and does not stop the others. The answer is `{"results": [...]}` in element
@@ -13,6 +16,8 @@
 //! store cannot take is queued (`transition: "queued"`, accepted), and so is every element
 //! after it, in order, as single events are; only a full or unwritable spool is a failure
 //! then. `step` is also a single event's store step.
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, RETRY_AFTER};
@@ -29,7 +34,7 @@ use crate::config::Source;
 use crate::metrics::{self, WebhookOutcome};
 use crate::outcome::{Action, Outcome, Priority, Rejection};
 use crate::spool::{SpoolError, Submitted};
-use crate::store::{IncidentStore, Stepped, Transition};
+use crate::store::{Applied, IncidentStore, Stepped, StoreError, Transition};
 
 /// The per-element outcomes of a fan-out, for the webhook metrics (`router::handle`).
 #[derive(Debug, Clone)]
@@ -105,11 +110,55 @@ pub(super) async fn step(
         let applied = state.store_call("apply", apply).await?;
         (applied.transition, applied.incident)
     };
+    stepped(state, source, open_limit, transition, incident.as_ref());
+    Ok((transition, incident))
+}
+
+/// What follows every applied step: the open count moved, a flapping open counted.
+fn stepped(
+    state: &AppState,
+    source: &Source,
+    open_limit: &mut OpenLimit<'_>,
+    transition: Transition,
+    incident: Option<&Stepped>,
+) {
     open_limit.applied(transition);
-    if transition == Transition::Opened && incident.as_ref().is_some_and(|i| i.flapping) {
+    if transition == Transition::Opened && incident.is_some_and(|i| i.flapping) {
         state.metrics().record_flapping_open(&source.id);
     }
-    Ok((transition, incident))
+}
+
+/// The store steps of every element that needs one, sent together, in order, when none
+/// needs a check of its own (see the module's text); `None`: step them one by one.
+async fn apply_together(
+    state: &AppState,
+    source: &Source,
+    open_limit: &mut OpenLimit<'_>,
+    evaluated: &[Result<Outcome, Rejection>],
+) -> Option<VecDeque<Result<Applied, StoreError>>> {
+    if state.spool().is_some() {
+        return None;
+    }
+    let outcomes: Vec<&Outcome> = evaluated
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .filter(|o| o.action != Action::Ignore)
+        .collect();
+    let opens = outcomes.iter().filter(|o| o.action == Action::Open).count();
+    if outcomes.len() < 2 || !open_limit.clears(opens).await {
+        return None;
+    }
+    let started = tokio::time::Instant::now();
+    let applied = state
+        .store()
+        .apply_many(&source.id, &outcomes, clock::now_ms())
+        .await;
+    let kind = applied
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .and_then(store_error_kind);
+    state.metrics().store_call("apply", started.elapsed(), kind);
+    Some(applied.into())
 }
 
 /// Applies each evaluated element in order and answers for all of them.
@@ -123,7 +172,9 @@ pub(super) async fn apply(
     let mut accepted = 0usize;
     let mut open_refused = 0usize;
     let mut open_limit = OpenLimit::new(state, source);
-    // The first store failure: every later element that needs the store gets it too.
+    let mut together = apply_together(state, source, &mut open_limit, &evaluated).await;
+    // The first store failure: every later element that needs the store gets it too
+    // (stepped one by one), or the status of the answer (stepped together).
     let mut failure: Option<ApiError> = None;
     for item in evaluated {
         let outcome = match item {
@@ -144,6 +195,32 @@ pub(super) async fn apply(
         };
         let step = if outcome.action == Action::Ignore {
             Ok((Transition::Ignored, None))
+        } else if let Some(together) = together.as_mut() {
+            match together.pop_front() {
+                Some(Ok(applied)) => {
+                    let (transition, incident) = (applied.transition, applied.incident);
+                    stepped(
+                        state,
+                        source,
+                        &mut open_limit,
+                        transition,
+                        incident.as_ref(),
+                    );
+                    Ok((transition, incident))
+                }
+                Some(Err(e)) => {
+                    let e = ApiError::from(e);
+                    let error = ItemError::of(&e);
+                    failure = failure.or(Some(e));
+                    Err((error, metrics::ERROR))
+                }
+                None => Err((
+                    ItemError::of(&ApiError::from(StoreError::Corrupt(
+                        "a step was left out".into(),
+                    ))),
+                    metrics::ERROR,
+                )),
+            }
         } else if let Some(e) = &failure {
             Err((ItemError::of(e), metrics::ERROR))
         } else {

@@ -70,7 +70,7 @@ impl<'a> OpenLimit<'a> {
     async fn at_cap(&mut self, outcome: &Outcome) -> Result<bool, StoreError> {
         let store = self.state.store();
         let counts = self.state.open_counts();
-        if self.open.is_none() && counts.far_below(&self.source.id, self.source.max_open) {
+        if self.open.is_none() && counts.far_below(&self.source.id, self.source.max_open, 0) {
             return Ok(false);
         }
         let open = if let Some(n) = self.open {
@@ -93,6 +93,28 @@ impl<'a> OpenLimit<'a> {
             .store_call("is_open", store.is_open(&self.source.id, fingerprint))
             .await?;
         Ok(!is_open)
+    }
+
+    /// Whether `opens` opens may be applied without a check each: the source's count,
+    /// read now unless this replica read it in the last second, is far enough below the
+    /// cap (`OpenCounts`). `false` when the count cannot be read (each open is then
+    /// checked in turn, and answered as that check decides).
+    pub(super) async fn clears(&mut self, opens: usize) -> bool {
+        let opens = u64::try_from(opens).unwrap_or(u64::MAX);
+        let (id, max_open) = (&self.source.id, self.source.max_open);
+        let counts = self.state.open_counts();
+        if self.open.is_none() && !counts.far_below(id, max_open, opens) {
+            let read = self
+                .state
+                .store_call("open_count", self.state.store().open_count(id))
+                .await;
+            let Ok(n) = read else {
+                return false;
+            };
+            counts.remember(id, n);
+            self.open = Some(n);
+        }
+        counts.far_below(id, max_open, opens)
     }
 
     /// Keeps the count in step with what this request applied.

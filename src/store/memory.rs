@@ -359,7 +359,13 @@ impl IncidentStore for MemoryStore {
                 .apply(source, action, fingerprint, outcome, now_ms)?;
         // Built after the lock is released: parsing labels need not block other callers.
         let incident = match snapshot {
-            Some((id, record)) => Some(Stepped::from(&record.to_incident(id)?)),
+            Some((id, record)) => {
+                let mut stepped = Stepped::from(&record.to_incident(id)?);
+                if transition != Transition::Opened {
+                    (stepped.flapping, stepped.flap_count) = (false, None);
+                }
+                Some(stepped)
+            }
             None => None,
         };
         Ok(Applied {

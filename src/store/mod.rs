@@ -54,6 +54,26 @@ impl Store {
         }
     }
 
+    /// Applies a fan-out's `outcomes` in order, each as `apply` would: on Redis pipelined,
+    /// one round trip per bucket (`RedisStore::apply_batch`); in memory one after another.
+    pub async fn apply_many(
+        &self,
+        source: &str,
+        outcomes: &[&Outcome],
+        now_ms: i64,
+    ) -> Vec<Result<Applied, StoreError>> {
+        match self {
+            Store::Memory(s) => {
+                let mut out = Vec::with_capacity(outcomes.len());
+                for outcome in outcomes {
+                    out.push(s.apply(source, outcome, now_ms).await);
+                }
+                out
+            }
+            Store::Redis(s) => s.apply_batch(source, outcomes, now_ms).await,
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",

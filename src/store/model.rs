@@ -155,7 +155,8 @@ pub struct Stepped {
     pub id: String,
     /// The incident's priority after the step.
     pub priority: Option<Priority>,
-    /// Opened (or kept open) while its fingerprint flapped.
+    /// On an `opened` step: opened while its fingerprint flapped, and the spell's opens so
+    /// far. Other steps leave them unset (`IncidentStore::get` has the incident's).
     pub flapping: bool,
     pub flap_count: Option<u64>,
 }

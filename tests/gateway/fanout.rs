@@ -40,7 +40,80 @@ fn requests_counted(gw: &Gateway) -> u64 {
 crate::both_backends!(
     alertmanager_batch_opens_and_resolves_one_incident_per_alert,
     bad_elements_are_rejected_alone_and_all_bad_is_422,
+    a_batch_is_sent_together_each_element_its_own_step_in_order,
 );
+
+/// The store calls of `op` so far (`alertgate_store_duration_seconds_count`).
+fn store_calls(gw: &Gateway, op: &str) -> u64 {
+    let text = gw.state.metrics().encode();
+    let prefix = format!("alertgate_store_duration_seconds_count{{op=\"{op}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn alerts(statuses: &[(&str, String)]) -> String {
+    let alerts: Vec<Value> = statuses
+        .iter()
+        .map(|(status, fp)| {
+            json!({"status": status, "fingerprint": fp, "labels": {"alertname": fp}})
+        })
+        .collect();
+    json!({"status": "firing", "alerts": alerts}).to_string()
+}
+
+/// Far below `max_open`, a payload's steps are sent together (one `apply` store call: on
+/// Redis one pipeline), each element still its own step, in payload order: an alert
+/// opened and resolved in one payload ends resolved; Redis forgetting its scripts costs
+/// nothing but their reload.
+async fn a_batch_is_sent_together_each_element_its_own_step_in_order(gw: &Gateway) {
+    let fps: Vec<String> = (0..100).map(|i| format!("batch-{i}")).collect();
+    let firing: Vec<(&str, String)> = fps.iter().map(|f| ("firing", f.clone())).collect();
+    let (status, json) = post(gw, &am_hook(), alerts(&firing)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(field(&json, "transition"), vec![&json!("opened"); 100]);
+    let ids = field(&json, "incident_id");
+    let ids: Vec<Value> = ids.into_iter().cloned().collect();
+    assert_eq!(store_calls(gw, "apply"), 1, "one call for the payload");
+
+    // Each alert again, then resolved, in one payload: updated then resolved, in order.
+    let mixed: Vec<(&str, String)> = fps
+        .iter()
+        .flat_map(|f| [("firing", f.clone()), ("resolved", f.clone())])
+        .collect();
+    let (status, json) = post(gw, &am_hook(), alerts(&mixed)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let transitions = field(&json, "transition");
+    for pair in transitions.chunks(2) {
+        assert_eq!(pair, [&json!("updated"), &json!("resolved")], "{json}");
+    }
+    let again: Vec<Value> = field(&json, "incident_id")
+        .into_iter()
+        .step_by(2)
+        .cloned()
+        .collect();
+    assert_eq!(again, ids, "the same incidents, in order");
+
+    if let Some(url) = gw.redis_url() {
+        let client = ::redis::Client::open(url).expect("redis url");
+        let mut conn = client.get_connection().expect("redis connection");
+        let _: () = ::redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query(&mut conn)
+            .expect("SCRIPT FLUSH");
+    }
+    let (status, json) = post(gw, &am_hook(), alerts(&firing)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(field(&json, "transition"), vec![&json!("opened"); 100]);
+    assert_eq!(store_calls(gw, "apply"), 3);
+    let incidents = gw.incidents().await;
+    assert_eq!(incidents.len(), 200);
+    assert_eq!(
+        incidents.iter().filter(|i| i["status"] == "open").count(),
+        100
+    );
+}
 
 async fn alertmanager_batch_opens_and_resolves_one_incident_per_alert(gw: &Gateway) {
     let (status, json) = post(

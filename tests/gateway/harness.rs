@@ -257,6 +257,11 @@ impl Gateway {
         drop(self.redis.take());
     }
 
+    /// The URL of the gateway's own Redis, when it has one.
+    pub fn redis_url(&self) -> Option<String> {
+        self.redis.as_ref().map(TestRedis::url)
+    }
+
     pub fn url(&self, path_and_query: &str) -> String {
         format!("http://{}{path_and_query}", self.addr)
     }

@@ -37,7 +37,7 @@ elseif act == 'resolve' then
   -- The key is free again: the source's next alert opens a new incident. Its last
   -- event_time (if any) stays, and expires like a source's resolve's.
   if redis.call('HGET', KEYS[2], 'open') == id then
-    redis.call('HDEL', KEYS[2], 'open', 'dl')
+    redis.call('HDEL', KEYS[2], 'open', 'dl', 'pr', 'td')
     redis.call('PEXPIRE', KEYS[2], ARGV[6])
   end
   transition = 'resolved'

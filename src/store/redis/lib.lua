@@ -19,7 +19,7 @@ local function close(T, deadlines, events, id, now, ttl, maxlen, by)
   -- `fpkey` (the record's whole name) on incidents written before `fp` (its digest).
   local fp_key = h[3] or (h[4] and T .. 'fp:' .. h[4])
   if fp_key and redis.call('HGET', fp_key, 'open') == id then
-    redis.call('HDEL', fp_key, 'open', 'dl')
+    redis.call('HDEL', fp_key, 'open', 'dl', 'pr', 'td')
     redis.call('PEXPIRE', fp_key, ttl)
   end
   local entry = {'transition', 'resolved', 'at', now, 'id', id, 'source', h[2],

@@ -11,6 +11,7 @@
 //! rather than waited out, so the server can answer 503.
 
 mod act;
+mod batch;
 mod complete;
 mod conn;
 mod dead;

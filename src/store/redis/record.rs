@@ -193,8 +193,8 @@ pub(super) fn join_pieces(fields: &mut BTreeMap<String, String>) -> Result<(), S
     Ok(())
 }
 
-/// A title's digest as the hash keeps it (`tdig`): an update with the same title writes
-/// nothing, without reading the stored text.
+/// A title's digest as the fingerprint record keeps it (`td`): an update with the same
+/// title writes nothing, without reading the stored text.
 pub(super) fn title_digest(title: &str) -> String {
     hex::encode(&Sha256::digest(title.as_bytes())[..8])
 }
@@ -229,8 +229,6 @@ pub(super) fn create_fields(
     }
     if let Some(title) = &outcome.title {
         push_field(&mut out, "title", &encode(title, &refs));
-        out.push("tdig".into());
-        out.push(title_digest(title));
     }
     out
 }

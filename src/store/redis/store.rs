@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{ErrorKind, RedisError, RedisResult, Script, Value};
+use redis::{ErrorKind, RedisError, RedisResult, Script, ScriptInvocation, Value};
 
 use super::conn::{redact, Conn, Connector, RedisTarget};
 use super::keys::{bucket_of, Keys, STREAM_HARD_CAP};
@@ -34,7 +34,7 @@ pub struct RedisStore {
     pub(super) event_stream_len: usize,
     /// `resolved_ttl` in ms, at least 1 (`PEXPIRE` rejects 0).
     pub(super) resolved_ttl_ms: u64,
-    min_replicas_ack: u32,
+    pub(super) min_replicas_ack: u32,
     replica_ack_timeout_ms: u64,
     /// What `/-/config` shows of the target (no password).
     target: Arc<str>,
@@ -219,14 +219,21 @@ impl RedisStore {
         Ok(out)
     }
 
-    pub(super) async fn apply_step(
+    /// `apply.lua`, for a pipeline to load when Redis forgot it.
+    pub(super) fn apply_script(&self) -> &Script {
+        &self.apply_script
+    }
+
+    /// The `apply.lua` run of one outcome, with its bucket and fingerprint record's key;
+    /// `None` for an `ignore` (no store step).
+    pub(super) fn step_invocation(
         &self,
         source: &str,
         outcome: &Outcome,
         now_ms: i64,
-    ) -> Result<Applied, StoreError> {
+    ) -> Result<Option<(ScriptInvocation<'_>, u16, String)>, StoreError> {
         let Some((action, fingerprint)) = step_of(outcome)? else {
-            return Ok(Applied::ignored());
+            return Ok(None);
         };
         let (bucket, fp_key) = self.keys.fingerprint(source, fingerprint);
         let fp_hex = fp_key
@@ -284,6 +291,18 @@ impl RedisStore {
                 fp_hex,
             ));
         }
+        Ok(Some((invocation, bucket, fp_key)))
+    }
+
+    pub(super) async fn apply_step(
+        &self,
+        source: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, StoreError> {
+        let Some((invocation, _, fp_key)) = self.step_invocation(source, outcome, now_ms)? else {
+            return Ok(Applied::ignored());
+        };
         let min_acks = self.min_replicas_ack;
         let ack_timeout = self.replica_ack_timeout_ms;
         let (reply, acked): (Value, Option<i64>) = self

@@ -102,7 +102,7 @@ pub async fn flapping_marks_the_nth_open_until_a_quiet_window<B: Backend>(b: &B)
             .apply(SC, &resolve("db"), n * 1_000 + 500)
             .await
             .expect("resolve");
-        assert_eq!(resolved.incident.expect("incident").flapping, inc.flapping);
+        assert_eq!(held(s, &resolved).await.flapping, inc.flapping);
     }
     assert_eq!(
         marks,
