@@ -32,10 +32,12 @@
 --
 -- The record (docs/design.md §5): the incident's hash is written whole once, at its
 -- create; an update writes only what changed (`event_count`, `last_event_at`, and
--- `priority` or the title when they differ from the fp record's `pr`/`td`); stream entries carry the step's own fields
--- (`id`, `source`, `status`, `event_count`, `last_event_at`, `priority`, the title only
--- when the step changed it, `resolved_at`, flapping), never the long texts: readers
--- complete them from the hash (record.rs, read.rs).
+-- `priority` or the title when they differ from the fp record's `pr`/`td`); stream
+-- entries carry the step's own fields (`id`, `source`, `priority`, an update's
+-- `event_count`, the title only when the step changed it, flapping), never the long
+-- texts; what a transition implies is left out (`status`, `last_event_at` = `at`, a
+-- create's `event_count` 1, a resolve's `resolved_at` = `at`): readers complete entries
+-- from the hash (complete.rs).
 --
 -- Lifecycle policies (docs/design.md §4): an open or update with `auto_resolve_after`
 -- sets the incident's deadline to now + it (an update without moves none: ZREM), a
@@ -113,9 +115,17 @@ if action == 'open' and not open then
   local inc = T .. 'inc:' .. id
   redis.call('HSET', inc, 'id', id, unpack(ARGV, 15))
   local fp = {'open', id}
-  if priority ~= '' then push(fp, 'pr', priority) elseif pr then redis.call('HDEL', fp_key, 'pr') end
-  if ARGV[13] ~= '' then push(fp, 'td', ARGV[13]) elseif state[7] then redis.call('HDEL', fp_key, 'td') end
-  if stamp then push(fp, 'ts', event_time) end
+  if priority ~= '' then
+    fp[#fp + 1] = 'pr'; fp[#fp + 1] = priority
+  elseif pr then
+    redis.call('HDEL', fp_key, 'pr')
+  end
+  if ARGV[13] ~= '' then
+    fp[#fp + 1] = 'td'; fp[#fp + 1] = ARGV[13]
+  elseif state[7] then
+    redis.call('HDEL', fp_key, 'td')
+  end
+  if stamp then fp[#fp + 1] = 'ts'; fp[#fp + 1] = event_time end
   if ARGV[10] ~= '' then
     redis.call('ZADD', KEYS[5], tonumber(now) + tonumber(ARGV[10]), id)
     push(fp, 'dl', '1')
@@ -145,9 +155,8 @@ if action == 'open' and not open then
   redis.call('HSET', fp_key, unpack(fp))
   -- A resolve before may have set the key to expire; it now records an open incident.
   if existed then redis.call('PERSIST', fp_key) end
-  local entry = {'transition', 'opened', 'at', now, 'id', id, 'source', source,
-    'status', 'open', 'event_count', '1', 'last_event_at', now}
-  if priority ~= '' then push(entry, 'priority', priority) end
+  local entry = {'transition', 'opened', 'at', now, 'id', id, 'source', source}
+  if priority ~= '' then entry[9] = 'priority'; entry[10] = priority end
   if flapping ~= '' then push(entry, 'flapping', '1', 'flap_count', flap_count) end
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', unpack(entry))
   return {'opened', id, '', flapping, flap_count}
@@ -156,7 +165,7 @@ elseif action == 'open' then
   local count = redis.call('HINCRBY', inc, 'event_count', 1)
   local set = {'last_event_at', now}
   local entry = {'transition', 'updated', 'at', now, 'id', open, 'source', source,
-    'status', 'open', 'event_count', count, 'last_event_at', now}
+    'event_count', count}
   local fp = {}
   local stored = priority
   if priority == '' then
@@ -202,8 +211,7 @@ elseif action == 'resolve' and open then
   if stamp then redis.call('HSET', fp_key, 'ts', event_time) end
   redis.call('HDEL', fp_key, 'open', 'dl', 'pr', 'td')
   if stamp or ts or state[4] or state[5] then redis.call('PEXPIRE', fp_key, ttl) end
-  local entry = {'transition', 'resolved', 'at', now, 'id', open, 'source', source,
-    'status', 'resolved', 'resolved_at', now, 'last_event_at', now}
+  local entry = {'transition', 'resolved', 'at', now, 'id', open, 'source', source}
   if stored ~= '' then push(entry, 'priority', stored) end
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', unpack(entry))
   return {'resolved', open, stored, '', ''}

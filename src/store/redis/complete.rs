@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::record::{overlay, parse_incident};
+use super::record::{implied, overlay, parse_incident};
 use super::reply::RawEvent;
 use super::store::RedisStore;
 use crate::store::model::{parse_id, IncidentEvent, StoreError};
@@ -33,7 +33,8 @@ impl RedisStore {
             .filter_map(|(id, hash)| hash.map(|h| (id, h)))
             .collect();
         raws.into_iter()
-            .map(|raw| {
+            .map(|mut raw| {
+                implied(raw.transition, raw.at, &mut raw.fields);
                 let base = if raw.fields.contains_key(HASH_ONLY) {
                     BTreeMap::new()
                 } else {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::outcome::{Labels, Outcome, Priority};
-use crate::store::model::{parse_id, Incident, Status, StoreError};
+use crate::store::model::{parse_id, Incident, Status, StoreError, Transition};
 
 /// Malformed stored data, quoted (at most 64 characters).
 pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
@@ -231,6 +231,32 @@ pub(super) fn create_fields(
         push_field(&mut out, "title", &encode(title, &refs));
     }
     out
+}
+
+/// Fills in what a step's transition implies and its entry leaves out (`apply.lua`):
+/// `status`, `last_event_at` = `at`, an `opened`'s `event_count` 1, a `resolved`'s
+/// `resolved_at` = `at`. Entries that carry them keep theirs.
+pub(super) fn implied(transition: Transition, at: i64, fields: &mut BTreeMap<String, String>) {
+    let status = match transition {
+        Transition::Opened | Transition::Updated => "open",
+        Transition::Resolved => "resolved",
+        _ => return,
+    };
+    let at = at.to_string();
+    fields
+        .entry("status".into())
+        .or_insert_with(|| status.into());
+    fields
+        .entry("last_event_at".into())
+        .or_insert_with(|| at.clone());
+    if transition == Transition::Opened {
+        fields
+            .entry("event_count".into())
+            .or_insert_with(|| "1".into());
+    }
+    if transition == Transition::Resolved {
+        fields.entry("resolved_at".into()).or_insert(at);
+    }
 }
 
 /// `base` (an incident's hash, pieces joined) with an event's own fields laid over it:
