@@ -34,13 +34,16 @@ use crate::outcome::{Action, HeartbeatPolicy, Outcome};
 mod act;
 mod evict;
 mod index;
+mod map;
 mod record;
 mod ring;
 mod sweep;
+mod text;
 mod timers;
 
 use self::index::StatusIndex;
-use self::record::{Event, KeyState, Record};
+use self::map::Map;
+use self::record::{stored_title, Event, KeyState, Record, StoredLabels};
 use self::ring::Ring;
 use self::timers::Timers;
 
@@ -110,17 +113,17 @@ type Step = (Transition, Option<(u64, Record)>);
 struct Inner {
     /// source → fingerprint → key state. The outer key is the one shared copy of a source
     /// name; the inner key is the shared copy of a fingerprint.
-    keys: HashMap<Arc<str>, HashMap<Arc<str>, KeyState>>,
+    keys: Map<Arc<str>, Map<Arc<str>, KeyState>>,
     /// Every kept incident by id. A `HashMap`, not a `BTreeMap`: ids appended in order
     /// leave a B-tree's nodes about half full (~9 % more memory per incident at 100k);
     /// listing in id order is the status indexes' job.
-    incidents: HashMap<u64, Record>,
+    incidents: Map<u64, Record>,
     /// The id the last created incident got; ids are never reused, evicted or not.
     last_id: u64,
     /// Every kept incident by status: the unfiltered listing merges the two.
     by_status: StatusIndex,
     /// source → its incidents by status. The unfiltered per-source listing merges the two.
-    by_source: HashMap<Arc<str>, StatusIndex>,
+    by_source: Map<Arc<str>, StatusIndex>,
     /// Kept resolved incidents in resolve order, oldest first: the eviction queue. Not id
     /// order: an incident opened long ago may be resolved last.
     resolved_order: VecDeque<u64>,
@@ -141,7 +144,7 @@ impl Inner {
             return Arc::clone(name);
         }
         let name: Arc<str> = Arc::from(source);
-        self.keys.insert(Arc::clone(&name), HashMap::new());
+        self.keys.insert(Arc::clone(&name), Map::default());
         name
     }
 
@@ -240,7 +243,11 @@ impl Inner {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         // First, so that a failure leaves nothing half made.
-        let labels = outcome.labels.clone();
+        let labels = StoredLabels::new(&outcome.labels, &fingerprint);
+        let title = outcome
+            .title
+            .as_deref()
+            .map(|t| stored_title(t, &fingerprint));
         let id = self.last_id + 1;
         self.last_id = id;
         self.by_status.open.insert(id);
@@ -256,7 +263,7 @@ impl Inner {
                 fingerprint,
                 status: Status::Open,
                 priority: outcome.priority,
-                title: outcome.title.as_deref().map(Arc::from),
+                title,
                 labels,
                 opened_at: now_ms,
                 last_event_at: now_ms,
@@ -277,7 +284,14 @@ impl Inner {
             rec.event_count += 1;
             rec.last_event_at = now_ms;
             if let Some(title) = &outcome.title {
-                rec.title = Some(Arc::from(title.as_str()));
+                // Most updates repeat the title: kept as it is, nothing is made again.
+                if !rec
+                    .title
+                    .as_ref()
+                    .is_some_and(|t| t.eq_text(&rec.fingerprint, title))
+                {
+                    rec.title = Some(stored_title(title, &rec.fingerprint));
+                }
             }
             if let Some(priority) = outcome.priority {
                 rec.priority = Some(priority);

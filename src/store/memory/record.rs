@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::text::Spliced;
 use crate::outcome::{Labels, Priority};
 use crate::store::model::{Incident, IncidentEvent, Status, StoreError, Transition};
 
@@ -29,13 +30,13 @@ impl KeyState {
 #[derive(Debug, Clone)]
 pub(super) struct Record {
     pub(super) source: Arc<str>,
+    /// The one copy of the fingerprint's text: the title and the labels share its long
+    /// pieces (`text`).
     pub(super) fingerprint: Arc<str>,
     pub(super) status: Status,
     pub(super) priority: Option<Priority>,
-    pub(super) title: Option<Arc<str>>,
-    /// The labels as JSON text (shared, `None` inside when empty): a `BTreeMap` of
-    /// `Value`s costs ~10× the bytes, and labels are read far less often than kept.
-    pub(super) labels: Labels,
+    pub(super) title: Option<Spliced>,
+    pub(super) labels: StoredLabels,
     pub(super) opened_at: i64,
     pub(super) last_event_at: i64,
     pub(super) resolved_at: Option<i64>,
@@ -51,7 +52,51 @@ pub(super) struct Record {
     pub(super) resolved_by: Option<Arc<str>>,
 }
 
+/// An incident's labels: the JSON text as built (a `BTreeMap` of `Value`s costs ~10× the
+/// bytes, and labels are read far less often than kept), or, when it holds a long piece
+/// of the fingerprint, the rest of it.
+#[derive(Debug, Clone)]
+pub(super) enum StoredLabels {
+    Whole(Labels),
+    Spliced(Spliced),
+}
+
+impl StoredLabels {
+    pub(super) fn new(labels: &Labels, fingerprint: &str) -> StoredLabels {
+        if labels.is_empty() {
+            return StoredLabels::Whole(Labels::default());
+        }
+        let spliced = Spliced::new(labels.as_json(), fingerprint);
+        if spliced.is_spliced() {
+            StoredLabels::Spliced(spliced)
+        } else {
+            StoredLabels::Whole(labels.clone())
+        }
+    }
+
+    /// The labels; a spliced text is parsed back (it was JSON when stored).
+    pub(super) fn to_labels(&self, fingerprint: &str) -> Result<Labels, StoreError> {
+        match self {
+            StoredLabels::Whole(labels) => Ok(labels.clone()),
+            StoredLabels::Spliced(text) => Labels::from_json(&text.to_text(fingerprint))
+                .map_err(|e| StoreError::Corrupt(format!("stored labels: {e}"))),
+        }
+    }
+}
+
+/// A title as stored: shared with the fingerprint where it holds a long piece of it.
+pub(super) fn stored_title(title: &str, fingerprint: &str) -> Spliced {
+    Spliced::new(title, fingerprint)
+}
+
 impl Record {
+    pub(super) fn title_text(&self) -> Option<Arc<str>> {
+        self.title.as_ref().map(|t| match t.whole_text() {
+            Some(whole) => Arc::clone(whole),
+            None => Arc::from(t.to_text(&self.fingerprint)),
+        })
+    }
+
     pub(super) fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
         Ok(Incident {
             id: id.to_string(),
@@ -59,8 +104,8 @@ impl Record {
             fingerprint: Arc::clone(&self.fingerprint),
             status: self.status,
             priority: self.priority,
-            title: self.title.clone(),
-            labels: self.labels.clone(),
+            title: self.title_text(),
+            labels: self.labels.to_labels(&self.fingerprint)?,
             opened_at: self.opened_at,
             last_event_at: self.last_event_at,
             resolved_at: self.resolved_at,
