@@ -126,7 +126,16 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         if best.is_some_and(|(_, from, len)| from <= anchor && anchor + ANCHOR <= from + len) {
             continue;
         }
-        let Some(pos) = memmem::find(t, &f[anchor..anchor + ANCHOR]) else {
+        let needle = &f[anchor..anchor + ANCHOR];
+        // The tail's last occurrence and the head's first: inside a run of one repeated
+        // text (`xxxx…`) those are the ones that line up with the fingerprint's own end
+        // and start, where the first or last occurrence would find only the anchor.
+        let found = if anchor == last {
+            memmem::rfind(t, needle)
+        } else {
+            memmem::find(t, needle)
+        };
+        let Some(pos) = found else {
             continue;
         };
         let (mut ts, mut fs) = (pos, anchor);
@@ -174,6 +183,19 @@ mod tests {
             assert!(s.eq_text(&fp, text));
             assert!(!s.eq_text(&fp, &format!("{text}x")));
             assert!(!s.eq_text(&fp, &text[1..]));
+        }
+    }
+
+    #[test]
+    fn a_url_padded_with_one_repeated_letter_is_found_whole() {
+        let url = format!("https://check-1.example.com/?q={}", "x".repeat(300));
+        let fp = format!("Check 1|{url}");
+        let title = format!("Check 1 is down ({url})");
+        let labels = format!(r#"{{"ip":"10.0.0.1","url":"{url}"}}"#);
+        for text in [&title, &labels] {
+            let s = Spliced::new(text, &fp);
+            assert_eq!(s.kept_len(), text.len() - url.len(), "{text}");
+            assert_eq!(s.to_text(&fp), *text);
         }
     }
 
