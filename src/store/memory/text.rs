@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use memchr::memmem;
+use memchr::{memchr_iter, memrchr_iter};
 
 /// A shared piece shorter than this is stored again: not worth a search and a splice.
 const MIN_SHARED: usize = 32;
@@ -131,9 +131,9 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         // text (`xxxx…`) those are the ones that line up with the fingerprint's own end
         // and start, where the first or last occurrence would find only the anchor.
         let found = if anchor == last {
-            memmem::rfind(t, needle)
+            rfind(t, needle)
         } else {
-            memmem::find(t, needle)
+            find(t, needle)
         };
         let Some(pos) = found else {
             continue;
@@ -162,6 +162,20 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         }
     }
     best
+}
+
+/// The first occurrence of `needle` (not empty) in `haystack`. Texts here are a few
+/// hundred bytes: a scan for the first byte and a compare costs less than building a
+/// `memmem` searcher per call (which was most of a create's splicing cost).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    memchr_iter(first, haystack).find(|&i| haystack[i..].starts_with(needle))
+}
+
+/// The last occurrence of `needle` (not empty) in `haystack`.
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    memrchr_iter(first, haystack).find(|&i| haystack[i..].starts_with(needle))
 }
 
 #[cfg(test)]
@@ -197,6 +211,15 @@ mod tests {
             assert_eq!(s.kept_len(), text.len() - url.len(), "{text}");
             assert_eq!(s.to_text(&fp), *text);
         }
+    }
+
+    #[test]
+    fn find_and_rfind_give_the_first_and_last_occurrence() {
+        assert_eq!(find(b"abcabc", b"bc"), Some(1));
+        assert_eq!(rfind(b"abcabc", b"bc"), Some(4));
+        assert_eq!(find(b"abcab", b"abd"), None);
+        assert_eq!(rfind(b"ab", b"abc"), None);
+        assert_eq!(find(b"abc", b""), None);
     }
 
     #[test]
