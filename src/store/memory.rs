@@ -273,11 +273,7 @@ impl Inner {
                 last_event_at: now_ms,
                 resolved_at: None,
                 event_count: 1,
-                flapping: false,
-                flap_count: None,
-                acknowledged_at: None,
-                acknowledged_by: None,
-                resolved_by: None,
+                marks: None,
             }),
         );
         Ok(id)
