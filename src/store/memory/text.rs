@@ -138,16 +138,10 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         let Some(pos) = found else {
             continue;
         };
-        let (mut ts, mut fs) = (pos, anchor);
-        while ts > 0 && fs > 0 && t[ts - 1] == f[fs - 1] {
-            ts -= 1;
-            fs -= 1;
-        }
-        let (mut te, mut fe) = (pos + ANCHOR, anchor + ANCHOR);
-        while te < t.len() && fe < f.len() && t[te] == f[fe] {
-            te += 1;
-            fe += 1;
-        }
+        let back = common_suffix(&t[..pos], &f[..anchor]);
+        let (mut ts, mut fs) = (pos - back, anchor - back);
+        let ahead = common_prefix(&t[pos + ANCHOR..], &f[anchor + ANCHOR..]);
+        let (mut te, mut fe) = (pos + ANCHOR + ahead, anchor + ANCHOR + ahead);
         // Cut on whole characters in both texts.
         while ts < te && !(text.is_char_boundary(ts) && fingerprint.is_char_boundary(fs)) {
             ts += 1;
@@ -155,6 +149,7 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         }
         while te > ts && !(text.is_char_boundary(te) && fingerprint.is_char_boundary(fe)) {
             te -= 1;
+            fe -= 1;
         }
         let len = te - ts;
         if len >= MIN_SHARED && best.is_none_or(|(_, _, l)| len > l) {
@@ -162,6 +157,36 @@ fn shared_piece(text: &str, fingerprint: &str) -> Option<(usize, usize, usize)> 
         }
     }
     best
+}
+
+/// Compared a block at a time: a long shared piece (a URL) is most of the search's work.
+const BLOCK: usize = 32;
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut k = 0;
+    while k + BLOCK <= n && a[k..k + BLOCK] == b[k..k + BLOCK] {
+        k += BLOCK;
+    }
+    while k < n && a[k] == b[k] {
+        k += 1;
+    }
+    k
+}
+
+/// How many trailing bytes `a` and `b` share.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut k = 0;
+    while k + BLOCK <= n && a[n - k - BLOCK..n - k] == b[n - k - BLOCK..n - k] {
+        k += BLOCK;
+    }
+    while k < n && a[n - k - 1] == b[n - k - 1] {
+        k += 1;
+    }
+    k
 }
 
 /// The first occurrence of `needle` (not empty) in `haystack`. Texts here are a few
@@ -211,6 +236,17 @@ mod tests {
             assert_eq!(s.kept_len(), text.len() - url.len(), "{text}");
             assert_eq!(s.to_text(&fp), *text);
         }
+    }
+
+    #[test]
+    fn common_ends_are_counted_across_blocks() {
+        let a = format!("{}ab", "x".repeat(70));
+        let b = format!("y{}ab", "x".repeat(69));
+        assert_eq!(common_suffix(a.as_bytes(), b.as_bytes()), 71);
+        assert_eq!(common_prefix(a.as_bytes(), b.as_bytes()), 0);
+        assert_eq!(common_prefix(b"abc", b"abd"), 2);
+        assert_eq!(common_prefix(a.as_bytes(), a.as_bytes()), a.len());
+        assert_eq!(common_suffix(b"", b"abc"), 0);
     }
 
     #[test]
