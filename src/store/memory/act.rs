@@ -50,12 +50,13 @@ impl Inner {
                 if status == Status::Resolved {
                     return Err(Refusal::Conflict("the incident is resolved"));
                 }
-                if record.acknowledged_at.is_some() {
+                if record.marks().acknowledged_at.is_some() {
                     return Err(Refusal::Conflict("the incident is already acknowledged"));
                 }
                 if let Some(rec) = self.incidents.get_mut(&id) {
-                    rec.acknowledged_at = Some(now_ms);
-                    rec.acknowledged_by = Some(Arc::clone(&actor));
+                    let marks = rec.marks_mut();
+                    marks.acknowledged_at = Some(now_ms);
+                    marks.acknowledged_by = Some(Arc::clone(&actor));
                 }
             }
             Act::Resolve => {
@@ -64,7 +65,7 @@ impl Inner {
                 }
                 self.resolve(id, &source, now_ms);
                 if let Some(rec) = self.incidents.get_mut(&id) {
-                    rec.resolved_by = Some(Arc::clone(&actor));
+                    rec.marks_mut().resolved_by = Some(Arc::clone(&actor));
                 }
                 // The key is free again: the source's next alert opens a new incident.
                 let state = self

@@ -27,8 +27,11 @@ impl Inner {
         let key = (Arc::clone(&rec.source), Arc::clone(&rec.fingerprint));
         let count = self.timers.record_open(key, id, policy, now_ms);
         if let Some(rec) = self.incidents.get_mut(&id) {
-            rec.flapping = count.is_some();
-            rec.flap_count = count;
+            if count.is_some() {
+                let marks = rec.marks_mut();
+                marks.flapping = true;
+                marks.flap_count = count;
+            }
         }
     }
 
@@ -43,7 +46,7 @@ impl Inner {
         self.resolve(id, &source, now_ms);
         self.timers.set_deadline(id, None, now_ms);
         if let Some(rec) = self.incidents.get_mut(&id) {
-            rec.resolved_by = Some(Arc::from(by));
+            rec.marks_mut().resolved_by = Some(Arc::from(by));
         }
         if let Some(state) = self
             .keys
@@ -128,8 +131,9 @@ impl Inner {
             }
             // The newest incident as it stands, no longer held back, with the spell's count.
             if let Some((id, mut record)) = self.snapshot(flap.newest) {
-                record.flapping = false;
-                record.flap_count = Some(flap.count);
+                let marks = record.marks_mut();
+                marks.flapping = false;
+                marks.flap_count = Some(flap.count);
                 self.push_event(Event {
                     transition: Transition::FlappingEnded,
                     at: now_ms,

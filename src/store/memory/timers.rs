@@ -2,9 +2,10 @@
 //! when a heartbeat source counts as silent, and when a fingerprint's flapping window
 //! closes. Plain data, ordered by time so a sweep takes the due ones from the front.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use super::map::Map;
 use crate::outcome::FlapPolicy;
 
 /// Every deadline of one memory store.
@@ -12,14 +13,14 @@ use crate::outcome::FlapPolicy;
 pub(super) struct Timers {
     /// (deadline ms, incident id): open incidents with `auto_resolve_after`.
     deadlines: BTreeSet<(i64, u64)>,
-    deadline_of: HashMap<u64, i64>,
+    deadline_of: Map<u64, i64>,
     /// source → when it was last heard (a request, or its config loaded), and its
     /// pending silence deadline.
-    pub(super) heard: HashMap<Arc<str>, (i64, Option<i64>)>,
+    pub(super) heard: Map<Arc<str>, (i64, Option<i64>)>,
     /// (deadline ms, source): heartbeat sources not yet found silent.
     beats: BTreeSet<(i64, Arc<str>)>,
     /// (source, fingerprint) → its recent opens, for keys of sources with `flapping`.
-    flaps: HashMap<(Arc<str>, Arc<str>), Flap>,
+    flaps: Map<(Arc<str>, Arc<str>), Flap>,
     /// (window end ms, source, fingerprint): when each `flaps` entry is due.
     flap_due: BTreeSet<(i64, Arc<str>, Arc<str>)>,
 }
