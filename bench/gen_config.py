@@ -46,6 +46,12 @@ def main():
             src_dir = cand if os.path.isdir(cand) else os.path.abspath(src_dir)
         cfg[key] = src_dir
 
+    # Preloads of up to a million open incidents must not meet the default max_open
+    # (100 000): every bench source gets a cap above any preload.
+    for src in (cfg.get("sources") or {}).values():
+        if isinstance(src, dict):
+            src["max_open"] = 10_000_000
+
     ids = []
     if extra > 0:
         if key is None:

@@ -107,8 +107,8 @@ impl MemoryStore {
     }
 }
 
-/// What `Inner::apply` did: the transition and a snapshot of the incident it concerns.
-type Step = (Transition, Option<(u64, Record)>);
+/// What `Inner::apply` did: the transition and the incident it concerns, as a step answers.
+type Step = (Transition, Option<Stepped>);
 
 /// The state behind the lock.
 #[derive(Debug, Default)]
@@ -174,7 +174,9 @@ impl Inner {
             if last > t {
                 return Ok((
                     Transition::Stale,
-                    state.open.and_then(|id| self.snapshot(id)),
+                    state
+                        .open
+                        .and_then(|id| self.stepped(id, Transition::Stale)),
                 ));
             }
         }
@@ -220,13 +222,13 @@ impl Inner {
             self.evict_bare_keys();
         }
 
-        let snapshot = id.and_then(|id| self.snapshot(id));
-        if let Some((id, record)) = &snapshot {
+        let stepped = id.and_then(|id| self.stepped(id, transition));
+        if let Some((id, record)) = id.and_then(|id| self.snapshot(id)) {
             self.push_event(Event {
                 transition,
                 at: now_ms,
-                id: *id,
-                record: record.clone(),
+                id,
+                record,
                 actor: None,
                 note: None,
             });
@@ -236,7 +238,7 @@ impl Inner {
             self.resolved_order.push_back(id);
             self.evict_resolved();
         }
-        Ok((transition, snapshot))
+        Ok((transition, stepped))
     }
 
     fn create(
@@ -326,6 +328,19 @@ impl Inner {
         self.events.push(event, self.settings.event_stream_len);
     }
 
+    /// What a step answers of incident `id`: flapping only on a create (`Stepped`).
+    fn stepped(&self, id: u64, transition: Transition) -> Option<Stepped> {
+        let record = self.incidents.get(&id)?;
+        let marks = record.marks();
+        let opened = transition == Transition::Opened;
+        Some(Stepped {
+            id: id.to_string(),
+            priority: record.priority,
+            flapping: opened && marks.flapping,
+            flap_count: if opened { marks.flap_count } else { None },
+        })
+    }
+
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {
         self.incidents.get(&id).map(|rec| (id, Record::clone(rec)))
     }
@@ -368,20 +383,9 @@ impl IncidentStore for MemoryStore {
         let Some((action, fingerprint)) = step_of(outcome)? else {
             return Ok(Applied::ignored());
         };
-        let (transition, snapshot) =
+        let (transition, incident) =
             self.lock()
                 .apply(source, action, fingerprint, outcome, now_ms)?;
-        // Built after the lock is released: parsing labels need not block other callers.
-        let incident = match snapshot {
-            Some((id, record)) => {
-                let mut stepped = Stepped::from(&record.to_incident(id)?);
-                if transition != Transition::Opened {
-                    (stepped.flapping, stepped.flap_count) = (false, None);
-                }
-                Some(stepped)
-            }
-            None => None,
-        };
         Ok(Applied {
             transition,
             incident,
