@@ -328,17 +328,8 @@ impl Inner {
         self.events.push(event, self.settings.event_stream_len);
     }
 
-    /// What a step answers of incident `id`: flapping only on a create (`Stepped`).
     fn stepped(&self, id: u64, transition: Transition) -> Option<Stepped> {
-        let record = self.incidents.get(&id)?;
-        let marks = record.marks();
-        let opened = transition == Transition::Opened;
-        Some(Stepped {
-            id: id.to_string(),
-            priority: record.priority,
-            flapping: opened && marks.flapping,
-            flap_count: if opened { marks.flap_count } else { None },
-        })
+        Some(self.incidents.get(&id)?.stepped(id, transition))
     }
 
     fn snapshot(&self, id: u64) -> Option<(u64, Record)> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::text::Spliced;
 use crate::outcome::{Labels, Priority};
-use crate::store::model::{Incident, IncidentEvent, Status, StoreError, Transition};
+use crate::store::model::{Incident, IncidentEvent, Status, Stepped, StoreError, Transition};
 
 /// What the store remembers about one (source, fingerprint) key.
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,6 +119,18 @@ impl Record {
             Some(whole) => Arc::clone(whole),
             None => Arc::from(t.to_text(&self.fingerprint)),
         })
+    }
+
+    /// What a step answers of this incident (`id`): flapping only on a create.
+    pub(super) fn stepped(&self, id: u64, transition: Transition) -> Stepped {
+        let marks = self.marks();
+        let opened = transition == Transition::Opened;
+        Stepped {
+            id: id.to_string(),
+            priority: self.priority,
+            flapping: opened && marks.flapping,
+            flap_count: if opened { marks.flap_count } else { None },
+        }
     }
 
     pub(super) fn to_incident(&self, id: u64) -> Result<Incident, StoreError> {
