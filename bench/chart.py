@@ -34,7 +34,7 @@ def main():
         groups[k + (r["setup"],)].append(r)
     svg = []
     y = 58
-    width = LABEL_W + 2 * PANEL_W + 3 * PAD + 90
+    width = LABEL_W + 2 * PANEL_W + 3 * PAD + 130
     for v, sc in keys:
         setups = sorted({s for (vv, ss, s) in groups if (vv, ss) == (v, sc)},
                         key=lambda s: ORDER.index(s) if s in ORDER else 99)
@@ -53,7 +53,12 @@ def main():
             w = max(1, rps[s] / max_r * PANEL_W)
             extra = f" ({alerts[s]:,.0f} alerts/s)" if alerts[s] != rps[s] else ""
             svg.append(f'<rect x="{x0}" y="{y}" width="{w:.1f}" height="{BAR}" fill="{c}"/>')
-            svg.append(f'<text x="{x0 + 4}" y="{y + BAR - 4}" fill="#fff" font-size="11">{rps[s]:,.0f}{extra}</text>')
+            label = f"{rps[s]:,.0f}{extra}"
+            # Inside the bar when it fits (~6.5 px a character), else just after it.
+            if w >= 6.5 * len(label) + 8:
+                svg.append(f'<text x="{x0 + 4}" y="{y + BAR - 4}" fill="#fff" font-size="11">{label}</text>')
+            else:
+                svg.append(f'<text x="{x0 + w + 4}" y="{y + BAR - 4}" font-size="11">{label}</text>')
             w = max(1, p99[s] / max_p * PANEL_W)
             svg.append(f'<rect x="{x1}" y="{y}" width="{w:.1f}" height="{BAR}" fill="{c}" opacity="0.75"/>')
             svg.append(f'<text x="{x1 + w + 4}" y="{y + BAR - 4}" font-size="11">{p99[s]:.2f} ms</text>')
