@@ -37,6 +37,13 @@ fn statuscake_open(url: &str) -> alertgate::outcome::Outcome {
     o
 }
 
+/// Opens `outcome` at time 1; the new incident's id.
+async fn opened_id<S: IncidentStore>(s: &S, outcome: &alertgate::outcome::Outcome) -> String {
+    let opened = s.apply("sc", outcome, 1).await.expect("open");
+    assert_eq!(opened.transition, Transition::Opened);
+    opened.incident.expect("incident").id
+}
+
 #[tokio::test]
 async fn a_long_url_is_stored_once_in_a_listpack_hash_and_never_in_the_stream() {
     let Some(b) = Redis::with_ttl(STREAM_LEN, RESOLVED_TTL).await else {
@@ -120,13 +127,7 @@ async fn an_update_writes_a_title_only_when_it_changed() {
     let mut conn = b.raw();
     let url = url();
     let first = statuscake_open(&url);
-    let id = s
-        .apply("sc", &first, 1)
-        .await
-        .expect("open")
-        .incident
-        .expect("incident")
-        .id;
+    let id = opened_id(s, &first).await;
     s.apply("sc", &first, 2).await.expect("same title");
     let mut renamed = first.clone();
     let long_title = format!("Check 1 still down after {} ({url})", "y".repeat(100));
@@ -187,13 +188,7 @@ async fn records_written_whole_by_an_earlier_version_still_read_and_resolve() {
     // A first step lays out the keyspace; its incident is then rewritten the old way.
     let url = url();
     let sent = statuscake_open(&url);
-    let id = s
-        .apply("sc", &sent, 1)
-        .await
-        .expect("open")
-        .incident
-        .expect("incident")
-        .id;
+    let id = opened_id(s, &sent).await;
     let tag = format!("{PREFIX}{{b0}}");
     let inc = format!("{tag}inc:{id}");
     let fp_key: String = {
