@@ -90,9 +90,8 @@ pub(super) async fn incident_events<B>(
     id: &str,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     authorize(snapshot, request, Scope::Read)?;
-    let read = state.store().recent_events(MAX_SCAN);
-    let events = state.store_call("recent_events", read).await?;
-    let mine: Vec<_> = events.into_iter().filter(|e| e.incident.id == id).collect();
+    let read = state.store().incident_events(id, MAX_SCAN);
+    let mine = state.store_call("recent_events", read).await?;
     Ok(ok_json(
         StatusCode::OK,
         &serde_json::json!({ "events": mine }),

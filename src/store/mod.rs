@@ -116,6 +116,17 @@ impl IncidentStore for Store {
         }
     }
 
+    async fn incident_events(
+        &self,
+        id: &str,
+        within: usize,
+    ) -> Result<Vec<IncidentEvent>, StoreError> {
+        match self {
+            Store::Memory(s) => s.incident_events(id, within).await,
+            Store::Redis(s) => s.incident_events(id, within).await,
+        }
+    }
+
     async fn events_after(
         &self,
         cursor: Option<&str>,

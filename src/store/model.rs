@@ -359,6 +359,19 @@ pub trait IncidentStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<IncidentEvent>, StoreError>> + Send;
 
+    /// Incident `id`'s events among the newest `within` entries of the event stream,
+    /// oldest first.
+    fn incident_events(
+        &self,
+        id: &str,
+        within: usize,
+    ) -> impl Future<Output = Result<Vec<IncidentEvent>, StoreError>> + Send {
+        async move {
+            let events = self.recent_events(within).await?;
+            Ok(events.into_iter().filter(|e| e.incident.id == id).collect())
+        }
+    }
+
     /// Up to `limit` events after `cursor` (from the oldest kept when `None`), oldest
     /// first, with the cursor to read on from. Events trimmed by the stream bound before
     /// a reader got to them are skipped. A cursor this store did not make is `BadCursor`.

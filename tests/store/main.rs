@@ -53,6 +53,7 @@ macro_rules! conformance {
             list_rejects_bad_cursor,
             get_unknown_or_malformed_id_is_none,
             event_stream_records_transitions_in_order,
+            incident_events_are_that_incidents_own_oldest_first,
             concurrent_opens_from_two_replicas_make_one_incident_and_one_resolve,
             open_count_and_is_open_follow_every_bucket,
             auto_resolve_fires_once_at_its_deadline,

@@ -347,6 +347,28 @@ impl IncidentStore for RedisStore {
             .await
     }
 
+    /// Only the incident's own entries are completed from its hash (`complete`), not
+    /// every entry read.
+    async fn incident_events(
+        &self,
+        id: &str,
+        within: usize,
+    ) -> Result<Vec<IncidentEvent>, StoreError> {
+        let within = within.min(self.event_stream_len);
+        if within == 0 {
+            return Ok(Vec::new());
+        }
+        let mut events = self.read_streams(None, within).await?;
+        events.truncate(within);
+        events.reverse();
+        let mine = events
+            .into_iter()
+            .map(|(_, _, e)| e)
+            .filter(|e| e.fields.get("id").is_some_and(|i| i == id))
+            .collect();
+        self.complete(mine).await
+    }
+
     async fn events_after(
         &self,
         cursor: Option<&str>,

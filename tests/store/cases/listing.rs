@@ -237,6 +237,47 @@ pub async fn event_stream_records_transitions_in_order<B: Backend>(b: &B) {
     );
 }
 
+pub async fn incident_events_are_that_incidents_own_oldest_first<B: Backend>(b: &B) {
+    let s = b.store();
+    let a = s.apply("sc", &open("a"), 10).await.expect("open a");
+    let a = a.incident.expect("a").id;
+    s.apply("sc", &open("b"), 11).await.expect("open b");
+    s.apply("sc", &open("a"), 12).await.expect("update a");
+    s.apply("sc", &resolve("b"), 13).await.expect("resolve b");
+    s.apply("sc", &resolve("a"), 14).await.expect("resolve a");
+    let mine = s.incident_events(&a, 100).await.expect("events");
+    let seen: Vec<_> = mine
+        .iter()
+        .map(|e| {
+            (
+                e.transition,
+                e.at,
+                &*e.incident.fingerprint,
+                e.incident.event_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Transition::Opened, 10, "a", 1),
+            (Transition::Updated, 12, "a", 2),
+            (Transition::Resolved, 14, "a", 2),
+        ]
+    );
+    let window = s.incident_events(&a, 2).await.expect("events");
+    assert_eq!(
+        window.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [14],
+        "only among the newest entries asked for"
+    );
+    assert!(s
+        .incident_events("999", 100)
+        .await
+        .expect("events")
+        .is_empty());
+}
+
 pub async fn event_stream_keeps_only_newest_bounded_events<B: Backend>(b: &B) {
     // Set up with a stream bound of 5 (see `conformance!`).
     let s = b.store();
