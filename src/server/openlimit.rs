@@ -73,16 +73,9 @@ impl<'a> OpenLimit<'a> {
         if self.open.is_none() && counts.far_below(&self.source.id, self.source.max_open, 0) {
             return Ok(false);
         }
-        let open = if let Some(n) = self.open {
-            n
-        } else {
-            let n = self
-                .state
-                .store_call("open_count", store.open_count(&self.source.id))
-                .await?;
-            counts.remember(&self.source.id, n);
-            self.open = Some(n);
-            n
+        let open = match self.open {
+            Some(n) => n,
+            None => self.read_count().await?,
         };
         if open < self.source.max_open {
             return Ok(false);
@@ -103,18 +96,26 @@ impl<'a> OpenLimit<'a> {
         let opens = u64::try_from(opens).unwrap_or(u64::MAX);
         let (id, max_open) = (&self.source.id, self.source.max_open);
         let counts = self.state.open_counts();
-        if self.open.is_none() && !counts.far_below(id, max_open, opens) {
-            let read = self
-                .state
-                .store_call("open_count", self.state.store().open_count(id))
-                .await;
-            let Ok(n) = read else {
-                return false;
-            };
-            counts.remember(id, n);
-            self.open = Some(n);
+        if self.open.is_none()
+            && !counts.far_below(id, max_open, opens)
+            && self.read_count().await.is_err()
+        {
+            return false;
         }
         counts.far_below(id, max_open, opens)
+    }
+
+    /// Reads the source's open count from the store, for this request and for the
+    /// requests of the next second (`OpenCounts`).
+    async fn read_count(&mut self) -> Result<u64, StoreError> {
+        let id = &self.source.id;
+        let n = self
+            .state
+            .store_call("open_count", self.state.store().open_count(id))
+            .await?;
+        self.state.open_counts().remember(id, n);
+        self.open = Some(n);
+        Ok(n)
     }
 
     /// Keeps the count in step with what this request applied.

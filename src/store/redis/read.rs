@@ -254,6 +254,20 @@ impl RedisStore {
         Ok(merge(lists, after.is_none()))
     }
 
+    /// The newest `limit` stream entries across buckets, oldest first, as stored (not yet
+    /// completed). `MAXLEN ~` trims lazily, so a stream may hold a little more than the
+    /// bound; reads apply it exactly, as the memory ring does.
+    async fn newest_entries(&self, limit: usize) -> Result<Vec<RawEvent>, StoreError> {
+        let limit = limit.min(self.event_stream_len);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut events = self.read_streams(None, limit).await?;
+        events.truncate(limit);
+        events.reverse();
+        Ok(events.into_iter().map(|(_, _, e)| e).collect())
+    }
+
     fn parse_events_cursor(&self, cursor: &str) -> Result<BTreeMap<u16, EntryId>, StoreError> {
         let bad = || StoreError::BadCursor(cursor.to_owned());
         let body = cursor.strip_prefix(EVENTS_CURSOR).ok_or_else(bad)?;
@@ -334,17 +348,8 @@ impl IncidentStore for RedisStore {
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<IncidentEvent>, StoreError> {
-        // `MAXLEN ~` trims lazily, so a stream may hold a little more than the bound;
-        // reads apply it exactly, as the memory ring does.
-        let limit = limit.min(self.event_stream_len);
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut events = self.read_streams(None, limit).await?;
-        events.truncate(limit);
-        events.reverse();
-        self.complete(events.into_iter().map(|(_, _, e)| e).collect())
-            .await
+        let newest = self.newest_entries(limit).await?;
+        self.complete(newest).await
     }
 
     /// Only the incident's own entries are completed from its hash (`complete`), not
@@ -354,18 +359,8 @@ impl IncidentStore for RedisStore {
         id: &str,
         within: usize,
     ) -> Result<Vec<IncidentEvent>, StoreError> {
-        let within = within.min(self.event_stream_len);
-        if within == 0 {
-            return Ok(Vec::new());
-        }
-        let mut events = self.read_streams(None, within).await?;
-        events.truncate(within);
-        events.reverse();
-        let mine = events
-            .into_iter()
-            .map(|(_, _, e)| e)
-            .filter(|e| e.fields.get("id").is_some_and(|i| i == id))
-            .collect();
+        let mut mine = self.newest_entries(within).await?;
+        mine.retain(|e| e.fields.get("id").is_some_and(|i| i == id));
         self.complete(mine).await
     }
 
