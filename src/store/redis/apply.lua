@@ -25,7 +25,7 @@
 -- ARGV[9]  the bucket as three decimal digits ("007")
 -- ARGV[10] auto_resolve_after (ms) or ""   ARGV[11] flapping opens ("0": no policy)
 -- ARGV[12] flapping window (ms)
--- ARGV[13] the title's digest, "" when the outcome has no title
+-- ARGV[13] the title's digest, "" when the outcome has no title (and on a resolve)
 -- ARGV[14] the title as an update stores it (record.rs `encode` with no references)
 -- ARGV[15...] a new incident's hash fields but `id` (record.rs `create_fields`: long
 --          texts stored once, long values as pieces of <= 64 bytes)

@@ -247,7 +247,8 @@ impl RedisStore {
             .key(self.keys.deadlines(bucket))
             .key(self.keys.flapping(bucket))
             .key(self.keys.sources(bucket));
-        let title = outcome.title.as_deref();
+        // A resolve writes no title: its digest and text would be sent for nothing.
+        let title = outcome.title.as_deref().filter(|_| action == Action::Open);
         invocation
             .arg(self.keys.tag(bucket))
             .arg(if action == Action::Open {
